@@ -1,0 +1,256 @@
+package http1
+
+import "bytes"
+
+// limits is Limits with the defaults resolved.
+type limits struct{ line, head, headers int }
+
+// ParseHead parses the request head at the start of buf into r.
+//
+//   - n > 0, err == nil: the head is complete and valid; n == r.HeadLen and
+//     the body (if any) starts at buf[n].
+//   - n == 0, err == nil: the head is incomplete; call again once more bytes
+//     have arrived. The limits have been checked against what is there.
+//   - err != nil: the request is invalid; err is one of this package's
+//     *Error sentinels carrying the status to answer. Answer it and close
+//     the connection.
+//
+// ParseHead does not allocate (given cap(r.Headers) >= MaxHeaders) and does
+// not retain buf, except that after an incomplete result r remembers where
+// buf started so that the retry can skip the rescan when the new bytes hold
+// no LF. So between an incomplete result and its retry, buf must start with
+// the same bytes (more may follow); to parse an unrelated request with r
+// after an incomplete one, call r.Reset first. On any result other than
+// success the fields of r are unspecified.
+//
+// Errors are reported in byte order: the first problem in buf wins, and a
+// limit counts as a problem at the byte that crosses it. So parsing a prefix
+// of buf gives either "incomplete" or the same error as buf.
+func ParseHead(buf []byte, r *Request, lim *Limits) (n int, err error) {
+	var l limits
+	l.line, l.head, l.headers = lim.resolve()
+	if r.resume(buf) {
+		return 0, nil
+	}
+	*r = Request{Headers: r.Headers[:0], ContentLength: -1}
+	b := buf
+	if len(b) > l.head {
+		b = b[:l.head]
+	}
+	n, err = parseHead(b, r, l)
+	switch {
+	case err == nil:
+		return n, nil
+	case err != errNeedMore:
+		return 0, err
+	case len(buf) > l.head:
+		return 0, ErrHeaderTooLarge
+	}
+	if len(buf) > 0 {
+		r.partBase, r.partLen = &buf[0], len(buf)
+	}
+	return 0, nil
+}
+
+// resume reports whether buf, the retry of an incomplete parse of r, is
+// certainly still incomplete and valid as far as a full parse could tell:
+// same start, no new LF (so no line has ended), and not long enough to cross
+// a limit. Errors inside the new bytes are then found by a later full parse,
+// which still happens before any limit is crossed.
+func (r *Request) resume(buf []byte) bool {
+	if r.partBase == nil || len(buf) < r.partLen || len(buf) > r.partLimit || &buf[0] != r.partBase {
+		return false
+	}
+	if bytes.IndexByte(buf[r.partLen:], '\n') >= 0 {
+		return false
+	}
+	r.partLen = len(buf)
+	return true
+}
+
+// parseHead parses a head in b, already cut to l.head bytes. It returns
+// errNeedMore when b ends first.
+func parseHead(b []byte, r *Request, l limits) (int, error) {
+	p := 0
+	r.partLimit = min(l.line, l.head)
+	// RFC 9112 §2.2: "a server that is expecting to receive and parse a
+	// request-line SHOULD ignore at least one empty line (CRLF) received
+	// prior to the request-line". Only CRLF, and only a few.
+	for n := 0; p < len(b) && b[p] == '\r'; n++ {
+		if n == maxEmptyLines {
+			return 0, ErrBadRequestLine
+		}
+		if p+1 >= len(b) {
+			return 0, errNeedMore
+		}
+		if b[p+1] != '\n' {
+			return 0, ErrLineEnding
+		}
+		p += 2
+	}
+	r.partLimit = min(p+l.line, l.head)
+	p, err := parseRequestLine(b, p, l.line, r)
+	if err != nil {
+		return 0, err
+	}
+	r.partLimit = l.head
+
+	// RFC 9112 §5: *( field-line CRLF ) CRLF.
+	var st fieldState
+	for {
+		if p >= len(b) {
+			return 0, errNeedMore
+		}
+		if b[p] == '\r' {
+			if p+1 >= len(b) {
+				return 0, errNeedMore
+			}
+			if b[p+1] != '\n' {
+				return 0, ErrLineEnding
+			}
+			p += 2
+			break
+		}
+		h, next, err := parseField(b, p)
+		if err != nil {
+			return 0, err
+		}
+		if len(r.Headers) >= l.headers {
+			return 0, ErrTooManyHeaders
+		}
+		r.Headers = append(r.Headers, h)
+		if err := st.note(b, h, r); err != nil {
+			return 0, err
+		}
+		p = next
+	}
+	if err := st.finish(r); err != nil {
+		return 0, err
+	}
+	r.HeadLen = p
+	return p, nil
+}
+
+// parseRequestLine parses "method SP request-target SP HTTP-version CRLF"
+// (RFC 9112 §3) starting at b[p] and returns the index after its CRLF.
+// Exactly one SP separates the parts; no other whitespace is allowed.
+func parseRequestLine(b []byte, p, maxLine int, r *Request) (int, error) {
+	// The line's content and its CR must lie in b[p : p+maxLine+1]; if that
+	// window is full and holds no end, the line is too long (414).
+	w := b
+	if p+maxLine+1 < len(w) {
+		w = w[:p+maxLine+1]
+	}
+	windowFull := len(w) == p+maxLine+1
+	runOut := func() error {
+		if windowFull {
+			return ErrURITooLong
+		}
+		return errNeedMore
+	}
+
+	// method = token (RFC 9112 §3.1, RFC 9110 §9.1).
+	i := p
+	for i < len(w) && isToken(w[i]) {
+		i++
+	}
+	if i == len(w) {
+		return 0, runOut()
+	}
+	if w[i] != ' ' || i == p {
+		return 0, lineError(w[i], ErrBadRequestLine)
+	}
+	r.Method = span(p, i)
+	i++
+
+	// request-target (RFC 9112 §3.2): visible ASCII; '%' must start a
+	// pct-encoded triplet (RFC 3986 §2.1); no fragment.
+	ts, query := i, -1
+	for i < len(w) {
+		c := w[i]
+		if class[c]&cTarget != 0 {
+			i++
+			continue
+		}
+		if c == '?' {
+			if query < 0 {
+				query = i
+			}
+			i++
+			continue
+		}
+		if c == '%' {
+			if i+2 >= len(w) {
+				return 0, runOut()
+			}
+			if !isHex(w[i+1]) || !isHex(w[i+2]) {
+				return 0, ErrBadTarget
+			}
+			i += 3
+			continue
+		}
+		break
+	}
+	if i == len(w) {
+		return 0, runOut()
+	}
+	if w[i] != ' ' {
+		return 0, lineError(w[i], targetError(w[i]))
+	}
+	if i == ts {
+		return 0, ErrBadRequestLine // two SPs: empty target
+	}
+	te := i
+	i++
+
+	// HTTP-version = "HTTP/" DIGIT "." DIGIT (RFC 9112 §2.3), then CRLF.
+	// The name is case-sensitive; only 1.0 and 1.1 are served (505).
+	const pattern = "HTTP/1.1\r"
+	for k := 0; k < len(pattern); k++ {
+		if i+k >= len(w) {
+			return 0, runOut()
+		}
+		c := w[i+k]
+		if k == 5 || k == 7 {
+			if !isDigit(c) {
+				return 0, lineError(c, ErrBadRequestLine)
+			}
+		} else if c != pattern[k] {
+			return 0, lineError(c, ErrBadRequestLine)
+		}
+	}
+	if w[i+5] != '1' || w[i+7] > '1' {
+		return 0, ErrVersion
+	}
+	r.Minor = int(w[i+7] - '0')
+	i += len(pattern)
+	if i >= len(b) {
+		return 0, errNeedMore
+	}
+	if b[i] != '\n' {
+		return 0, ErrLineEnding
+	}
+	// The target's form is checked last, so that "PRI * HTTP/2.0" gets its
+	// 505 rather than a 400 for "*" without OPTIONS.
+	if err := parseTarget(b, ts, te, query, r); err != nil {
+		return 0, err
+	}
+	return i + 1, nil
+}
+
+// lineError reports a bare LF as a line-ending error and anything else as
+// err (RFC 9112 §2.2).
+func lineError(c byte, err *Error) *Error {
+	if c == '\n' {
+		return ErrLineEnding
+	}
+	return err
+}
+
+// targetError classifies the byte that ended a request-target early.
+func targetError(c byte) *Error {
+	if c == '\r' {
+		return ErrBadRequestLine // "GET /\r\n": no version
+	}
+	return ErrBadTarget
+}
