@@ -1,0 +1,102 @@
+package runtime
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	goruntime "runtime"
+	"strconv"
+	"sync/atomic"
+)
+
+// A Task is a unit of work run on a loop.
+type Task interface {
+	Run()
+}
+
+// TaskFunc adapts a function to [Task]. Converting a closure to a TaskFunc
+// allocates; types that post often implement Task on a struct they already
+// have instead.
+type TaskFunc func()
+
+// Run calls f.
+func (f TaskFunc) Run() { f() }
+
+// A Loop runs tasks one at a time, in the order they were posted, on one
+// goroutine that it owns for its whole life. Futures post their continuations
+// to the loop they belong to.
+//
+// Implementations must make Post and Running safe for concurrent use.
+type Loop interface {
+	// Post queues t to run on the loop after the tasks already queued. It
+	// never blocks and never runs t before it returns. It returns
+	// ErrLoopClosed if the loop has stopped, in which case t never runs.
+	Post(t Task) error
+
+	// Running reports whether the caller is running on the loop's
+	// goroutine.
+	Running() bool
+}
+
+// ErrLoopClosed is returned by [Loop.Post] when the loop no longer runs tasks.
+var ErrLoopClosed = errors.New("weft/runtime: loop closed")
+
+// A Scope binds asynchronous work to the loop its continuations run on and to
+// the context that cancels it. The net package's *Ctx is a Scope: pass it to
+// [Blocking], [After] or offload.Run from a handler.
+type Scope interface {
+	// Loop returns the loop that continuations run on, or nil for work
+	// started off any loop (continuations then run on the goroutine that
+	// resolves the future).
+	Loop() Loop
+
+	// Context returns the context that cancels the work. It must be safe
+	// to use from other goroutines.
+	Context() context.Context
+}
+
+// Detached returns a Scope with no loop, for starting asynchronous work from
+// ordinary goroutines (a test, a background job). Futures made in it run their
+// continuations on whichever goroutine resolves them, and can be waited for
+// with [Future.Wait]. Safe for concurrent use.
+func Detached(ctx context.Context) Scope { return detached{ctx} }
+
+type detached struct{ ctx context.Context }
+
+func (detached) Loop() Loop                 { return nil }
+func (d detached) Context() context.Context { return d.ctx }
+
+// Owner records which goroutine owns a loop, so that the loop can implement
+// [Loop.Running]. The zero Owner is owned by no goroutine.
+//
+// Claim is called once, on the loop's goroutine. Running is safe for
+// concurrent use; it costs about a microsecond (Go exposes goroutine identity
+// only through a stack trace), so it belongs in checks, not on hot paths.
+type Owner struct {
+	id atomic.Int64
+}
+
+// Claim makes the calling goroutine the owner.
+func (o *Owner) Claim() { o.id.Store(goroutineID()) }
+
+// Running reports whether the caller is the owning goroutine.
+func (o *Owner) Running() bool {
+	id := o.id.Load()
+	return id != 0 && id == goroutineID()
+}
+
+// goroutineID returns the calling goroutine's id, parsed from the header line
+// of its stack trace ("goroutine 42 [running]:").
+func goroutineID() int64 {
+	var buf [64]byte
+	b := buf[:goruntime.Stack(buf[:], false)]
+	b = bytes.TrimPrefix(b, []byte("goroutine "))
+	if i := bytes.IndexByte(b, ' '); i > 0 {
+		b = b[:i]
+	}
+	id, err := strconv.ParseInt(string(b), 10, 64)
+	if err != nil {
+		panic("weft/runtime: cannot read goroutine id from " + strconv.Quote(string(buf[:])))
+	}
+	return id
+}
