@@ -1,0 +1,378 @@
+package net
+
+import (
+	"runtime/debug"
+
+	"github.com/panjf2000/gnet/v2"
+	"go.uber.org/zap"
+
+	"github.com/weftgo/weft/net/internal/http1"
+)
+
+// conn is one client connection. All of it is loop-only: it is touched only
+// by gnet callbacks and tasks on the loop that owns it.
+//
+// Requests are answered in the order they arrived (HTTP/1.1 pipelining),
+// whatever order their futures settle in: queue holds the requests in flight,
+// oldest first, and only a settled head is written.
+type conn struct {
+	gc  gnet.Conn
+	l   *loop
+	idx int // position in l.conns
+
+	queue   []*Ctx // requests in flight, oldest first
+	partial *Ctx   // a request whose head is read but whose body is not complete
+
+	closed   bool // gnet has closed the connection: never touch gc again
+	closing  bool // read no more requests; close once the queue is written
+	busy     bool // inside onTraffic or pump: the caller writes at the end
+	sent100  bool // "100 Continue" sent for the partial request
+	resuming bool // a resume task is queued
+
+	lastActive int64 // coarse time of the last byte read or written
+	reqStart   int64 // coarse time of the first byte of the request being read; 0: none
+	writeStart int64 // coarse time output started waiting in gnet's buffer; 0: none
+}
+
+// maxRequestsPerTurn bounds the requests one connection may have served in
+// one turn of the loop, so that a client pipelining thousands of requests
+// does not hold the loop from its other connections.
+const maxRequestsPerTurn = 128
+
+func (l *loop) openOnLoop(gc gnet.Conn) *conn {
+	cn := &conn{gc: gc, l: l, idx: len(l.conns), lastActive: l.st.now.Load()}
+	l.conns = append(l.conns, cn)
+	return cn
+}
+
+// onTraffic serves what has arrived on the connection. It runs inside gnet's
+// OnTraffic.
+func (cn *conn) onTraffic() (action gnet.Action) {
+	defer func() {
+		if r := recover(); r != nil {
+			cn.l.log.Error("panic in weft serving a connection; closing it",
+				zap.Any("panic", r), zap.ByteString("stack", debug.Stack()))
+			cn.busy = false
+			action = gnet.Close
+		}
+	}()
+	cn.lastActive = cn.l.st.now.Load()
+	if cn.pumpOnLoop() {
+		return gnet.Close
+	}
+	return gnet.None
+}
+
+// pumpOnLoop reads and dispatches the requests that are buffered and writes
+// the responses that are ready, until nothing more can be done now. It
+// reports whether the connection must now be closed.
+func (cn *conn) pumpOnLoop() bool {
+	cn.busy = true
+	served := 0
+	for !cn.closed {
+		n := cn.readOnLoop()
+		served += n
+		cn.flushOnLoop()
+		if n == 0 || cn.closing || len(cn.queue) >= cn.l.st.cfg.maxPipelined {
+			break
+		}
+		if served >= maxRequestsPerTurn {
+			cn.resumeLaterOnLoop()
+			break
+		}
+	}
+	cn.busy = false
+	return !cn.closed && cn.closing && len(cn.queue) == 0
+}
+
+// readOnLoop parses and dispatches buffered requests, as many as the
+// pipelining limit allows, and returns how many it dispatched.
+func (cn *conn) readOnLoop() int {
+	l := cn.l
+	cfg := l.st.cfg
+	if cn.closing || cn.closed || len(cn.queue) >= cfg.maxPipelined {
+		return 0
+	}
+	if p := cn.partial; p != nil && !p.req.Chunked && cn.gc.InboundBuffered() < p.total {
+		return 0 // still waiting for a Content-Length body
+	}
+	buf, _ := cn.gc.Peek(-1)
+	off, n := 0, 0
+	for off < len(buf) && !cn.closing && len(cn.queue) < cfg.maxPipelined && n < maxRequestsPerTurn {
+		data := buf[off:]
+		c := cn.partial
+		if c == nil {
+			if cn.reqStart == 0 {
+				cn.reqStart = l.st.now.Load()
+			}
+			c = l.getCtx(cn)
+			head, err := http1.ParseHead(data, &c.req, &l.st.limits)
+			if err != nil {
+				cn.rejectOnLoop(c, err)
+				break
+			}
+			if head == 0 {
+				l.putCtx(c)
+				break
+			}
+			if !c.req.Chunked {
+				if c.req.ContentLength > cfg.maxBodyBytes {
+					cn.rejectOnLoop(c, http1.ErrBodyTooLarge)
+					break
+				}
+				c.total = head + int(max(c.req.ContentLength, 0))
+			}
+			cn.partial, cn.sent100 = c, false
+		}
+		if c.req.Chunked {
+			end, err := c.chunks.Scan(data[c.req.HeadLen:], cfg.maxBodyBytes, &l.st.limits)
+			if err != nil {
+				cn.partial = nil
+				cn.rejectOnLoop(c, err)
+				break
+			}
+			if end == 0 {
+				cn.maybeContinueOnLoop(c)
+				break
+			}
+			c.total = c.req.HeadLen + end
+		} else if len(data) < c.total {
+			cn.maybeContinueOnLoop(c)
+			break
+		}
+		cn.partial = nil
+		if err := c.loadRequest(data[:c.total]); err != nil {
+			cn.rejectOnLoop(c, err)
+			break
+		}
+		off += c.total
+		cn.reqStart = 0
+		n++
+		cn.dispatchOnLoop(c)
+	}
+	if off > 0 {
+		_, _ = cn.gc.Discard(off)
+	}
+	return n
+}
+
+// maybeContinueOnLoop sends "100 Continue" to a client that waits for it
+// before sending the body (RFC 9110 §10.1.1), once, and only when no earlier
+// response is still owed (an interim response must not overtake them).
+func (cn *conn) maybeContinueOnLoop(c *Ctx) {
+	if !c.req.ExpectContinue || cn.sent100 || len(cn.queue) > 0 {
+		return
+	}
+	cn.sent100 = true
+	_, _ = cn.gc.Write(continueLine)
+}
+
+var continueLine = []byte("HTTP/1.1 100 Continue\r\n\r\n")
+
+// rejectOnLoop answers a request that cannot be parsed or accepted with the
+// error's status and closes the connection after it: the framing of what
+// follows cannot be trusted.
+func (cn *conn) rejectOnLoop(c *Ctx, err error) {
+	cn.closing = true
+	c.closeAfter = true
+	c.badRequest = true
+	status := StatusBadRequest
+	if pe, ok := err.(*http1.Error); ok {
+		status = pe.Status
+	}
+	cn.queue = append(cn.queue, c)
+	cn.l.inflight.Add(1)
+	c.Text(status, StatusText(status))
+	c.frozen = true
+}
+
+// dispatchOnLoop queues c and runs the handler.
+func (cn *conn) dispatchOnLoop(c *Ctx) {
+	l := cn.l
+	cn.queue = append(cn.queue, c)
+	l.inflight.Add(1)
+	if !c.req.KeepAlive || l.st.draining.Load() {
+		cn.closing = true
+		c.closeAfter = true
+	}
+	c.start = l.st.now.Load()
+	res := c.runHandler()
+	if res.Ready() {
+		_, err := res.Get()
+		c.finishOnLoop(err)
+		return
+	}
+	c.roots++
+	res.Listen((*rootListener)(c))
+}
+
+// flushOnLoop writes the responses at the head of the queue that are
+// complete, in order, in one write.
+func (cn *conn) flushOnLoop() {
+	if cn.closed {
+		return
+	}
+	l := cn.l
+	out := l.out[:0]
+	done := 0
+	for _, c := range cn.queue {
+		if !c.frozen {
+			break
+		}
+		done++
+		if l.st.draining.Load() {
+			c.closeAfter = true
+		}
+		if c.closeAfter {
+			cn.closing = true
+		}
+		out = c.appendResponse(out, l.st.date.Load().line)
+		c.writtenOnLoop()
+		if cn.closing {
+			break
+		}
+	}
+	// Shift the rest down, keeping the queue's array.
+	n := copy(cn.queue, cn.queue[done:])
+	clear(cn.queue[n:])
+	cn.queue = cn.queue[:n]
+	if cn.closing {
+		// Nothing after a closing response is answered.
+		cn.dropQueueOnLoop()
+	}
+	if len(out) > 0 {
+		cn.lastActive = l.st.now.Load()
+		_, _ = cn.gc.Write(out)
+		if !cn.closed && cn.writeStart == 0 && cn.gc.OutboundBuffered() > 0 {
+			cn.writeStart = cn.lastActive
+		}
+	}
+	if cap(out) > maxKeptOut {
+		out = nil
+	}
+	l.out = out[:0]
+}
+
+// dropQueueOnLoop abandons the requests still queued (their responses will
+// never be written).
+func (cn *conn) dropQueueOnLoop() {
+	for i, c := range cn.queue {
+		cn.queue[i] = nil
+		c.writtenOnLoop()
+	}
+	cn.queue = cn.queue[:0]
+}
+
+// afterSettleOnLoop runs when one of cn's requests settled outside
+// onTraffic: write what is ready, then serve what waits in the buffer.
+func (cn *conn) afterSettleOnLoop() {
+	if cn.closed || cn.busy {
+		return
+	}
+	if cn.pumpOnLoop() {
+		cn.closeNowOnLoop()
+	}
+}
+
+// resume is the task that continues serving a connection that used up its
+// turn.
+type resume conn
+
+func (r *resume) Run() {
+	cn := (*conn)(r)
+	cn.resuming = false
+	cn.afterSettleOnLoop()
+}
+
+func (cn *conn) resumeLaterOnLoop() {
+	if cn.resuming {
+		return
+	}
+	cn.resuming = true
+	if cn.l.Post((*resume)(cn)) != nil {
+		cn.resuming = false
+	}
+}
+
+// closeNowOnLoop closes the connection from a task (not from OnTraffic,
+// which returns gnet.Close instead). gnet calls OnClose, and closedOnLoop,
+// before it returns.
+func (cn *conn) closeNowOnLoop() {
+	if cn.closed {
+		return
+	}
+	if err := cn.l.el.Close(cn.gc); err != nil || !cn.closed {
+		cn.closedOnLoop()
+	}
+}
+
+// closedOnLoop runs from OnClose: forget gc (its fd may soon belong to
+// another client), cancel what is in flight, leave the loop's list.
+func (cn *conn) closedOnLoop() {
+	if cn.closed {
+		return
+	}
+	cn.closed = true
+	l := cn.l
+	if p := cn.partial; p != nil {
+		cn.partial = nil
+		l.putCtx(p)
+	}
+	cn.dropQueueOnLoop()
+	last := len(l.conns) - 1
+	l.conns[cn.idx] = l.conns[last]
+	l.conns[cn.idx].idx = cn.idx
+	l.conns[last] = nil
+	l.conns = l.conns[:last]
+	cn.gc = nil
+}
+
+// idleOnLoop reports whether the connection has nothing in flight.
+func (cn *conn) idleOnLoop() bool {
+	return len(cn.queue) == 0 && cn.partial == nil && cn.reqStart == 0
+}
+
+// expiredOnLoop reports whether one of the connection's timeouts has passed.
+// Settled-but-unwritten requests are not its concern; a request whose
+// handler is too slow is answered here (HandlerTimeout) without closing.
+func (cn *conn) expiredOnLoop(cfg *config, now int64) bool {
+	if cn.closed {
+		return false
+	}
+	if cn.writeStart != 0 {
+		if cn.gc.OutboundBuffered() == 0 {
+			cn.writeStart = 0
+			if cn.closing && len(cn.queue) == 0 {
+				return true
+			}
+		} else if cfg.writeTimeout > 0 && now-cn.writeStart > int64(cfg.writeTimeout) {
+			return true
+		}
+	}
+	if cfg.handlerTimeout > 0 {
+		for _, c := range cn.queue {
+			if !c.frozen && now-c.start > int64(cfg.handlerTimeout) {
+				c.timeoutOnLoop()
+			}
+		}
+		if len(cn.queue) > 0 && cn.queue[0].frozen && !cn.busy {
+			cn.afterSettleOnLoop()
+			if cn.closed {
+				return false
+			}
+		}
+	}
+	if cn.reqStart != 0 {
+		limit := cfg.readHeaderTimeout
+		if cn.partial != nil {
+			limit = cfg.readTimeout
+		}
+		if limit > 0 && now-cn.reqStart > int64(limit) {
+			return true
+		}
+	}
+	if cfg.idleTimeout > 0 && cn.idleOnLoop() && cn.writeStart == 0 && now-cn.lastActive > int64(cfg.idleTimeout) {
+		return true
+	}
+	return false
+}

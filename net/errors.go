@@ -1,0 +1,90 @@
+package net
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/weftgo/weft/runtime"
+)
+
+// ErrServerClosed is returned by ListenAndServe and Wait after Shutdown.
+var ErrServerClosed = errors.New("weft/net: server closed")
+
+// An Error is an error with the HTTP status to answer it with. Its Message
+// is sent to the client; Err, if any, is only logged.
+type Error struct {
+	Status  int
+	Message string
+	Err     error
+}
+
+// NewError returns an *Error with the status and message; an empty message
+// is sent as the status text.
+func NewError(status int, message string) *Error {
+	return &Error{Status: status, Message: message}
+}
+
+// Errorf returns an *Error with the status whose cause is fmt.Errorf(format,
+// args...); the client gets the status text, the log gets the cause.
+func Errorf(status int, format string, args ...any) *Error {
+	return &Error{Status: status, Err: fmt.Errorf(format, args...)}
+}
+
+func (e *Error) Error() string {
+	msg := e.Message
+	if msg == "" {
+		msg = StatusText(e.Status)
+	}
+	if e.Err != nil {
+		return fmt.Sprintf("%d %s: %v", e.Status, msg, e.Err)
+	}
+	return fmt.Sprintf("%d %s", e.Status, msg)
+}
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// HTTPStatus returns e.Status.
+func (e *Error) HTTPStatus() int { return e.Status }
+
+// StatusOf returns the HTTP status an error is answered with: the status of
+// the first error in its chain with an HTTPStatus() int method (such as
+// *Error, or offload's overload error, 503); 503 for runtime.ErrTimeout and
+// context deadlines; 500 otherwise. A nil error is 200.
+func StatusOf(err error) int {
+	if err == nil {
+		return StatusOK
+	}
+	var hs interface{ HTTPStatus() int }
+	if errors.As(err, &hs) {
+		if s := hs.HTTPStatus(); s >= 100 && s <= 999 {
+			return s
+		}
+	}
+	if errors.Is(err, runtime.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) {
+		return StatusServiceUnavailable
+	}
+	return StatusInternalServerError
+}
+
+// retryAfter returns the delay an error suggests to the client, from the
+// first error in its chain with a RetryAfter() time.Duration method.
+func retryAfter(err error) time.Duration {
+	var ra interface{ RetryAfter() time.Duration }
+	if errors.As(err, &ra) {
+		return ra.RetryAfter()
+	}
+	return 0
+}
+
+// publicMessage returns what the client may see of err: the message of an
+// *Error, else the status text. Internal error strings are never sent.
+func publicMessage(err error, status int) string {
+	var e *Error
+	if errors.As(err, &e) && e.Message != "" {
+		return e.Message
+	}
+	return StatusText(status)
+}

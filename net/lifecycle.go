@@ -1,0 +1,147 @@
+package net
+
+import (
+	"go.uber.org/zap"
+
+	"github.com/weftgo/weft/runtime"
+)
+
+// A request's Ctx goes through these steps, all on its loop:
+//
+//  1. dispatched: queued on its connection, handler running; its Result
+//     (the root) may still be pending (roots == 1).
+//  2. frozen: the response is final. The root settled (the error handler
+//     ran if it failed), or HandlerTimeout answered first. Setters are
+//     ignored from now on, so a late continuation cannot change what is
+//     sent.
+//  3. written: its response went to the connection in request order, or
+//     never will (the client left). Its context is cancelled.
+//  4. recycled: written and no future it waits for (roots: the root,
+//     HoldUntil) is pending. Only then is it reset and reused, so a late
+//     continuation or an offload job still reading the request's bytes
+//     never sees another request's.
+
+// runHandler calls the handler, turning a panic into a failed Result.
+func (c *Ctx) runHandler() (res Result) {
+	defer func() {
+		if r := recover(); r != nil {
+			res = Fail(runtime.NewPanicError(r))
+		}
+	}()
+	return c.l.st.cfg.handler(c)
+}
+
+// finishOnLoop takes the root's outcome: the error handler answers a
+// failure, and the response is frozen.
+func (c *Ctx) finishOnLoop(err error) {
+	if c.frozen {
+		return
+	}
+	if err != nil {
+		c.answerErrorOnLoop(err)
+	}
+	c.frozen = true
+}
+
+// answerErrorOnLoop resets the response and lets the error handler build
+// one for err.
+func (c *Ctx) answerErrorOnLoop(err error) {
+	c.resetResponse()
+	status := StatusOf(err)
+	if status >= 500 {
+		fields := []zap.Field{
+			zap.Int("status", status),
+			zap.String("method", c.Method()),
+			zap.String("path", c.Path()),
+			zap.String("route", c.route),
+			zap.Error(err),
+		}
+		if pe, ok := err.(*runtime.PanicError); ok {
+			fields = append(fields, zap.ByteString("stack", pe.Stack))
+			c.l.log.Error("panic in a handler", fields...)
+		} else {
+			c.l.log.Warn("handler failed", fields...)
+		}
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			c.l.log.Error("panic in the error handler", zap.Any("panic", r), zap.Error(err))
+			c.resetResponse()
+			c.Text(StatusInternalServerError, StatusText(StatusInternalServerError))
+		}
+	}()
+	c.l.st.cfg.errorHandler(c, err)
+}
+
+// DefaultErrorHandler answers err with the status StatusOf gives, the
+// error's public message as text/plain (the status text unless it is an
+// *Error with a Message: internal error strings are never sent), and a
+// Retry-After header if the error suggests one.
+func DefaultErrorHandler(c *Ctx, err error) {
+	status := StatusOf(err)
+	if d := retryAfter(err); d > 0 {
+		secs := int64((d + 999_999_999) / 1_000_000_000)
+		c.SetHeader("Retry-After", itoa(secs))
+	}
+	c.Text(status, publicMessage(err, status))
+}
+
+// rootListener receives the settling of a handler's pending Result.
+type rootListener Ctx
+
+func (r *rootListener) Settled(_ struct{}, err error) {
+	c := (*Ctx)(r)
+	c.finishOnLoop(err)
+	c.roots--
+	if c.written {
+		c.recycleIfDoneOnLoop()
+		return
+	}
+	c.conn.afterSettleOnLoop()
+}
+
+// holdListener releases a hold taken by HoldUntil.
+type holdListener Ctx
+
+func (h *holdListener) Settled(struct{}, error) {
+	c := (*Ctx)(h)
+	c.roots--
+	c.recycleIfDoneOnLoop()
+}
+
+// HoldUntil keeps c (and the request's bytes) from being recycled until f
+// settles, even after the response is written. Middleware that answers
+// before the handler's own Result settles (a timeout) holds the Ctx until
+// that Result settles, so the handler's late continuations still find their
+// request.
+func (c *Ctx) HoldUntil(f Result) {
+	c.roots++
+	f.Listen((*holdListener)(c))
+}
+
+// timeoutOnLoop answers a request whose handler outlived HandlerTimeout.
+func (c *Ctx) timeoutOnLoop() {
+	c.answerErrorOnLoop(errHandlerTimeout)
+	c.frozen = true
+	if c.cancel != nil {
+		c.cancel()
+	}
+}
+
+var errHandlerTimeout = &Error{Status: StatusServiceUnavailable, Err: runtime.ErrTimeout}
+
+// writtenOnLoop marks the response written (or abandoned).
+func (c *Ctx) writtenOnLoop() {
+	c.written = true
+	c.l.inflight.Add(-1)
+	if c.cancel != nil {
+		c.cancel()
+	}
+	c.recycleIfDoneOnLoop()
+}
+
+func (c *Ctx) recycleIfDoneOnLoop() {
+	if c.written && c.roots == 0 {
+		c.l.putCtx(c)
+	}
+}

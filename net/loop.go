@@ -1,0 +1,316 @@
+package net
+
+import (
+	"context"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+	"go.uber.org/zap"
+
+	"github.com/weftgo/weft/net/internal/http1"
+	"github.com/weftgo/weft/runtime"
+)
+
+// loop is weft's side of one gnet event loop: the runtime.Loop that
+// continuations run on, and the state every connection of the loop shares.
+//
+// Post and Running are safe for concurrent use; the fields after "loop-only"
+// are touched only on the loop's goroutine.
+type loop struct {
+	owner runtime.Owner
+	el    gnet.EventLoop
+	st    *serverState
+	log   *zap.Logger
+
+	// inflight counts requests read and not yet answered; Shutdown reads
+	// it from another goroutine.
+	inflight atomic.Int64
+
+	mu        sync.Mutex
+	inbox     []runtime.Task
+	scheduled bool // a drain is queued with gnet
+	closed    bool
+
+	// loop-only
+	spare   []runtime.Task
+	conns   []*conn // every open connection, for the sweep
+	freeCtx []*Ctx
+	out     []byte // response bytes being gathered for one write
+	ctx     context.Context
+	cancel  context.CancelFunc
+}
+
+func newLoop(st *serverState, el gnet.EventLoop) *loop {
+	l := &loop{el: el, st: st, log: st.cfg.log}
+	l.ctx, l.cancel = context.WithCancel(st.ctx)
+	return l
+}
+
+// Post queues t to run on the loop. Tasks run in the order they were
+// posted, batched behind one gnet Execute (which alone is neither FIFO under
+// load nor free of allocation).
+func (l *loop) Post(t runtime.Task) error {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return runtime.ErrLoopClosed
+	}
+	l.inbox = append(l.inbox, t)
+	wake := !l.scheduled
+	l.scheduled = true
+	l.mu.Unlock()
+	if wake {
+		if err := l.el.Execute(context.Background(), l); err != nil {
+			// The engine is stopping: gnet will not run the drain.
+			l.mu.Lock()
+			l.closed = true
+			l.inbox = nil
+			l.mu.Unlock()
+			return runtime.ErrLoopClosed
+		}
+	}
+	return nil
+}
+
+// Running reports whether the caller runs on this loop.
+func (l *loop) Running() bool { return l.owner.Running() }
+
+// Run drains the inbox; gnet calls it on the loop (it is the gnet.Runnable
+// that Post schedules).
+func (l *loop) Run(context.Context) error {
+	for {
+		l.mu.Lock()
+		batch := l.inbox
+		if len(batch) == 0 {
+			l.scheduled = false
+			l.mu.Unlock()
+			return nil
+		}
+		l.inbox = l.spare[:0]
+		l.mu.Unlock()
+		for i, t := range batch {
+			batch[i] = nil
+			l.runTaskOnLoop(t)
+		}
+		l.spare = batch[:0]
+	}
+}
+
+func (l *loop) runTaskOnLoop(t runtime.Task) {
+	defer func() {
+		if r := recover(); r != nil {
+			l.log.Error("panic in a loop task", zap.Any("panic", r), zap.ByteString("stack", debug.Stack()))
+		}
+	}()
+	t.Run()
+}
+
+// getCtx returns a reset Ctx for a request of cn.
+func (l *loop) getCtx(cn *conn) *Ctx {
+	var c *Ctx
+	if n := len(l.freeCtx); n > 0 {
+		c = l.freeCtx[n-1]
+		l.freeCtx[n-1] = nil
+		l.freeCtx = l.freeCtx[:n-1]
+	} else {
+		c = newCtx(l)
+	}
+	c.conn = cn
+	return c
+}
+
+// putCtx resets c and keeps it for reuse.
+func (l *loop) putCtx(c *Ctx) {
+	c.reset()
+	l.freeCtx = append(l.freeCtx, c)
+}
+
+// maxKeptOut bounds the gathering buffer a loop keeps between writes.
+const maxKeptOut = 64 << 10
+
+// sweepOnLoop enforces the timeouts of every connection of the loop.
+func (l *loop) sweepOnLoop(now int64) {
+	cfg := l.st.cfg
+	for i := 0; i < len(l.conns); i++ {
+		cn := l.conns[i]
+		if cn.expiredOnLoop(cfg, now) {
+			// Closing removes cn from l.conns (swapping the last
+			// one in), so look at index i again.
+			cn.closeNowOnLoop()
+			i--
+		}
+	}
+}
+
+// sweeper, closeIdle and closeAll are tasks posted to a loop.
+type (
+	sweeper   loop
+	closeIdle loop
+	closeAll  loop
+)
+
+func (s *sweeper) Run() {
+	l := (*loop)(s)
+	l.sweepOnLoop(l.st.now.Load())
+}
+
+func (s *closeIdle) Run() {
+	l := (*loop)(s)
+	for i := 0; i < len(l.conns); i++ {
+		if cn := l.conns[i]; cn.idleOnLoop() {
+			cn.closeNowOnLoop()
+			i--
+		}
+	}
+}
+
+func (s *closeAll) Run() {
+	l := (*loop)(s)
+	for len(l.conns) > 0 {
+		l.conns[len(l.conns)-1].closeNowOnLoop()
+	}
+}
+
+// serverState is what the engine, the loops and Shutdown share.
+type serverState struct {
+	cfg    *config
+	limits http1.Limits
+	ctx    context.Context // parent of every loop's (and request's) context
+	cancel context.CancelFunc
+
+	draining atomic.Bool
+	conns    atomic.Int64
+	now      atomic.Int64             // coarse clock, unix ns, updated by the ticker
+	date     atomic.Pointer[dateLine] // "Date: ...\r\n", updated by the ticker
+	loopsMu  sync.Mutex               // guards loops
+	loops    []*loop                  // in the order they appeared
+	byGnet   sync.Map                 // gnet.EventLoop -> *loop
+	tickStop chan struct{}
+	tickDone chan struct{}
+}
+
+type dateLine struct {
+	sec  int64
+	line []byte
+}
+
+// tick is how often the ticker refreshes the clock and the Date header and
+// sweeps the loops for timeouts.
+const tick = 250 * time.Millisecond
+
+func newServerState(cfg *config) *serverState {
+	st := &serverState{
+		cfg: cfg,
+		limits: http1.Limits{
+			MaxRequestLine: cfg.maxRequestLine,
+			MaxHeaderBytes: cfg.maxHeaderBytes,
+			MaxHeaders:     cfg.maxHeaderCount,
+		},
+		tickStop: make(chan struct{}),
+		tickDone: make(chan struct{}),
+	}
+	st.ctx, st.cancel = context.WithCancel(context.Background())
+	st.updateClock(time.Now())
+	go st.runTicker()
+	return st
+}
+
+func (st *serverState) updateClock(t time.Time) {
+	st.now.Store(t.UnixNano())
+	sec := t.Unix()
+	if d := st.date.Load(); d != nil && d.sec == sec {
+		return
+	}
+	line := make([]byte, 0, 40)
+	line = append(line, "Date: "...)
+	line = t.UTC().AppendFormat(line, "Mon, 02 Jan 2006 15:04:05 GMT")
+	line = append(line, "\r\n"...)
+	st.date.Store(&dateLine{sec: sec, line: line})
+}
+
+func (st *serverState) runTicker() {
+	defer close(st.tickDone)
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-st.tickStop:
+			return
+		case now := <-t.C:
+			st.updateClock(now)
+			st.forEachLoop(func(l *loop) { _ = l.Post((*sweeper)(l)) })
+		}
+	}
+}
+
+// stopTicker stops the ticker goroutine and waits for it.
+func (st *serverState) stopTicker() {
+	select {
+	case <-st.tickStop:
+	default:
+		close(st.tickStop)
+	}
+	<-st.tickDone
+	st.cancel()
+}
+
+// loopFor returns weft's loop for gnet's loop el, making it on first use.
+// It runs on el's goroutine (from OnOpen), which thereby claims the loop.
+func (st *serverState) loopFor(el gnet.EventLoop) *loop {
+	if l, ok := st.byGnet.Load(el); ok {
+		return l.(*loop)
+	}
+	l := newLoop(st, el)
+	l.owner.Claim()
+	st.loopsMu.Lock()
+	st.loops = append(st.loops, l)
+	st.loopsMu.Unlock()
+	st.byGnet.Store(el, l)
+	return l
+}
+
+func (st *serverState) forEachLoop(fn func(*loop)) {
+	st.loopsMu.Lock()
+	loops := st.loops
+	st.loopsMu.Unlock()
+	for _, l := range loops {
+		fn(l)
+	}
+}
+
+func (st *serverState) inflight() int64 {
+	var n int64
+	st.forEachLoop(func(l *loop) { n += l.inflight.Load() })
+	return n
+}
+
+// waitIdle waits until no request is in flight, or ctx ends.
+func (st *serverState) waitIdle(ctx context.Context) error {
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	for st.inflight() > 0 {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	// Connections that were mid-request when draining began are closed
+	// by their loops once answered; idle ones now.
+	st.forEachLoop(func(l *loop) { _ = l.Post((*closeIdle)(l)) })
+	return nil
+}
+
+// waitConnsClosed waits up to d for every connection to be closed.
+func (st *serverState) waitConnsClosed(d time.Duration) {
+	deadline := time.Now().Add(d)
+	for st.conns.Load() > 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// cancelAll cancels every request's context.
+func (st *serverState) cancelAll() { st.cancel() }

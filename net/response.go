@@ -1,0 +1,307 @@
+package net
+
+import (
+	"encoding/json"
+	"strconv"
+	"unsafe"
+)
+
+// Response building. Every setter is loop-only and, once the response is
+// final (the handler's Result settled, or a timeout answered), has no effect:
+// a late continuation cannot change what was sent.
+
+// SetStatus sets the response status code (default 200).
+func (c *Ctx) SetStatus(code int) {
+	if !c.frozen {
+		c.status = code
+	}
+}
+
+// StatusCode returns the response status code set so far.
+func (c *Ctx) StatusCode() int { return c.status }
+
+// SetHeader sets a response header, replacing any of the same name
+// (case-insensitive). The server writes Date, Content-Length and Connection
+// itself and ignores them here; Content-Type goes through SetContentType.
+// CR, LF and NUL in the value are replaced by spaces when it is written.
+func (c *Ctx) SetHeader(name, value string) {
+	if c.frozen || c.managedHeader(name, value) {
+		return
+	}
+	for i := range c.header {
+		if equalFoldASCII(c.header[i].name, name) {
+			c.header[i].value = value
+			c.removeHeaderFrom(name, i+1)
+			return
+		}
+	}
+	c.header = append(c.header, headerField{name, value})
+}
+
+// AddHeader adds a response header, keeping others of the same name.
+func (c *Ctx) AddHeader(name, value string) {
+	if c.frozen || c.managedHeader(name, value) {
+		return
+	}
+	c.header = append(c.header, headerField{name, value})
+}
+
+// DelHeader removes the response headers named name.
+func (c *Ctx) DelHeader(name string) {
+	if c.frozen {
+		return
+	}
+	if equalFoldASCII(name, "Content-Type") {
+		c.contentType = ""
+		return
+	}
+	c.removeHeaderFrom(name, 0)
+}
+
+// ResponseHeader returns the first response header named name, or "".
+func (c *Ctx) ResponseHeader(name string) string {
+	if equalFoldASCII(name, "Content-Type") {
+		return c.contentType
+	}
+	for _, h := range c.header {
+		if equalFoldASCII(h.name, name) {
+			return h.value
+		}
+	}
+	return ""
+}
+
+func (c *Ctx) removeHeaderFrom(name string, from int) {
+	kept := c.header[:from]
+	for _, h := range c.header[from:] {
+		if !equalFoldASCII(h.name, name) {
+			kept = append(kept, h)
+		}
+	}
+	clear(c.header[len(kept):])
+	c.header = kept
+}
+
+// managedHeader handles the headers the server owns, and reports whether
+// name was one of them.
+func (c *Ctx) managedHeader(name, value string) bool {
+	switch {
+	case equalFoldASCII(name, "Content-Type"):
+		c.contentType = value
+	case equalFoldASCII(name, "Content-Length"), equalFoldASCII(name, "Connection"),
+		equalFoldASCII(name, "Transfer-Encoding"), equalFoldASCII(name, "Date"):
+	default:
+		return false
+	}
+	return true
+}
+
+// SetContentType sets the Content-Type of the response.
+func (c *Ctx) SetContentType(ct string) {
+	if !c.frozen {
+		c.contentType = ct
+	}
+}
+
+// ResponseBody returns the response body set so far. It may be borrowed
+// from the handler (Send, Text): do not modify it.
+func (c *Ctx) ResponseBody() []byte { return c.resBody }
+
+// SetResponseBody replaces the response body with b, borrowed until the
+// response is written: do not modify b before then.
+func (c *Ctx) SetResponseBody(b []byte) {
+	if !c.frozen {
+		c.setBody(b)
+	}
+}
+
+func (c *Ctx) setBody(b []byte) { c.resBody, c.bodyOwned = b, false }
+
+// Write appends p to the response body; with WriteString it makes Ctx an
+// io.Writer and io.StringWriter. It never fails before the response is final
+// and returns len(p).
+func (c *Ctx) Write(p []byte) (int, error) {
+	if c.frozen {
+		return 0, errFrozen
+	}
+	c.ownBody()
+	c.wbuf = append(c.wbuf, p...)
+	c.resBody = c.wbuf
+	return len(p), nil
+}
+
+// WriteString appends s to the response body.
+func (c *Ctx) WriteString(s string) (int, error) {
+	if c.frozen {
+		return 0, errFrozen
+	}
+	c.ownBody()
+	c.wbuf = append(c.wbuf, s...)
+	c.resBody = c.wbuf
+	return len(s), nil
+}
+
+var errFrozen = NewError(StatusInternalServerError, "response already final")
+
+// ownBody makes wbuf hold the body built so far, so it can grow.
+func (c *Ctx) ownBody() {
+	if !c.bodyOwned {
+		c.wbuf = append(c.wbuf[:0], c.resBody...)
+		c.bodyOwned = true
+	}
+}
+
+// Text answers with status and s as text/plain; charset=utf-8.
+func (c *Ctx) Text(status int, s string) Result {
+	return c.sendString(status, "text/plain; charset=utf-8", s)
+}
+
+// HTML answers with status and s as text/html; charset=utf-8.
+func (c *Ctx) HTML(status int, s string) Result {
+	return c.sendString(status, "text/html; charset=utf-8", s)
+}
+
+func (c *Ctx) sendString(status int, ct, s string) Result {
+	if !c.frozen {
+		c.status, c.contentType = status, ct
+		c.setBody(unsafe.Slice(unsafe.StringData(s), len(s)))
+	}
+	return Result{}
+}
+
+// Send answers with status, contentType and body. body is borrowed until the
+// response is written: do not modify it before then.
+func (c *Ctx) Send(status int, contentType string, body []byte) Result {
+	if !c.frozen {
+		c.status, c.contentType = status, contentType
+		c.setBody(body)
+	}
+	return Result{}
+}
+
+// NoContent answers with status and no body.
+func (c *Ctx) NoContent(status int) Result {
+	if !c.frozen {
+		c.status = status
+		c.setBody(nil)
+	}
+	return Result{}
+}
+
+// Redirect answers with status (301, 302, 303, 307 or 308) and a Location
+// header.
+func (c *Ctx) Redirect(status int, location string) Result {
+	if !c.frozen {
+		c.SetHeader("Location", location)
+		c.status = status
+		c.setBody(nil)
+	}
+	return Result{}
+}
+
+// JSON answers with status and v encoded by encoding/json as
+// application/json. An encoding error fails the Result (a 500). The
+// encoder and its buffer are reused from request to request; encoding v
+// itself costs what encoding/json costs (one allocation for a small struct).
+func (c *Ctx) JSON(status int, v any) Result {
+	if c.frozen {
+		return Result{}
+	}
+	if c.json == nil {
+		// Made once per pooled Ctx.
+		c.json = &jsonEncoder{c: c}
+		c.json.enc = json.NewEncoder(c.json)
+	}
+	c.wbuf = c.wbuf[:0]
+	if err := c.json.enc.Encode(v); err != nil {
+		c.wbuf = c.wbuf[:0]
+		return Fail(err)
+	}
+	// Encode ends the value with a newline; drop it.
+	if n := len(c.wbuf); n > 0 && c.wbuf[n-1] == '\n' {
+		c.wbuf = c.wbuf[:n-1]
+	}
+	c.status, c.contentType = status, "application/json"
+	c.resBody, c.bodyOwned = c.wbuf, true
+	return Result{}
+}
+
+// jsonEncoder is the Ctx's reusable json.Encoder, writing into its wbuf.
+type jsonEncoder struct {
+	c   *Ctx
+	enc *json.Encoder
+}
+
+func (j *jsonEncoder) Write(p []byte) (int, error) {
+	j.c.wbuf = append(j.c.wbuf, p...)
+	return len(p), nil
+}
+
+// resetResponse forgets the response built so far.
+func (c *Ctx) resetResponse() {
+	c.status, c.contentType = StatusOK, ""
+	c.setBody(nil)
+	clear(c.header)
+	c.header = c.header[:0]
+	c.wbuf = c.wbuf[:0]
+}
+
+// bodyAllowed reports whether a response with status may have a body
+// (RFC 9110 §6.4.1).
+func bodyAllowed(status int) bool {
+	return status >= 200 && status != StatusNoContent && status != StatusNotModified
+}
+
+// appendResponse appends the response's bytes to b.
+func (c *Ctx) appendResponse(b, date []byte) []byte {
+	b = appendStatusLine(b, c.status)
+	b = append(b, date...)
+	if c.contentType != "" {
+		b = append(b, "Content-Type: "...)
+		b = appendFieldValue(b, c.contentType)
+		b = append(b, "\r\n"...)
+	}
+	for _, h := range c.header {
+		b = appendFieldValue(b, h.name)
+		b = append(b, ": "...)
+		b = appendFieldValue(b, h.value)
+		b = append(b, "\r\n"...)
+	}
+	withBody := bodyAllowed(c.status)
+	if withBody {
+		b = append(b, "Content-Length: "...)
+		b = strconv.AppendInt(b, int64(len(c.resBody)), 10)
+		b = append(b, "\r\n"...)
+	}
+	switch {
+	case c.closeAfter:
+		b = append(b, "Connection: close\r\n"...)
+	case c.req.Minor == 0:
+		b = append(b, "Connection: keep-alive\r\n"...)
+	}
+	b = append(b, "\r\n"...)
+	if withBody && !c.isHead() {
+		b = append(b, c.resBody...)
+	}
+	return b
+}
+
+// isHead reports whether the request is HEAD (whose response has no body).
+func (c *Ctx) isHead() bool {
+	return !c.badRequest && c.Method() == "HEAD"
+}
+
+// appendFieldValue appends s with CR, LF and NUL replaced by spaces, so a
+// header value from user input cannot split the response.
+func appendFieldValue(b []byte, s string) []byte {
+	start := len(b)
+	b = append(b, s...)
+	for i := start; i < len(b); i++ {
+		if c := b[i]; c == '\r' || c == '\n' || c == 0 {
+			b[i] = ' '
+		}
+	}
+	return b
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

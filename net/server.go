@@ -1,0 +1,381 @@
+package net
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	stdnet "net"
+	goruntime "runtime"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
+)
+
+// Server serves HTTP/1.1 from gnet event loops. Its exported fields are its
+// configuration: set them before Start or ListenAndServe and do not change
+// them afterwards. The zero value of every field but Handler has a documented
+// default; a bad value makes Start fail with an error that names the field.
+//
+// Start, ListenAndServe, Shutdown, Wait and ListenAddr are safe for
+// concurrent use.
+type Server struct {
+	// Addr is the TCP address to listen on, "host:port". Default ":8080".
+	// Port 0 picks a free port; ListenAddr tells which.
+	Addr string
+
+	// Handler answers every request. Required.
+	Handler Handler
+
+	// ErrorHandler turns a failed Result into a response. It runs on the
+	// loop, after the response built so far has been reset. Default:
+	// DefaultErrorHandler.
+	ErrorHandler func(c *Ctx, err error)
+
+	// Logger receives the server's own events (panics, handler errors
+	// answered with a 5xx, engine errors), never one line per request.
+	// Default: zap.NewNop(). The server logs to Logger.Named("weft").
+	Logger *zap.Logger
+
+	// Loops is the number of event loops. Default: one per CPU
+	// (runtime.NumCPU()).
+	Loops int
+
+	// MaxRequestLineBytes limits the request line (method, target,
+	// version); longer is answered 414. Default 8 KiB.
+	MaxRequestLineBytes int
+	// MaxHeaderBytes limits the request head (request line and header
+	// fields); larger is answered 431. Default 16 KiB.
+	MaxHeaderBytes int
+	// MaxHeaderCount limits the number of header fields (and of trailer
+	// fields); more is answered 431. Default 100.
+	MaxHeaderCount int
+	// MaxBodyBytes limits a request body; larger is answered 413 before it
+	// is buffered past the limit. Default 4 MiB.
+	MaxBodyBytes int64
+	// MaxPipelined limits how many requests of one connection are in
+	// flight (read, not yet answered) at once; the rest wait, unread, in
+	// the connection's buffer. Default 16.
+	MaxPipelined int
+	// MaxConns limits open connections; the server closes connections
+	// beyond it as soon as it accepts them. Default: 90% of the
+	// process's open-files limit (RLIMIT_NOFILE) when Start runs.
+	MaxConns int
+
+	// ReadHeaderTimeout bounds the time from a request's first byte to
+	// the end of its head (slowloris). Default 10 s; negative: none.
+	ReadHeaderTimeout time.Duration
+	// ReadTimeout bounds the time from a request's first byte to the end
+	// of its body. Default 60 s; negative: none.
+	ReadTimeout time.Duration
+	// IdleTimeout closes a keep-alive connection with no request in
+	// flight after this long without a byte. Default 120 s; negative:
+	// none.
+	IdleTimeout time.Duration
+	// WriteTimeout closes a connection whose written responses have not
+	// drained to the client after this long (a client that stops
+	// reading). Default 30 s; negative: none.
+	WriteTimeout time.Duration
+	// HandlerTimeout answers 503 for a request whose Result has not
+	// settled after this long and cancels its context; its continuations
+	// may still run, but can no longer change the response. Default 60 s;
+	// negative: none.
+	HandlerTimeout time.Duration
+
+	mu       sync.Mutex
+	cfg      config
+	eng      gnet.Engine
+	started  bool
+	stopped  chan struct{} // closed when the engine has stopped
+	runErr   error
+	addr     stdnet.Addr
+	state    *serverState
+	shutdown atomic.Bool
+}
+
+// config is a Server's configuration with every default filled in.
+type config struct {
+	addr              string
+	handler           Handler
+	errorHandler      func(*Ctx, error)
+	log               *zap.Logger
+	loops             int
+	maxRequestLine    int
+	maxHeaderBytes    int
+	maxHeaderCount    int
+	maxBodyBytes      int64
+	maxPipelined      int
+	maxConns          int
+	readHeaderTimeout time.Duration
+	readTimeout       time.Duration
+	idleTimeout       time.Duration
+	writeTimeout      time.Duration
+	handlerTimeout    time.Duration
+}
+
+// The defaults, in one place.
+const (
+	defaultAddr              = ":8080"
+	defaultMaxRequestLine    = 8 << 10
+	defaultMaxHeaderBytes    = 16 << 10
+	defaultMaxHeaderCount    = 100
+	defaultMaxBodyBytes      = 4 << 20
+	defaultMaxPipelined      = 16
+	defaultReadHeaderTimeout = 10 * time.Second
+	defaultReadTimeout       = 60 * time.Second
+	defaultIdleTimeout       = 120 * time.Second
+	defaultWriteTimeout      = 30 * time.Second
+	defaultHandlerTimeout    = 60 * time.Second
+)
+
+// configure validates s's fields and fills in the defaults.
+func (s *Server) configure() (config, error) {
+	c := config{
+		addr:              s.Addr,
+		handler:           s.Handler,
+		errorHandler:      s.ErrorHandler,
+		log:               s.Logger,
+		loops:             s.Loops,
+		maxRequestLine:    s.MaxRequestLineBytes,
+		maxHeaderBytes:    s.MaxHeaderBytes,
+		maxHeaderCount:    s.MaxHeaderCount,
+		maxBodyBytes:      s.MaxBodyBytes,
+		maxPipelined:      s.MaxPipelined,
+		maxConns:          s.MaxConns,
+		readHeaderTimeout: s.ReadHeaderTimeout,
+		readTimeout:       s.ReadTimeout,
+		idleTimeout:       s.IdleTimeout,
+		writeTimeout:      s.WriteTimeout,
+		handlerTimeout:    s.HandlerTimeout,
+	}
+	if c.handler == nil {
+		return c, errors.New("weft/net: Server.Handler is nil")
+	}
+	if c.addr == "" {
+		c.addr = defaultAddr
+	}
+	if _, _, err := stdnet.SplitHostPort(c.addr); err != nil {
+		return c, fmt.Errorf("weft/net: Server.Addr %q: %w", c.addr, err)
+	}
+	if c.errorHandler == nil {
+		c.errorHandler = DefaultErrorHandler
+	}
+	if c.log == nil {
+		c.log = zap.NewNop()
+	}
+	c.log = c.log.Named("weft")
+	ints := []struct {
+		name string
+		v    *int
+		def  int
+	}{
+		{"Loops", &c.loops, goruntime.NumCPU()},
+		{"MaxRequestLineBytes", &c.maxRequestLine, defaultMaxRequestLine},
+		{"MaxHeaderBytes", &c.maxHeaderBytes, defaultMaxHeaderBytes},
+		{"MaxHeaderCount", &c.maxHeaderCount, defaultMaxHeaderCount},
+		{"MaxPipelined", &c.maxPipelined, defaultMaxPipelined},
+		{"MaxConns", &c.maxConns, defaultMaxConns()},
+	}
+	for _, f := range ints {
+		switch {
+		case *f.v < 0:
+			return c, fmt.Errorf("weft/net: Server.%s is %d; want 0 (the default, %d) or more", f.name, *f.v, f.def)
+		case *f.v == 0:
+			*f.v = f.def
+		}
+	}
+	if c.loops > 256 {
+		return c, fmt.Errorf("weft/net: Server.Loops is %d; gnet runs at most 256 loops", c.loops)
+	}
+	if c.maxRequestLine > c.maxHeaderBytes {
+		return c, fmt.Errorf("weft/net: Server.MaxRequestLineBytes (%d) exceeds Server.MaxHeaderBytes (%d)", c.maxRequestLine, c.maxHeaderBytes)
+	}
+	switch {
+	case c.maxBodyBytes < 0:
+		return c, fmt.Errorf("weft/net: Server.MaxBodyBytes is %d; want 0 (the default, %d) or more", c.maxBodyBytes, defaultMaxBodyBytes)
+	case c.maxBodyBytes == 0:
+		c.maxBodyBytes = defaultMaxBodyBytes
+	}
+	for _, t := range []struct {
+		v   *time.Duration
+		def time.Duration
+	}{
+		{&c.readHeaderTimeout, defaultReadHeaderTimeout},
+		{&c.readTimeout, defaultReadTimeout},
+		{&c.idleTimeout, defaultIdleTimeout},
+		{&c.writeTimeout, defaultWriteTimeout},
+		{&c.handlerTimeout, defaultHandlerTimeout},
+	} {
+		switch {
+		case *t.v == 0:
+			*t.v = t.def
+		case *t.v < 0:
+			*t.v = 0 // none
+		}
+	}
+	return c, nil
+}
+
+// defaultMaxConns is 90% of the open-files limit, so that accepting stops
+// short of EMFILE with room for the process's other files.
+func defaultMaxConns() int {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil || lim.Cur > 1<<24 {
+		return 1 << 20
+	}
+	return max(int(lim.Cur)*9/10, 16)
+}
+
+// Start starts serving in the background and returns once the server is
+// listening, or with the reason it cannot. Use Shutdown to stop it and Wait
+// to learn when it has stopped.
+func (s *Server) Start() error {
+	cfg, err := s.configure()
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	if s.started {
+		s.mu.Unlock()
+		return errors.New("weft/net: Server already started")
+	}
+	s.started = true
+	s.cfg = cfg
+	s.stopped = make(chan struct{})
+	s.state = newServerState(&s.cfg)
+	st, stopped := s.state, s.stopped
+	s.mu.Unlock()
+
+	booted := make(chan error, 1)
+	h := &engine{srv: s, st: st, booted: booted}
+	opts := []gnet.Option{
+		gnet.WithNumEventLoop(cfg.loops),
+		gnet.WithLogger(cfg.log.Named("gnet").Sugar()),
+		gnet.WithReuseAddr(true),
+		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
+	}
+	go func() {
+		err := gnet.Run(h, "tcp://"+cfg.addr, opts...)
+		st.stopTicker()
+		if err == nil && !s.shutdown.Load() {
+			// gnet stops its whole engine on some accept errors and
+			// returns nil; that must not look like a clean stop.
+			err = errors.New("weft/net: the gnet engine stopped without Shutdown (see the log)")
+			cfg.log.Error("engine stopped unexpectedly")
+		}
+		s.mu.Lock()
+		s.runErr = err
+		s.mu.Unlock()
+		select {
+		case booted <- err: // failed before OnBoot
+		default:
+		}
+		close(stopped)
+	}()
+	if err := <-booted; err != nil {
+		<-stopped
+		return fmt.Errorf("weft/net: listen on %s: %w", cfg.addr, err)
+	}
+	return nil
+}
+
+// ListenAndServe starts the server and blocks until it stops. After
+// Shutdown it returns ErrServerClosed.
+func (s *Server) ListenAndServe() error {
+	if err := s.Start(); err != nil {
+		return err
+	}
+	return s.Wait()
+}
+
+// Wait blocks until the server has stopped. It returns ErrServerClosed after
+// Shutdown, or the error that stopped it.
+func (s *Server) Wait() error {
+	s.mu.Lock()
+	stopped := s.stopped
+	s.mu.Unlock()
+	if stopped == nil {
+		return errors.New("weft/net: Server not started")
+	}
+	<-stopped
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.runErr != nil {
+		return s.runErr
+	}
+	return ErrServerClosed
+}
+
+// ListenAddr returns the address the server listens on, once Start has
+// returned; nil before.
+func (s *Server) ListenAddr() stdnet.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.addr
+}
+
+// Shutdown stops the server gracefully: it stops accepting connections,
+// answers the requests in flight (with Connection: close), closes idle
+// connections, then stops the loops. If ctx ends first, it cancels the
+// contexts of the requests still in flight, closes every connection, and
+// returns ctx's error. Stopping gnet itself takes up to half a second more.
+//
+// Call it from outside the loops (never from a handler).
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	if !s.started {
+		s.mu.Unlock()
+		return nil
+	}
+	st, stopped := s.state, s.stopped
+	s.mu.Unlock()
+	if !s.shutdown.CompareAndSwap(false, true) {
+		<-stopped
+		return nil
+	}
+	st.draining.Store(true)
+	st.forEachLoop(func(l *loop) { _ = l.Post((*closeIdle)(l)) })
+
+	err := st.waitIdle(ctx)
+	if err != nil {
+		st.cancelAll()
+		st.forEachLoop(func(l *loop) { _ = l.Post((*closeAll)(l)) })
+		// Give the loops a moment to close what they hold before gnet
+		// drops its tasks.
+		st.waitConnsClosed(100 * time.Millisecond)
+	}
+	stopCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	s.mu.Lock()
+	eng := s.eng
+	s.mu.Unlock()
+	if serr := eng.Stop(stopCtx); serr != nil && err == nil {
+		err = fmt.Errorf("weft/net: stopping gnet: %w", serr)
+	}
+	<-stopped
+	return err
+}
+
+// listenAddrOf reads the bound address of the engine's listener.
+func listenAddrOf(eng gnet.Engine) (stdnet.Addr, error) {
+	fd, err := eng.Dup()
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(fd)
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		return nil, err
+	}
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		return &stdnet.TCPAddr{IP: stdnet.IP(a.Addr[:]).To16(), Port: a.Port}, nil
+	case *unix.SockaddrInet6:
+		return &stdnet.TCPAddr{IP: stdnet.IP(a.Addr[:]), Port: a.Port}, nil
+	}
+	return nil, fmt.Errorf("unexpected socket address %T", sa)
+}
