@@ -132,7 +132,10 @@ func (s *ChunkScanner) Scan(buf []byte, maxBody int64, lim *Limits) (end int, er
 			if lf < 0 {
 				return 0, err
 			}
-			if lf == s.pos+1 && buf[s.pos] == '\r' {
+			if buf[s.pos] == '\r' {
+				if lf != s.pos+1 {
+					return 0, ErrLineEnding
+				}
 				s.pos = lf + 1
 				s.state = scanDone
 				return s.pos, nil
@@ -184,9 +187,10 @@ func (s *ChunkScanner) chargeOverhead(lineLen int, size uint64) error {
 	return nil
 }
 
-// chunkSizeLine parses the chunk-size line b[p:lf+1], LF included.
+// chunkSizeLine parses the chunk-size line b[p:lf+1], LF included. A CR
+// anywhere but before the LF is a bare CR (RFC 9112 §2.2, §7.1).
 func chunkSizeLine(b []byte, p, lf int) (uint64, error) {
-	if lf == p || b[lf-1] != '\r' {
+	if lf == p || b[lf-1] != '\r' || bytes.IndexByte(b[p:lf-1], '\r') >= 0 {
 		return 0, ErrLineEnding
 	}
 	return parseChunkSize(b[p : lf-1])
