@@ -24,10 +24,10 @@ var stricterThanNetHTTP = map[*Error]string{
 	ErrBadTarget: "raw non-ASCII or a fragment in the target, '*' without OPTIONS, CONNECT with " +
 		"origin-form, userinfo, bad pct-encoding in the query, a URI without authority, colons " +
 		"or pct-encoding in a host, IPv6 zones",
-	ErrVersion:       "HTTP/0.x, HTTP/1.2-1.9, HTTP/2.0+: ReadRequest parses them, net/http's server answers 505 later",
-	ErrMissingHost:   "HTTP/1.1 without Host: checked by net/http's server (except CONNECT), not ReadRequest",
-	ErrBadHost:       "an invalid Host value: net/http's server checks a laxer grammar, ReadRequest none",
-	ErrExpectation:   "an unknown expectation: net/http's server answers 417, ReadRequest does not look",
+	ErrVersion:     "HTTP/0.x, HTTP/1.2-1.9, HTTP/2.0+: ReadRequest parses them, net/http's server answers 505 later",
+	ErrMissingHost: "HTTP/1.1 without Host: checked by net/http's server (except CONNECT), not ReadRequest",
+	ErrBadHost:     "an invalid Host value: net/http's server checks a laxer grammar, ReadRequest none",
+	ErrExpectation: "an unknown expectation: net/http's server answers 417, ReadRequest does not look",
 	ErrContentLengthAndTE: "Content-Length with chunked: net/http drops the Content-Length " +
 		"(RFC 9112 §6.3 allows it), weft refuses the ambiguity",
 	ErrDuplicateContentLength: "repeated Content-Length lines with one value: net/http merges them (the MAY of §6.3)",
