@@ -70,13 +70,13 @@ func (cn *conn) pumpOnLoop() bool {
 	cn.busy = true
 	served := 0
 	for !cn.closed {
-		n := cn.readOnLoop()
-		served += n
 		cn.flushOnLoop()
-		if n == 0 || cn.closing || len(cn.queue) >= cn.l.st.cfg.maxPipelined {
+		n := cn.readOnLoop()
+		if n == 0 {
 			break
 		}
-		if served >= maxRequestsPerTurn {
+		if served += n; served >= maxRequestsPerTurn {
+			cn.flushOnLoop()
 			cn.resumeLaterOnLoop()
 			break
 		}
