@@ -116,8 +116,8 @@ func build(t testing.TB, patterns []string) *Tree[string] {
 func checkInvariants[V any](t testing.TB, tr *Tree[V]) {
 	t.Helper()
 	if tr.root == nil {
-		if tr.len != 0 {
-			t.Fatalf("empty tree with len %d", tr.len)
+		if tr.count != 0 {
+			t.Fatalf("empty tree with len %d", tr.count)
 		}
 		return
 	}
@@ -178,8 +178,8 @@ func checkInvariants[V any](t testing.TB, tr *Tree[V]) {
 		}
 	}
 	check(tr.root, "")
-	if count != tr.len {
-		t.Fatalf("%d values in the tree, Len %d", count, tr.len)
+	if count != tr.count {
+		t.Fatalf("%d values in the tree, Len %d", count, tr.count)
 	}
 }
 

@@ -8,11 +8,11 @@ import (
 // Tree maps path patterns to values of type V. The zero value is an empty
 // tree ready to use.
 //
-// Confine Add to one goroutine, with no Lookup running; once the tree is
-// built, Lookup, Get, Walk, Len and MaxParams are safe for concurrent use.
+// Build a Tree on one goroutine: Add is not safe for concurrent use, nor
+// with any other method. Once built, the Tree is safe for concurrent use.
 type Tree[V any] struct {
 	root      *node[V] // nil until the first Add; its prefix begins with '/'
-	len       int      // number of patterns registered
+	count     int      // number of patterns registered
 	maxParams int      // most wildcards in one registered pattern
 }
 
@@ -25,6 +25,7 @@ type Tree[V any] struct {
 // catch-all child; a param node's only children are static ones beginning
 // with '/'; a catch-all node is always a leaf holding a value.
 type node[V any] struct {
+	// Lookup reads these.
 	prefix   string     // static nodes only
 	indices  string     // indices[i] is the first byte of children[i].prefix
 	children []*node[V] // static children
@@ -32,21 +33,24 @@ type node[V any] struct {
 	catchAll *node[V]   // the "*name" child, or nil
 	parent   *node[V]   // nil for the root; Lookup backtracks through it
 	kind     kind
+	pattern  string // the pattern whose value this node holds, or ""
+	value    V
 
 	// name and owner are set on param and catch-all nodes: the wildcard's
 	// name, and the first pattern registered through the node, which a
 	// conflict error names.
 	name  string
 	owner string
-
-	pattern string // the pattern whose value this node holds, or ""
-	value   V
 }
 
 // staticChild returns the static child whose prefix begins with c, or nil.
+// A plain loop: fan-outs are small, and it inlines where IndexByte's call
+// would cost more than the scan.
 func (n *node[V]) staticChild(c byte) *node[V] {
-	if i := strings.IndexByte(n.indices, c); i >= 0 {
-		return n.children[i]
+	for i := 0; i < len(n.indices); i++ {
+		if n.indices[i] == c {
+			return n.children[i]
+		}
 	}
 	return nil
 }
@@ -103,16 +107,16 @@ func (n *node[V]) split(l int) {
 // registered or gives a wildcard a different name than a registered pattern
 // does at the same position. On error the tree is unchanged.
 //
-// Add allocates; it is meant for start-up. It must not run concurrently with
-// any other method.
+// Add allocates; it is meant for start-up. Confine to one goroutine: it must
+// not run concurrently with any other method.
 func (t *Tree[V]) Add(pattern string, v V) error {
 	toks, err := parse(pattern)
 	if err != nil {
 		return err
 	}
-	// Conflicts are found before anything changes: the walk below only meets
-	// existing wildcards and values while it follows existing nodes, and once
-	// it splits a node or creates one, every node after that is new.
+	// Conflicts are found before anything changes: a conflict needs an
+	// existing wildcard or value, and once the walk below splits a node or
+	// creates one, it meets neither again (FuzzAdd checks this).
 	var n *node[V] // nil stands for the position before the root
 	params := 0
 	for _, tok := range toks {
@@ -142,7 +146,7 @@ func (t *Tree[V]) Add(pattern string, v V) error {
 		return &ConflictError{Pattern: pattern, Existing: n.pattern, Reason: "the pattern is registered twice"}
 	}
 	n.pattern, n.value = pattern, v
-	t.len++
+	t.count++
 	t.maxParams = max(t.maxParams, params)
 	return nil
 }
@@ -180,6 +184,21 @@ func (t *Tree[V]) insertStatic(n *node[V], s string) *node[V] {
 	}
 }
 
+// hasPrefixAt reports whether path[pos:] begins with prefix. prefix[0] is
+// already known to match. A byte loop beats the memequal call for the short
+// prefixes of a route tree.
+func hasPrefixAt(path string, pos int, prefix string) bool {
+	if len(path)-pos < len(prefix) {
+		return false
+	}
+	for i := 1; i < len(prefix); i++ {
+		if path[pos+i] != prefix[i] {
+			return false
+		}
+	}
+	return true
+}
+
 // commonPrefix returns the length of the longest common prefix of a and b.
 func commonPrefix(a, b string) int {
 	i := 0
@@ -206,7 +225,7 @@ const (
 // outValues is values unchanged.
 //
 // Lookup does not allocate when cap(values)-len(values) >= MaxParams().
-// It is safe for concurrent use once the tree is built.
+// Safe for concurrent use once the tree is built.
 func (t *Tree[V]) Lookup(path string, values []string) (v V, outValues []string, ok bool) {
 	n := t.root
 	if n == nil || !strings.HasPrefix(path, n.prefix) {
@@ -223,20 +242,20 @@ func (t *Tree[V]) Lookup(path string, values []string) (v V, outValues []string,
 				if n.pattern != "" {
 					return n.value, values, true
 				}
-			} else if c := n.staticChild(path[pos]); c != nil && strings.HasPrefix(path[pos:], c.prefix) {
+			} else if c := n.staticChild(path[pos]); c != nil && hasPrefixAt(path, pos, c.prefix) {
 				n, pos = c, pos+len(c.prefix)
 				continue
 			}
 			fallthrough
 		case tryParam:
 			if c := n.param; c != nil && pos < len(path) {
-				end := strings.IndexByte(path[pos:], '/')
-				if end < 0 {
-					end = len(path) - pos
+				end := pos
+				for end < len(path) && path[end] != '/' {
+					end++
 				}
-				if end > 0 {
-					values = append(values, path[pos:pos+end])
-					n, pos, next = c, pos+end, tryStatic
+				if end > pos {
+					values = append(values, path[pos:end])
+					n, pos, next = c, end, tryStatic
 					continue
 				}
 			}
@@ -264,8 +283,9 @@ func (t *Tree[V]) Lookup(path string, values []string) (v V, outValues []string,
 }
 
 // Get returns the value registered under exactly pattern (not a path it
-// would match), so a caller can extend a value already in the tree.
-// It is safe for concurrent use once the tree is built.
+// would match), so a caller can extend a value already in the tree (add a
+// method to a path's handler table, say). Safe for concurrent use once the
+// tree is built.
 func (t *Tree[V]) Get(pattern string) (v V, ok bool) {
 	toks, err := parse(pattern)
 	if err != nil {
@@ -312,7 +332,7 @@ func (t *Tree[V]) findStatic(n *node[V], s string) *node[V] {
 // prefix, static branches in byte order, then the parameter, then the
 // catch-all — so of two patterns matching the same path, the one Lookup
 // prefers comes first.
-// It is safe for concurrent use once the tree is built; fn must not call Add.
+// Safe for concurrent use once the tree is built; fn must not call Add.
 func (t *Tree[V]) Walk(fn func(pattern string, v V) bool) {
 	if t.root != nil {
 		t.root.walk(fn)
@@ -336,9 +356,10 @@ func (n *node[V]) walk(fn func(pattern string, v V) bool) bool {
 }
 
 // Len returns the number of registered patterns.
-func (t *Tree[V]) Len() int { return t.len }
+// Safe for concurrent use once the tree is built.
+func (t *Tree[V]) Len() int { return t.count }
 
 // MaxParams returns the most wildcards (parameters plus catch-all) in any
 // registered pattern: the spare capacity of values with which Lookup never
-// allocates.
+// allocates. Safe for concurrent use once the tree is built.
 func (t *Tree[V]) MaxParams() int { return t.maxParams }
