@@ -1,5 +1,10 @@
 package http1
 
+import (
+	"encoding/binary"
+	"math/bits"
+)
+
 // Byte classes, one bit each, looked up in a 256-entry table so that every
 // inner scanning loop is one load and one test per byte (picohttpparser's
 // approach, without SIMD).
@@ -123,4 +128,68 @@ func nextElement(b []byte, i, e int) (s, t, next int) {
 		return s, t, -1
 	}
 	return s, t, j + 1
+}
+
+// SWAR ("SIMD within a register") helpers: eight bytes tested at once in a
+// uint64, for the long runs of plain bytes in targets and field values. Each
+// returns a mask with the high bit set in flagged bytes. Borrows can only
+// spill upwards from a true match, so the lowest flagged byte is always a
+// true match: that is all the scanners rely on.
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// hasLess flags the bytes of x below n, for n <= 128.
+func hasLess(x uint64, n byte) uint64 { return (x - ones*uint64(n)) &^ x & highs }
+
+// hasByte flags the bytes of x equal to c.
+func hasByte(x uint64, c byte) uint64 {
+	v := x ^ ones*uint64(c)
+	return (v - ones) &^ v & highs
+}
+
+// firstFlagged returns the index in its word of the lowest flagged byte of
+// the non-zero mask m.
+func firstFlagged(m uint64) int { return bits.TrailingZeros64(m) >> 3 }
+
+// scanValue returns the index of the first byte at or after i that is not a
+// field-value byte (RFC 9110 §5.5), or len(b): eight bytes at a time,
+// stopping on CTLs and DEL (HTAB, a valid one, is stepped over).
+func scanValue(b []byte, i int) int {
+	for i+8 <= len(b) {
+		m := binary.LittleEndian.Uint64(b[i:])
+		m = hasLess(m, 0x20) | hasByte(m, 0x7f)
+		if m == 0 {
+			i += 8
+			continue
+		}
+		i += firstFlagged(m)
+		if b[i] != '\t' {
+			return i
+		}
+		i++
+	}
+	for i < len(b) && class[b[i]]&cValue != 0 {
+		i++
+	}
+	return i
+}
+
+// scanTarget returns the index of the first byte at or after i that is not
+// a plain request-target byte (cTarget: visible ASCII other than '#', '%'
+// and '?'), or len(b), eight bytes at a time.
+func scanTarget(b []byte, i int) int {
+	for i+8 <= len(b) {
+		x := binary.LittleEndian.Uint64(b[i:])
+		m := hasLess(x, 0x21) | x&highs | hasByte(x, 0x7f) | hasByte(x, '#') | hasByte(x, '%') | hasByte(x, '?')
+		if m != 0 {
+			return i + firstFlagged(m)
+		}
+		i += 8
+	}
+	for i < len(b) && class[b[i]]&cTarget != 0 {
+		i++
+	}
+	return i
 }

@@ -36,10 +36,7 @@ func parseField(b []byte, p int) (Header, int, error) {
 	vs := i
 	// field-value = *field-content; CTLs other than HTAB are forbidden
 	// (RFC 9110 §5.5), so the scan stops at CR, LF, NUL, ...
-	for i < len(b) && class[b[i]]&cValue != 0 {
-		i++
-	}
-	if i == len(b) {
+	if i = scanValue(b, i); i == len(b) {
 		return Header{}, 0, errNeedMore
 	}
 	if b[i] != '\r' {

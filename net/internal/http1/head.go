@@ -166,12 +166,11 @@ func parseRequestLine(b []byte, p, maxLine int, r *Request) (int, error) {
 	// request-target (RFC 9112 §3.2): visible ASCII; '%' must start a
 	// pct-encoded triplet (RFC 3986 §2.1); no fragment.
 	ts, query := i, -1
-	for i < len(w) {
-		c := w[i]
-		if class[c]&cTarget != 0 {
-			i++
-			continue
+	for {
+		if i = scanTarget(w, i); i == len(w) {
+			break
 		}
+		c := w[i]
 		if c == '?' {
 			if query < 0 {
 				query = i
@@ -206,6 +205,13 @@ func parseRequestLine(b []byte, p, maxLine int, r *Request) (int, error) {
 	// HTTP-version = "HTTP/" DIGIT "." DIGIT (RFC 9112 §2.3), then CRLF.
 	// The name is case-sensitive; only 1.0 and 1.1 are served (505).
 	const pattern = "HTTP/1.1\r"
+	if i+len(pattern) <= len(w) && i+len(pattern) < len(b) && b[i+len(pattern)] == '\n' &&
+		string(w[i:i+len(pattern)]) == pattern {
+		// Fast path: HTTP/1.1 CRLF, the content and CR within the line
+		// window, the LF within the head window.
+		r.Minor = 1
+		return finishRequestLine(b, ts, te, query, i+len(pattern)+1, r)
+	}
 	for k := 0; k < len(pattern); k++ {
 		if i+k >= len(w) {
 			return 0, runOut()
@@ -230,12 +236,17 @@ func parseRequestLine(b []byte, p, maxLine int, r *Request) (int, error) {
 	if b[i] != '\n' {
 		return 0, ErrLineEnding
 	}
-	// The target's form is checked last, so that "PRI * HTTP/2.0" gets its
-	// 505 rather than a 400 for "*" without OPTIONS.
+	return finishRequestLine(b, ts, te, query, i+1, r)
+}
+
+// finishRequestLine checks the target's form once the whole line is known
+// to be valid, so that "PRI * HTTP/2.0" gets its 505 rather than a 400 for
+// "*" without OPTIONS, and returns next.
+func finishRequestLine(b []byte, ts, te, query, next int, r *Request) (int, error) {
 	if err := parseTarget(b, ts, te, query, r); err != nil {
 		return 0, err
 	}
-	return i + 1, nil
+	return next, nil
 }
 
 // lineError reports a bare LF as a line-ending error and anything else as
