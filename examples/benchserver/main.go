@@ -1,0 +1,72 @@
+// Command benchserver serves the endpoints of the benchmark harness
+// (../shared/bench in the weft workspace; see docs/benchmarks.md) with
+// framework defaults and no logging on the hot path:
+//
+//	GET  /plaintext   Hello, World! (text/plain)
+//	GET  /json        {"message":"Hello, World!"}, serialized per request
+//	GET  /users/:id   {"id":"<id>"}
+//	POST /echo        the request body back
+//
+// It listens on 127.0.0.1:$PORT (default 8080) and stops gracefully on
+// SIGTERM or SIGINT.
+package main
+
+import (
+	"context"
+	"log"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/weftgo/weft/net"
+	"github.com/weftgo/weft/router"
+)
+
+type message struct {
+	Message string `json:"message"`
+}
+
+type user struct {
+	ID string `json:"id"`
+}
+
+func routes() *router.Router {
+	r := router.New()
+	r.GET("/plaintext", func(c *net.Ctx) net.Result {
+		return c.Text(net.StatusOK, "Hello, World!")
+	})
+	r.GET("/json", func(c *net.Ctx) net.Result {
+		return c.JSON(net.StatusOK, message{Message: "Hello, World!"})
+	})
+	r.GET("/users/:id", func(c *net.Ctx) net.Result {
+		return c.JSON(net.StatusOK, user{ID: c.Param("id")})
+	})
+	r.POST("/echo", func(c *net.Ctx) net.Result {
+		ct := c.Header("Content-Type")
+		if ct == "" {
+			ct = "application/octet-stream"
+		}
+		return c.Send(net.StatusOK, ct, c.Body())
+	})
+	return r
+}
+
+func main() {
+	port := os.Getenv("PORT")
+	if port == "" {
+		port = "8080"
+	}
+	srv := &net.Server{Addr: "127.0.0.1:" + port, Handler: routes().Serve}
+	if err := srv.Start(); err != nil {
+		log.Fatal(err)
+	}
+	stop, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+	<-stop.Done()
+	ctx, cancelShutdown := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancelShutdown()
+	if err := srv.Shutdown(ctx); err != nil {
+		log.Print(err)
+	}
+}
