@@ -1,7 +1,10 @@
 package net
 
 import (
+	"runtime/debug"
+
 	"github.com/panjf2000/gnet/v2"
+	"go.uber.org/zap"
 )
 
 // engine receives gnet's events. OnBoot runs on the goroutine of gnet.Run;
@@ -25,7 +28,8 @@ func (e *engine) OnBoot(eng gnet.Engine) gnet.Action {
 	return gnet.None
 }
 
-func (e *engine) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
+func (e *engine) OnOpen(gc gnet.Conn) (_ []byte, action gnet.Action) {
+	defer e.recoverOnLoop("OnOpen", &action)
 	st := e.st
 	if st.draining.Load() || st.conns.Load() >= int64(st.cfg.maxConns) {
 		// No Context set: OnClose will know it was never counted.
@@ -45,11 +49,22 @@ func (e *engine) OnTraffic(gc gnet.Conn) gnet.Action {
 	return cn.onTraffic()
 }
 
-func (e *engine) OnClose(gc gnet.Conn, _ error) gnet.Action {
+func (e *engine) OnClose(gc gnet.Conn, _ error) (action gnet.Action) {
+	defer e.recoverOnLoop("OnClose", &action)
 	if cn, ok := gc.Context().(*conn); ok {
 		gc.SetContext(nil)
 		cn.closedOnLoop()
 		e.st.conns.Add(-1)
 	}
 	return gnet.None
+}
+
+// recoverOnLoop keeps a panic in weft's own code from killing the process
+// (gnet does not recover): it is logged and the connection closed.
+func (e *engine) recoverOnLoop(where string, action *gnet.Action) {
+	if r := recover(); r != nil {
+		e.st.cfg.log.Error("panic in "+where+"; closing the connection",
+			zap.Any("panic", r), zap.ByteString("stack", debug.Stack()))
+		*action = gnet.Close
+	}
 }
