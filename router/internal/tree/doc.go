@@ -4,12 +4,19 @@
 // pairs the parameter values Lookup returns with the names ParamNames gives.
 //
 // Routing runs for every request on an event loop, so the tree is built for
-// that: a lookup is one loop over the bytes of the path, with no recursion,
-// no stack of its own and no allocation, and parameter values are substrings
-// of the path rather than copies. Unlike httprouter's tree, a parameter may
-// live beside static routes (/users/new beside /users/:id), at the price of
-// backtracking, which stays linear: each node is entered at most once per
-// lookup.
+// that: a lookup is one loop, with no recursion, no stack of its own and no
+// allocation, and parameter values are substrings of the path rather than
+// copies. Unlike httprouter's tree, a parameter may live beside static routes
+// (/users/new beside /users/:id), at the price of backtracking, which stays
+// bounded: each node is entered at most once per lookup.
+//
+// In use:
+//
+//	var t tree.Tree[string]
+//	err := t.Add("/users/:id", "user") // nil, a *PatternError or a *ConflictError
+//	values := make([]string, 0, t.MaxParams())
+//	v, values, ok := t.Lookup("/users/42", values[:0]) // "user", ["42"], true
+//	names, _ := tree.ParamNames("/users/:id")          // ["id"]
 //
 // # Patterns
 //
@@ -67,6 +74,17 @@
 // building the toggled path is the router's only allocation. Note that a
 // catch-all needs its slash: /files/*path does not match /files, but the
 // toggled /files/ does.
+//
+// # Choices and limits
+//
+// httprouter's tree never backtracks, so it must refuse a parameter beside a
+// static segment; this one accepts it and backtracks. chi's tree backtracks
+// by recursion, a call per node; this one walks back up through parent
+// pointers, recovering each node's start from the length of its prefix or of
+// the parameter value it took, so it needs neither recursion nor a stack.
+// There are no regular-expression segments, no optional segments, no escape
+// for a literal ':' or '*', and no method handling: V carries whatever the
+// router needs per path. Patterns cannot be removed.
 //
 // # Concurrency
 //
