@@ -3,6 +3,7 @@ module github.com/weftgo/weft
 go 1.26.0
 
 require (
+	github.com/panjf2000/ants/v2 v2.12.1
 	github.com/panjf2000/gnet/v2 v2.9.7
 	go.uber.org/goleak v1.3.0
 	go.uber.org/zap v1.28.0
@@ -10,7 +11,6 @@ require (
 )
 
 require (
-	github.com/panjf2000/ants/v2 v2.12.1 // indirect
 	github.com/valyala/bytebufferpool v1.0.0 // indirect
 	go.uber.org/multierr v1.11.0 // indirect
 	golang.org/x/sync v0.11.0 // indirect

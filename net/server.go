@@ -41,6 +41,12 @@ type Server struct {
 	// Default: zap.NewNop(). The server logs to Logger.Named("weft").
 	Logger *zap.Logger
 
+	// OnShutdown lists functions Shutdown calls, with its context, once
+	// the requests in flight are answered and before the loops stop:
+	// close offload pools here, so that their last continuations still
+	// run on live loops. Their errors are joined into Shutdown's.
+	OnShutdown []func(ctx context.Context) error
+
 	// Loops is the number of event loops. Default: one per CPU
 	// (runtime.NumCPU()).
 	Loops int
@@ -341,6 +347,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	st.forEachLoop(func(l *loop) { _ = l.Post((*closeIdle)(l)) })
 
 	err := st.waitIdle(ctx)
+	for _, f := range s.OnShutdown {
+		if ferr := f(ctx); ferr != nil && (err == nil || !errors.Is(ferr, ctx.Err())) {
+			err = errors.Join(err, ferr)
+		}
+	}
 	if err != nil {
 		st.cancelAll()
 		st.forEachLoop(func(l *loop) { _ = l.Post((*closeAll)(l)) })

@@ -6,6 +6,7 @@
 //	GET  /json        {"message":"Hello, World!"}, serialized per request
 //	GET  /users/:id   {"id":"<id>"}
 //	POST /echo        the request body back
+//	GET  /cpu         the CPU job (see cpu.go) run through offload
 //
 // It listens on 127.0.0.1:$PORT (default 8080) and stops gracefully on
 // SIGTERM or SIGINT.
@@ -20,7 +21,9 @@ import (
 	"time"
 
 	"github.com/weftgo/weft/net"
+	"github.com/weftgo/weft/offload"
 	"github.com/weftgo/weft/router"
+	"github.com/weftgo/weft/runtime"
 )
 
 type message struct {
@@ -31,8 +34,14 @@ type user struct {
 	ID string `json:"id"`
 }
 
-func routes() *router.Router {
+func routes(pool *offload.Pool, job cpuJob) *router.Router {
 	r := router.New()
+	r.GET("/cpu", func(c *net.Ctx) net.Result {
+		digest := offload.Run(c, pool, job.run)
+		return runtime.Then(digest, func(hex string) net.Result {
+			return c.Text(net.StatusOK, hex)
+		})
+	})
 	r.GET("/plaintext", func(c *net.Ctx) net.Result {
 		return c.Text(net.StatusOK, "Hello, World!")
 	})
@@ -57,7 +66,19 @@ func main() {
 	if port == "" {
 		port = "8080"
 	}
-	srv := &net.Server{Addr: "127.0.0.1:" + port, Handler: routes().Serve}
+	pool, err := offload.New(offload.Config{
+		Nice:       envInt("OFFLOAD_NICE", 0) % 20,
+		ShareProcs: os.Getenv("OFFLOAD_SHARE_PROCS") != "",
+		Workers:    envInt("OFFLOAD_WORKERS", 0),
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv := &net.Server{
+		Addr:       "127.0.0.1:" + port,
+		Handler:    routes(pool, cpuJobFromEnv()).Serve,
+		OnShutdown: []func(context.Context) error{pool.Close},
+	}
 	if err := srv.Start(); err != nil {
 		log.Fatal(err)
 	}

@@ -1,0 +1,9 @@
+package offload
+
+import "golang.org/x/sys/unix"
+
+// setThreadNice sets the nice value of the calling OS thread (on Linux,
+// PRIO_PROCESS with a thread id affects that thread only).
+func setThreadNice(nice int) error {
+	return unix.Setpriority(unix.PRIO_PROCESS, unix.Gettid(), nice)
+}

@@ -1,0 +1,312 @@
+package offload
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	goruntime "runtime"
+	"sync"
+	"time"
+
+	"github.com/panjf2000/ants/v2"
+	"go.uber.org/zap"
+
+	"github.com/weftgo/weft/runtime"
+)
+
+// Config configures a Pool. The zero value of every field has a documented
+// default; New fails with an error that names a bad field.
+type Config struct {
+	// Workers is how many jobs run at once. Default: runtime.NumCPU().
+	Workers int
+
+	// MaxQueue is how many jobs may wait for a worker. When it is full, Run
+	// fails at once with an *OverloadError (503 through the error
+	// handler), like piscina's maxQueue. Default: 64 per worker.
+	MaxQueue int
+
+	// Logger receives the pool's own events. Default: zap.NewNop().
+	Logger *zap.Logger
+
+	// Nice is the nice value of the worker threads while they run jobs
+	// (Linux only; 0 to 19). Workers are locked to OS threads of their
+	// own. Default 0 (see docs/offload.md for what was measured).
+	Nice int
+
+	// ShareProcs keeps GOMAXPROCS as it is. By default New raises
+	// GOMAXPROCS by Workers (and Close lowers it back), so that a loop
+	// woken by the network always finds a free P instead of waiting up to
+	// 10 ms for a CPU-bound worker to be preempted.
+	ShareProcs bool
+}
+
+const defaultQueuePerWorker = 64
+
+// Pool runs CPU-bound jobs on a bounded set of workers (an ants pool), with a
+// bounded queue in front. It is weft's Worker Threads: a loop hands a job to
+// the pool and gets a future back, and the loop keeps answering while the job
+// runs.
+//
+// Safe for concurrent use.
+type Pool struct {
+	cfg     Config
+	log     *zap.Logger
+	workers *ants.Pool
+	jobs    chan task
+	procs   int // GOMAXPROCS added by New, taken back by Close
+
+	closeMu sync.Mutex // guards closed against Run's send
+	closed  bool
+	done    sync.WaitGroup // workers
+
+	// active holds each worker's running job, to cancel at Close's
+	// deadline.
+	activeMu sync.Mutex
+	active   []context.CancelFunc
+
+	m metrics
+}
+
+// task is a job of any result type.
+type task interface {
+	// start runs the job on worker w, or settles it without running if
+	// its context is done.
+	start(p *Pool, w int)
+	// drop settles a job that will never run.
+	drop(err error)
+}
+
+// ErrClosed is the error of jobs submitted to, or still queued in, a
+// closed pool. It answers 503.
+var ErrClosed error = closedError{}
+
+type closedError struct{}
+
+func (closedError) Error() string   { return "weft/offload: pool closed" }
+func (closedError) HTTPStatus() int { return 503 }
+
+// New starts a pool.
+func New(cfg Config) (*Pool, error) {
+	switch {
+	case cfg.Workers < 0:
+		return nil, fmt.Errorf("weft/offload: Config.Workers is %d; want 0 (one per CPU) or more", cfg.Workers)
+	case cfg.Workers == 0:
+		cfg.Workers = goruntime.NumCPU()
+	}
+	switch {
+	case cfg.MaxQueue < 0:
+		return nil, fmt.Errorf("weft/offload: Config.MaxQueue is %d; want 0 (%d per worker) or more", cfg.MaxQueue, defaultQueuePerWorker)
+	case cfg.MaxQueue == 0:
+		cfg.MaxQueue = defaultQueuePerWorker * cfg.Workers
+	}
+	if cfg.Nice < 0 || cfg.Nice > 19 {
+		return nil, fmt.Errorf("weft/offload: Config.Nice is %d; want 0 to 19", cfg.Nice)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = zap.NewNop()
+	}
+	p := &Pool{
+		cfg:    cfg,
+		log:    cfg.Logger.Named("offload"),
+		jobs:   make(chan task, cfg.MaxQueue),
+		active: make([]context.CancelFunc, cfg.Workers),
+	}
+	workers, err := ants.NewPool(cfg.Workers,
+		ants.WithPreAlloc(true),
+		ants.WithNonblocking(true),
+		ants.WithDisablePurge(true),
+		ants.WithLogger(antsLogger{p.log}),
+		ants.WithPanicHandler(func(v any) {
+			// Jobs recover their own panics; this is a bug in the pool.
+			p.log.Error("panic in an offload worker", zap.Any("panic", v))
+		}),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("weft/offload: %w", err)
+	}
+	p.workers = workers
+	if !cfg.ShareProcs {
+		p.procs = cfg.Workers
+		goruntime.GOMAXPROCS(goruntime.GOMAXPROCS(0) + p.procs)
+	}
+	for w := range cfg.Workers {
+		p.done.Add(1)
+		if err := workers.Submit(func() { p.work(w) }); err != nil {
+			p.done.Done()
+			p.Close(context.Background())
+			return nil, fmt.Errorf("weft/offload: starting worker %d: %w", w, err)
+		}
+	}
+	return p, nil
+}
+
+// Run queues fn on p and returns a future for its result, whose
+// continuations run on s's loop. fn gets a context that is done when s's
+// context is (the client left, a timeout, the server stopping) or when Close
+// gives up waiting; a CPU-bound job should check it now and then.
+//
+// Run never blocks. It fails at once, without queueing fn, with:
+//   - s's context error, if that context is already done;
+//   - an *OverloadError (503, Retry-After), if the queue is full;
+//   - ErrClosed, after Close.
+//
+// A job whose context is done before a worker takes it is not started; its
+// future fails with the context's error. A panic in fn fails the future with
+// a *runtime.PanicError. Safe for concurrent use; call it from a handler
+// with its *net.Ctx as s.
+func Run[T any](s runtime.Scope, p *Pool, fn func(ctx context.Context) (T, error)) runtime.Future[T] {
+	ctx := s.Context()
+	if err := ctx.Err(); err != nil {
+		p.m.cancelled.Add(1)
+		return runtime.Rejected[T](err)
+	}
+	j := &job[T]{fn: fn, ctx: ctx, promise: runtime.NewPromise[T](s.Loop()), queued: nanotime()}
+	if err := p.submit(j); err != nil {
+		return runtime.Rejected[T](err)
+	}
+	return j.promise.Future()
+}
+
+func (p *Pool) submit(t task) error {
+	p.closeMu.Lock()
+	defer p.closeMu.Unlock()
+	if p.closed {
+		return ErrClosed
+	}
+	select {
+	case p.jobs <- t:
+		p.m.submitted.Add(1)
+		return nil
+	default:
+		p.m.rejected.Add(1)
+		return p.overload()
+	}
+}
+
+// work is worker w's life: take jobs until the queue is closed.
+func (p *Pool) work(w int) {
+	defer p.done.Done()
+	if p.cfg.Nice > 0 {
+		// The thread is niced for good, so it must never run anything
+		// else: the goroutine stays locked and its thread exits with it.
+		goruntime.LockOSThread()
+		if err := setThreadNice(p.cfg.Nice); err != nil {
+			p.log.Warn("cannot lower the worker thread's priority", zap.Error(err))
+		}
+	}
+	for t := range p.jobs {
+		t.start(p, w)
+	}
+}
+
+// setActive records (or clears, with nil) worker w's running job.
+func (p *Pool) setActive(w int, cancel context.CancelFunc) {
+	p.activeMu.Lock()
+	p.active[w] = cancel
+	p.activeMu.Unlock()
+}
+
+// Close stops the pool: Run fails with ErrClosed from now on, and the queued
+// and running jobs finish. If ctx ends first, the running jobs' contexts are
+// cancelled, the jobs still queued fail with ErrClosed without running, and
+// Close returns ctx's error once the running jobs have returned (a job that
+// ignores its context cannot be stopped). Close is safe to call more than
+// once.
+func (p *Pool) Close(ctx context.Context) error {
+	p.closeMu.Lock()
+	if p.closed {
+		p.closeMu.Unlock()
+		p.done.Wait()
+		return nil
+	}
+	p.closed = true
+	close(p.jobs)
+	p.closeMu.Unlock()
+
+	finished := make(chan struct{})
+	go func() { p.done.Wait(); close(finished) }()
+	var err error
+	select {
+	case <-finished:
+	case <-ctx.Done():
+		err = ctx.Err()
+		p.activeMu.Lock()
+		for _, cancel := range p.active {
+			if cancel != nil {
+				cancel()
+			}
+		}
+		p.activeMu.Unlock()
+		// Workers drain the queue; jobs still there see the pool closing.
+		p.m.closing.Store(true)
+		<-finished
+	}
+	p.workers.Release()
+	if p.procs > 0 {
+		goruntime.GOMAXPROCS(max(goruntime.GOMAXPROCS(0)-p.procs, 1))
+	}
+	return err
+}
+
+// job is one Run call.
+type job[T any] struct {
+	fn      func(context.Context) (T, error)
+	ctx     context.Context
+	promise runtime.Promise[T]
+	queued  int64 // nanotime when queued
+}
+
+func (j *job[T]) start(p *Pool, w int) {
+	started := nanotime()
+	p.m.wait.observe(started - j.queued)
+	if p.m.closing.Load() {
+		j.drop(ErrClosed)
+		return
+	}
+	if err := j.ctx.Err(); err != nil {
+		p.m.cancelled.Add(1)
+		j.drop(err)
+		return
+	}
+	ctx, cancel := context.WithCancel(j.ctx)
+	p.setActive(w, cancel)
+	p.m.running.Add(1)
+	v, err := j.call(ctx)
+	p.m.running.Add(-1)
+	p.setActive(w, nil)
+	cancel()
+	p.m.run.observe(nanotime() - started)
+	p.m.completed.Add(1)
+	var pe *runtime.PanicError
+	if errors.As(err, &pe) {
+		p.m.panicked.Add(1)
+	}
+	j.fn, j.ctx = nil, nil
+	j.promise.Settle(v, err)
+}
+
+func (j *job[T]) call(ctx context.Context) (v T, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = runtime.NewPanicError(r)
+		}
+	}()
+	return j.fn(ctx)
+}
+
+func (j *job[T]) drop(err error) {
+	j.fn, j.ctx = nil, nil
+	j.promise.Reject(err)
+}
+
+// antsLogger routes ants' messages to zap.
+type antsLogger struct{ l *zap.Logger }
+
+func (a antsLogger) Printf(format string, args ...any) {
+	a.l.Warn(fmt.Sprintf(format, args...))
+}
+
+// nanotime is a monotonic clock reading in nanoseconds.
+func nanotime() int64 { return int64(time.Since(epoch)) }
+
+var epoch = time.Now()
