@@ -22,6 +22,7 @@ var allowed = map[string][]string{
 	"net/internal/http1":   {},
 	"router":               {"net", "runtime", "router/internal/tree", "net/internal/http1", "github.com/panjf2000/gnet/v2", "go.uber.org/zap"},
 	"router/internal/tree": {},
+	"offload":              {"runtime", "github.com/panjf2000/ants/v2", "go.uber.org/zap", "golang.org/x/sys"},
 }
 
 func TestPackageArrows(t *testing.T) {
@@ -74,6 +75,7 @@ func transitiveOK(dep string, allow []string) bool {
 	deps := map[string][]string{
 		"github.com/panjf2000/gnet/v2": {"github.com/panjf2000/ants/v2", "golang.org/x/sys", "golang.org/x/sync", "github.com/valyala/bytebufferpool", "gopkg.in/natefinch/lumberjack.v2", "go.uber.org/zap", "go.uber.org/multierr"},
 		"go.uber.org/zap":              {"go.uber.org/multierr"},
+		"github.com/panjf2000/ants/v2": {"golang.org/x/sync"},
 	}
 	for _, a := range allow {
 		for _, d := range deps[a] {
