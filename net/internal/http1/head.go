@@ -115,6 +115,15 @@ func parseHead(b []byte, r *Request, l limits) (int, error) {
 		if err != nil {
 			return 0, err
 		}
+		// The value might go on in an obs-fold line: look at the next line
+		// before acting on this one, so that a fold is reported as a fold
+		// (RFC 9112 §5.2) and not as, say, an empty Content-Length.
+		if next >= len(b) {
+			return 0, errNeedMore
+		}
+		if isWS(b[next]) {
+			return 0, ErrObsFold
+		}
 		if len(r.Headers) >= l.headers {
 			return 0, ErrTooManyHeaders
 		}

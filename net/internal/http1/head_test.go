@@ -340,6 +340,8 @@ var invalidHeads = []struct {
 	{"obs-fold (§5.2)", "GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n b\r\n\r\n", ErrObsFold},
 	{"obs-fold with HTAB", "GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n\tb\r\n\r\n", ErrObsFold},
 	{"whitespace before first field (§2.2)", "GET / HTTP/1.1\r\n Host: a\r\n\r\n", ErrObsFold},
+	{"obs-fold continuing an empty Content-Length", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length:\r\n 5\r\n\r\nhello", ErrObsFold},
+	{"obs-fold continuing Transfer-Encoding", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:\r\n chunked\r\n\r\n0\r\n\r\n", ErrObsFold},
 
 	// Host (RFC 9112 §3.2).
 	{"HTTP/1.1 without Host", "GET / HTTP/1.1\r\n\r\n", ErrMissingHost},
@@ -463,8 +465,8 @@ func TestLimits(t *testing.T) {
 		// MaxHeaders: field lines.
 		{"fields at limit", head, Limits{MaxHeaders: 3}, len(head), nil},
 		{"fields one over", head, Limits{MaxHeaders: 2}, 0, ErrTooManyHeaders},
-		{"incomplete, fields one over", head[:len(head)-2], Limits{MaxHeaders: 2}, 0, ErrTooManyHeaders},
-		{"incomplete, fields at limit", head[:len(head)-2], Limits{MaxHeaders: 3}, 0, nil},
+		{"incomplete, fields one over", head[:len(head)-1], Limits{MaxHeaders: 2}, 0, ErrTooManyHeaders},
+		{"incomplete, fields at limit", head[:len(head)-1], Limits{MaxHeaders: 3}, 0, nil},
 		{"default field count", "GET / HTTP/1.1\r\nHost: a\r\n" + strings.Repeat("X: a\r\n", DefaultMaxHeaders) + "\r\n", Limits{}, 0, ErrTooManyHeaders},
 
 		// A syntax error before a limit is crossed wins over the limit.
