@@ -67,7 +67,9 @@ func (s *ChunkScanner) BodyLen() int64 { return s.bodyLen }
 //     in total, 431 when the trailer section exceeds lim (nil lim: defaults).
 //     Answer it and close the connection.
 //
-// A negative maxBody means no limit beyond int64. Scan does not allocate.
+// A negative maxBody means no limit beyond int64. After an error the
+// scanner's state is unspecified: Reset it before scanning another body.
+// Scan does not allocate.
 func (s *ChunkScanner) Scan(buf []byte, maxBody int64, lim *Limits) (end int, err error) {
 	if maxBody < 0 {
 		maxBody = 1<<63 - 1

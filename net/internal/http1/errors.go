@@ -8,7 +8,7 @@ package http1
 // After any Error the server answers Status with Reason and closes the
 // connection: the framing of whatever follows on the connection is unknown.
 //
-// Error values are immutable; safe for concurrent use.
+// Safe for concurrent use: Error values are never modified.
 type Error struct {
 	Status int    // HTTP status code to answer with: 400, 413, 414, 417, 431, 501 or 505
 	Reason string // short, fixed, human-readable cause; never contains request bytes

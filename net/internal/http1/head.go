@@ -19,9 +19,9 @@ type limits struct{ line, head, headers int }
 // not retain buf, except that after an incomplete result r remembers where
 // buf started so that the retry can skip the rescan when the new bytes hold
 // no LF. So between an incomplete result and its retry, buf must start with
-// the same bytes (more may follow); to parse an unrelated request with r
-// after an incomplete one, call r.Reset first. On any result other than
-// success the fields of r are unspecified.
+// the same bytes (more may follow) and lim must not change; to parse an
+// unrelated request with r after an incomplete one, call r.Reset first. On
+// any result other than success the fields of r are unspecified.
 //
 // Errors are reported in byte order: the first problem in buf wins, and a
 // limit counts as a problem at the byte that crosses it. So parsing a prefix
@@ -206,7 +206,7 @@ func parseRequestLine(b []byte, p, maxLine int, r *Request) (int, error) {
 		return 0, lineError(w[i], targetError(w[i]))
 	}
 	if i == ts {
-		return 0, ErrBadRequestLine // two SPs: empty target
+		return 0, ErrBadTarget // two SPs: an empty target
 	}
 	te := i
 	i++

@@ -266,7 +266,8 @@ var invalidHeads = []struct {
 	want *Error
 }{
 	// Request line (RFC 9112 §3).
-	{"two SPs before target", "GET  / HTTP/1.1\r\nHost: a\r\n\r\n", ErrBadRequestLine},
+	{"two SPs before target", "GET  / HTTP/1.1\r\nHost: a\r\n\r\n", ErrBadTarget},
+	{"empty target", "CONNECT  HTTP/1.1\r\nHost: a\r\n\r\n", ErrBadTarget},
 	{"two SPs before version", "GET /  HTTP/1.1\r\nHost: a\r\n\r\n", ErrBadRequestLine},
 	{"SP after version", "GET / HTTP/1.1 \r\nHost: a\r\n\r\n", ErrBadRequestLine},
 	{"HTAB as separator", "GET\t/ HTTP/1.1\r\nHost: a\r\n\r\n", ErrBadRequestLine},

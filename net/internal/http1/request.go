@@ -4,6 +4,8 @@ package http1
 // first byte of the request (the buf given to ParseHead; for trailers, the
 // data given to DecodeChunked). Resolve it with Bytes against that buffer or
 // against a copy of it. The zero Span is empty.
+//
+// Safe for concurrent use (a value).
 type Span struct{ Start, End int32 }
 
 // Len returns the length of s in bytes.
@@ -20,6 +22,8 @@ func span(s, e int) Span { return Span{int32(s), int32(e)} }
 // Header is one field line. Name is the field name as sent (not
 // canonicalized); Value is the field value with surrounding SP and HTAB
 // trimmed (RFC 9112 §5). Both may be resolved with Span.Bytes.
+//
+// Safe for concurrent use (a value).
 type Header struct{ Name, Value Span }
 
 // Default limits, used for a nil *Limits and for zero fields.
@@ -39,7 +43,7 @@ const maxEmptyLines = 4
 // enforced on incomplete input too, so a client cannot make the server buffer
 // more than MaxHeaderBytes while it waits for the end of a head.
 //
-// Limits is read-only for the parser; safe for concurrent use if not written.
+// Safe for concurrent use: the parser only reads it.
 type Limits struct {
 	// MaxRequestLine bounds the request line, without its CRLF; longer is 414.
 	MaxRequestLine int
@@ -71,6 +75,8 @@ func (l *Limits) resolve() (maxLine, maxHead, maxHeaders int) {
 }
 
 // TargetForm is the form of the request-target (RFC 9112 §3.2).
+//
+// Safe for concurrent use (a value).
 type TargetForm uint8
 
 // The four request-target forms.
