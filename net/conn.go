@@ -115,8 +115,12 @@ func (cn *conn) readOnLoop() int {
 				l.putCtx(c)
 				break
 			}
+			c.limit = cfg.maxBodyBytes
+			if cfg.bodyLimit != nil && (c.req.Chunked || c.req.ContentLength > 0) {
+				c.limit = c.headLimitOnLoop(data[:head], cfg)
+			}
 			if !c.req.Chunked {
-				if c.req.ContentLength > cfg.maxBodyBytes {
+				if c.req.ContentLength > c.limit {
 					cn.rejectOnLoop(c, http1.ErrBodyTooLarge)
 					break
 				}
@@ -125,7 +129,7 @@ func (cn *conn) readOnLoop() int {
 			cn.partial, cn.sent100 = c, false
 		}
 		if c.req.Chunked {
-			end, err := c.chunks.Scan(data[c.req.HeadLen:], cfg.maxBodyBytes, &l.st.limits)
+			end, err := c.chunks.Scan(data[c.req.HeadLen:], c.limit, &l.st.limits)
 			if err != nil {
 				cn.partial = nil
 				cn.rejectOnLoop(c, err)
@@ -183,7 +187,7 @@ func (cn *conn) rejectOnLoop(c *Ctx, err error) {
 	cn.queue = append(cn.queue, c)
 	cn.l.inflight.Add(1)
 	c.Text(status, StatusText(status))
-	c.frozen = true
+	c.freezeOnLoop()
 }
 
 // dispatchOnLoop queues c and runs the handler.

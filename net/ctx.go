@@ -51,6 +51,10 @@ type Ctx struct {
 	wbuf        []byte // owned buffer for bodies the Ctx builds (JSON, Write)
 	json        *jsonEncoder
 
+	values []ctxValue
+	timing ctxTiming
+	limit  int64 // body limit for this request
+
 	// lifecycle (see lifecycle.go)
 	start      int64 // coarse time the handler started
 	frozen     bool  // the response is final
@@ -97,6 +101,10 @@ func (c *Ctx) reset() {
 		c.raw = nil
 	}
 	c.raw = c.raw[:0]
+	clear(c.values)
+	c.values = c.values[:0]
+	c.timing.reset()
+	c.limit = 0
 	c.conn = nil
 	c.start = 0
 	c.frozen, c.written, c.closeAfter, c.badRequest = false, false, false, false
@@ -127,6 +135,20 @@ func (c *Ctx) loadRequest(src []byte) error {
 		c.trailer[i].Value.End += int32(head)
 	}
 	return nil
+}
+
+// headLimitOnLoop asks Server.BodyLimit for the request's body limit, with
+// the head copied in so that c's accessors work.
+func (c *Ctx) headLimitOnLoop(head []byte, cfg *config) int64 {
+	c.raw = append(c.raw[:0], head...)
+	c.body = nil
+	limit := cfg.bodyLimit(c)
+	if limit <= 0 || limit > cfg.maxBodyBytes {
+		limit = cfg.maxBodyBytes
+	}
+	c.params.Names, c.params.Values = nil, c.params.Values[:0]
+	c.route = ""
+	return limit
 }
 
 // str returns the request bytes of s as a string that shares c.raw.
@@ -276,8 +298,8 @@ func (c *Ctx) Route() string { return c.route }
 func (c *Ctx) SetRoute(pattern string) { c.route = pattern }
 
 // Context returns the request's context. It is cancelled when the response
-// has been written, when the client goes away, when HandlerTimeout expires,
-// and when Shutdown gives up waiting. Safe for concurrent use once made:
+// is final (the handler's Result settled, or a timeout answered), when the
+// client goes away, and when Shutdown gives up waiting. Safe for concurrent use once made:
 // call it on the loop, then pass the context to off-loop code.
 func (c *Ctx) Context() context.Context {
 	if c.reqCtx == nil {

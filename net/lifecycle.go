@@ -40,7 +40,16 @@ func (c *Ctx) finishOnLoop(err error) {
 	if err != nil {
 		c.answerErrorOnLoop(err)
 	}
+	c.freezeOnLoop()
+}
+
+// freezeOnLoop makes the response final and cancels the request's context:
+// nothing the handler still does can change the answer.
+func (c *Ctx) freezeOnLoop() {
 	c.frozen = true
+	if c.cancel != nil {
+		c.cancel()
+	}
 }
 
 // answerErrorOnLoop resets the response and lets the error handler build
@@ -122,10 +131,7 @@ func (c *Ctx) HoldUntil(f Result) {
 // timeoutOnLoop answers a request whose handler outlived HandlerTimeout.
 func (c *Ctx) timeoutOnLoop() {
 	c.answerErrorOnLoop(errHandlerTimeout)
-	c.frozen = true
-	if c.cancel != nil {
-		c.cancel()
-	}
+	c.freezeOnLoop()
 }
 
 var errHandlerTimeout = &Error{Status: StatusServiceUnavailable, Err: runtime.ErrTimeout}

@@ -28,6 +28,7 @@ type loop struct {
 	// inflight counts requests read and not yet answered; Shutdown reads
 	// it from another goroutine.
 	inflight atomic.Int64
+	lag      *runtime.LagMonitor
 
 	mu        sync.Mutex
 	inbox     []runtime.Task
@@ -43,9 +44,15 @@ type loop struct {
 	cancel  context.CancelFunc
 }
 
-func newLoop(st *serverState, el gnet.EventLoop) *loop {
+func newLoop(st *serverState, el gnet.EventLoop, id int) *loop {
 	l := &loop{el: el, st: st, log: st.cfg.log}
 	l.ctx, l.cancel = context.WithCancel(st.ctx)
+	l.lag = runtime.NewLagMonitor(l, runtime.LagConfig{
+		OnBlocked: func(waited time.Duration) {
+			l.log.Warn("event loop blocked: a handler or continuation is not returning",
+				zap.Int("loop", id), zap.Duration("for", waited))
+		},
+	})
 	return l
 }
 
@@ -254,6 +261,7 @@ func (st *serverState) stopTicker() {
 		close(st.tickStop)
 	}
 	<-st.tickDone
+	st.forEachLoop(func(l *loop) { l.lag.Stop() })
 	st.cancel()
 }
 
@@ -263,9 +271,9 @@ func (st *serverState) loopFor(el gnet.EventLoop) *loop {
 	if l, ok := st.byGnet.Load(el); ok {
 		return l.(*loop)
 	}
-	l := newLoop(st, el)
-	l.owner.Claim()
 	st.loopsMu.Lock()
+	l := newLoop(st, el, len(st.loops))
+	l.owner.Claim()
 	st.loops = append(st.loops, l)
 	st.loopsMu.Unlock()
 	st.byGnet.Store(el, l)

@@ -41,6 +41,15 @@ type Server struct {
 	// Default: zap.NewNop(). The server logs to Logger.Named("weft").
 	Logger *zap.Logger
 
+	// BodyLimit, if set, is called once a request's head has arrived and
+	// before any of its body is buffered, with c holding the head (Body is
+	// empty). It returns the most body bytes to accept for this request; 0
+	// or more than MaxBodyBytes means MaxBodyBytes. A larger Content-Length
+	// is answered 413 at once; a chunked body is refused with 413 as soon
+	// as it passes the limit. router.Router.BodyLimit implements it from
+	// the limits set with Group.MaxBody. It runs on the loop.
+	BodyLimit func(c *Ctx) int64
+
 	// OnShutdown lists functions Shutdown calls, with its context, once
 	// the requests in flight are answered and before the loops stop:
 	// close offload pools here, so that their last continuations still
@@ -108,6 +117,7 @@ type config struct {
 	addr              string
 	handler           Handler
 	errorHandler      func(*Ctx, error)
+	bodyLimit         func(*Ctx) int64
 	log               *zap.Logger
 	loops             int
 	maxRequestLine    int
@@ -144,6 +154,7 @@ func (s *Server) configure() (config, error) {
 		addr:              s.Addr,
 		handler:           s.Handler,
 		errorHandler:      s.ErrorHandler,
+		bodyLimit:         s.BodyLimit,
 		log:               s.Logger,
 		loops:             s.Loops,
 		maxRequestLine:    s.MaxRequestLineBytes,
@@ -314,6 +325,19 @@ func (s *Server) Wait() error {
 		return s.runErr
 	}
 	return ErrServerClosed
+}
+
+// InFlight returns how many requests have been read and not yet answered,
+// across every loop. Safe for concurrent use; it costs one atomic load per
+// loop.
+func (s *Server) InFlight() int {
+	s.mu.Lock()
+	st := s.state
+	s.mu.Unlock()
+	if st == nil {
+		return 0
+	}
+	return int(st.inflight())
 }
 
 // ListenAddr returns the address the server listens on, once Start has

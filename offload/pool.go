@@ -160,7 +160,8 @@ func Run[T any](s runtime.Scope, p *Pool, fn func(ctx context.Context) (T, error
 		p.m.cancelled.Add(1)
 		return runtime.Rejected[T](err)
 	}
-	j := &job[T]{fn: fn, ctx: ctx, promise: runtime.NewPromise[T](s.Loop()), queued: nanotime()}
+	j := &job[T]{fn: fn, ctx: ctx, promise: runtime.NewPromise[T](s.Loop()), queued: time.Now()}
+	j.meter, _ = s.(runtime.Meter)
 	if err := p.submit(j); err != nil {
 		return runtime.Rejected[T](err)
 	}
@@ -253,12 +254,14 @@ type job[T any] struct {
 	fn      func(context.Context) (T, error)
 	ctx     context.Context
 	promise runtime.Promise[T]
-	queued  int64 // nanotime when queued
+	meter   runtime.Meter // the caller's, if it measures
+	queued  time.Time
 }
 
 func (j *job[T]) start(p *Pool, w int) {
-	started := nanotime()
-	p.m.wait.observe(started - j.queued)
+	started := time.Now()
+	waited := started.Sub(j.queued)
+	p.m.wait.observe(int64(waited))
 	if p.m.closing.Load() {
 		j.drop(ErrClosed)
 		return
@@ -275,13 +278,17 @@ func (j *job[T]) start(p *Pool, w int) {
 	p.m.running.Add(-1)
 	p.setActive(w, nil)
 	cancel()
-	p.m.run.observe(nanotime() - started)
+	ran := time.Since(started)
+	p.m.run.observe(int64(ran))
 	p.m.completed.Add(1)
+	if j.meter != nil {
+		j.meter.Measure(runtime.WorkOffload, waited, ran)
+	}
 	var pe *runtime.PanicError
 	if errors.As(err, &pe) {
 		p.m.panicked.Add(1)
 	}
-	j.fn, j.ctx = nil, nil
+	j.fn, j.ctx, j.meter = nil, nil, nil
 	j.promise.Settle(v, err)
 }
 
@@ -295,7 +302,7 @@ func (j *job[T]) call(ctx context.Context) (v T, err error) {
 }
 
 func (j *job[T]) drop(err error) {
-	j.fn, j.ctx = nil, nil
+	j.fn, j.ctx, j.meter = nil, nil, nil
 	j.promise.Reject(err)
 }
 
@@ -305,8 +312,3 @@ type antsLogger struct{ l *zap.Logger }
 func (a antsLogger) Printf(format string, args ...any) {
 	a.l.Warn(fmt.Sprintf(format, args...))
 }
-
-// nanotime is a monotonic clock reading in nanoseconds.
-func nanotime() int64 { return int64(time.Since(epoch)) }
-
-var epoch = time.Now()

@@ -49,6 +49,7 @@ type route struct {
 	names    []string
 	byMethod [nMethods]net.Handler
 	other    map[string]net.Handler // other methods
+	limits   map[string]int64       // body limit by method, if its group set one
 	allow    string                 // the Allow header value
 	where    map[string]string      // method -> registration site
 }
@@ -60,7 +61,13 @@ func (rt *route) handler(method string) net.Handler {
 	return rt.other[method]
 }
 
-func (rt *route) set(method string, h net.Handler, where string) {
+func (rt *route) set(method string, h net.Handler, where string, limit int64) {
+	if limit > 0 {
+		if rt.limits == nil {
+			rt.limits = map[string]int64{}
+		}
+		rt.limits[method] = limit
+	}
 	if i := methodIndex(method); i >= 0 {
 		rt.byMethod[i] = h
 	} else {

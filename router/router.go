@@ -85,6 +85,29 @@ func (r *Router) DELETE(pattern string, h net.Handler) { r.root.handle("DELETE",
 // OPTIONS registers h for OPTIONS, replacing the automatic answer.
 func (r *Router) OPTIONS(pattern string, h net.Handler) { r.root.handle("OPTIONS", pattern, h) }
 
+// BodyLimit returns the body limit set with Group.MaxBody for the route
+// and method of c, or 0. Give it to the server, so that a body over the
+// limit is refused before it is buffered:
+//
+//	srv := &net.Server{Handler: r.Serve, BodyLimit: r.BodyLimit}
+//
+// Safe for concurrent use once every route is registered.
+func (r *Router) BodyLimit(c *net.Ctx) int64 {
+	var vals [8]string
+	rt, _, ok := r.tree.Lookup(c.Path(), vals[:0])
+	if !ok || rt.limits == nil {
+		return 0
+	}
+	m := c.Method()
+	if lim, ok := rt.limits[m]; ok {
+		return lim
+	}
+	if m == "HEAD" {
+		return rt.limits["GET"]
+	}
+	return 0
+}
+
 // Route describes a registered route.
 type Route struct {
 	Method, Pattern string
@@ -172,9 +195,10 @@ func methodNotAllowed(c *net.Ctx) net.Result {
 // Group is a set of routes that share a path prefix and middleware.
 // Registration is not safe for concurrent use.
 type Group struct {
-	r      *Router
-	prefix string
-	mw     []net.Middleware
+	r       *Router
+	prefix  string
+	mw      []net.Middleware
+	maxBody int64
 }
 
 // Group returns a subgroup under g's prefix plus prefix, with g's middleware
@@ -183,8 +207,14 @@ func (g *Group) Group(prefix string, mw ...net.Middleware) *Group {
 	if prefix != "" && (!strings.HasPrefix(prefix, "/") || strings.HasSuffix(prefix, "/")) {
 		panic(fmt.Sprintf("router: group prefix %q must start with '/' and not end with one", prefix))
 	}
-	return &Group{r: g.r, prefix: g.prefix + prefix, mw: append(slices.Clip(g.mw), mw...)}
+	return &Group{r: g.r, prefix: g.prefix + prefix, mw: append(slices.Clip(g.mw), mw...), maxBody: g.maxBody}
 }
+
+// MaxBody limits the request bodies of the group's routes registered after
+// it (and of its subgroups made after it) to n bytes. With the server's
+// BodyLimit set to Router.BodyLimit, a larger body is answered 413 before it
+// is buffered past n; the server's MaxBodyBytes stays the ceiling.
+func (g *Group) MaxBody(n int64) { g.maxBody = n }
 
 // Use adds middleware to the group's routes registered after it.
 func (g *Group) Use(mw ...net.Middleware) { g.mw = append(slices.Clip(g.mw), mw...) }
@@ -224,11 +254,11 @@ func (g *Group) handle(method, pattern string, h net.Handler) {
 	if g.prefix != "" && pattern == "/" {
 		full = g.prefix // "/api" + "/" is "/api"
 	}
-	g.r.add(method, full, net.Chain(h, g.mw...), callerOutside())
+	g.r.add(method, full, net.Chain(h, g.mw...), callerOutside(), g.maxBody)
 }
 
 // add registers h, panicking with both locations on a conflict.
-func (r *Router) add(method, pattern string, h net.Handler, where string) {
+func (r *Router) add(method, pattern string, h net.Handler, where string, maxBody int64) {
 	rt, ok := r.tree.Get(pattern)
 	if !ok {
 		names, err := tree.ParamNames(pattern)
@@ -252,7 +282,7 @@ func (r *Router) add(method, pattern string, h net.Handler, where string) {
 	if prev, dup := rt.where[method]; dup {
 		panic(fmt.Sprintf("router: %s %s registered twice: first at %s, again at %s", method, pattern, prev, where))
 	}
-	rt.set(method, h, where)
+	rt.set(method, h, where, maxBody)
 }
 
 // callerOutside returns file:line of the first caller outside this package:

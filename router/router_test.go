@@ -252,3 +252,41 @@ func TestLookupDoesNotAllocate(t *testing.T) {
 		})
 	}
 }
+
+func TestMaxBodyRefusesBeforeBuffering(t *testing.T) {
+	r := router.New()
+	r.POST("/big", func(c *net.Ctx) net.Result { return c.Text(200, fmt.Sprint(len(c.Body()))) })
+	small := r.Group("/small")
+	small.MaxBody(10)
+	small.POST("/upload", func(c *net.Ctx) net.Result { return c.Text(200, fmt.Sprint(len(c.Body()))) })
+	cases := []struct {
+		name, req  string
+		wantStatus int
+	}{
+		{"under the group limit", "POST /small/upload HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n0123456789", 200},
+		// Only the head is sent: the 413 must come without the body.
+		{"declared over the limit", "POST /small/upload HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\n", 413},
+		{"chunked over the limit", "POST /small/upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n14\r\n", 413},
+		{"other routes keep the server limit", "POST /big HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\n01234567890", 200},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			conn, err := net.NewTestConn(&net.Server{Handler: r.Serve, BodyLimit: r.BodyLimit})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			out, err := conn.Serve([]byte(tc.req), time.Second)
+			if err != nil {
+				t.Fatalf("%v (response %q)", err, out)
+			}
+			resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(out)), nil)
+			if err != nil {
+				t.Fatalf("%v in %q", err, out)
+			}
+			if resp.StatusCode != tc.wantStatus {
+				t.Fatalf("status %d, want %d", resp.StatusCode, tc.wantStatus)
+			}
+		})
+	}
+}

@@ -27,19 +27,27 @@ func Blocking[T any](s Scope, fn func(ctx context.Context) (T, error)) Future[T]
 		return Rejected[T](err)
 	}
 	p := &promise[T]{loop: s.Loop()}
-	go runBlocking(ctx, p, fn)
+	m, _ := s.(Meter)
+	go runBlocking(ctx, p, m, fn)
 	return Future[T]{p: p}
 }
 
-func runBlocking[T any](ctx context.Context, p *promise[T], fn func(context.Context) (T, error)) {
+func runBlocking[T any](ctx context.Context, p *promise[T], m Meter, fn func(context.Context) (T, error)) {
+	start := time.Now()
+	v, err := callBlocking(ctx, fn)
+	if m != nil {
+		m.Measure(WorkBlocking, 0, time.Since(start))
+	}
+	p.resolve(v, err)
+}
+
+func callBlocking[T any](ctx context.Context, fn func(context.Context) (T, error)) (v T, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			var zero T
-			p.resolve(zero, NewPanicError(r))
+			err = NewPanicError(r)
 		}
 	}()
-	v, err := fn(ctx)
-	p.resolve(v, err)
+	return fn(ctx)
 }
 
 // After returns a future that resolves d from now, on s's loop, or fails with
@@ -82,4 +90,23 @@ func (t *timerNode) cancel() {
 	t.timer.Stop()
 	t.mu.Unlock()
 	t.out.resolve(struct{}{}, t.ctx.Err())
+}
+
+// Work names a kind of asynchronous work, for a Meter.
+type Work uint8
+
+const (
+	// WorkBlocking is a function run by Blocking.
+	WorkBlocking Work = iota
+	// WorkOffload is a job run by the offload package.
+	WorkOffload
+)
+
+// A Meter learns how long the asynchronous work started for a Scope waited
+// for a worker and ran. When a Scope implements it (net's *Ctx does, for
+// access logs and Server-Timing), Blocking and the offload package call
+// Measure from the goroutine that ran the work, before its future is
+// resolved. Measure must be safe for concurrent use and cheap.
+type Meter interface {
+	Measure(w Work, queued, ran time.Duration)
 }

@@ -259,6 +259,22 @@ func TestParseHeadResumeSeesNewLines(t *testing.T) {
 	}
 }
 
+// TestRequestResetForgetsIncompleteParse: after Reset, bytes at the same
+// address are parsed afresh, not taken for the continuation of the
+// previous (incomplete) request.
+func TestRequestResetForgetsIncompleteParse(t *testing.T) {
+	buf := []byte("GET / HTTP/1.1\r\nHost: a")
+	r := newRequest()
+	if n, err := ParseHead(buf[:20], r, nil); n != 0 || err != nil {
+		t.Fatalf("first request: %d, %v", n, err)
+	}
+	copy(buf, "GET\x01/ HTTP/1.1\r\nHost: a") // another request in the same memory
+	r.Reset()
+	if n, err := ParseHead(buf, r, nil); err != ErrBadRequestLine {
+		t.Fatalf("after Reset: %d, %v; want %v", n, err, ErrBadRequestLine)
+	}
+}
+
 // Each rejection: the input, the exact sentinel, and the rule.
 var invalidHeads = []struct {
 	name string

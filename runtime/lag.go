@@ -1,0 +1,134 @@
+package runtime
+
+import (
+	"sync/atomic"
+	"time"
+)
+
+// LagConfig configures a LagMonitor.
+type LagConfig struct {
+	// Interval is how often a probe is posted. Default 10 ms, the
+	// resolution of Node's monitorEventLoopDelay.
+	Interval time.Duration
+	// BlockedAfter is how long a probe may wait before the loop counts
+	// as blocked and OnBlocked is called. Default 1 s.
+	BlockedAfter time.Duration
+	// OnBlocked, if set, is called on the monitor's goroutine once per
+	// blocked episode, with how long the probe has waited so far.
+	OnBlocked func(waited time.Duration)
+}
+
+// LagMonitor measures how late a loop runs its tasks, as Node's
+// monitorEventLoopDelay does: every Interval it posts a probe to the loop and
+// records the delay between posting and running. A loop that is busy or
+// blocked answers late; an idle one at once.
+//
+// Lag, Max and Stop are safe for concurrent use; reading costs two atomic
+// loads, cheap enough for load shedding on every request.
+type LagMonitor struct {
+	loop     Loop
+	cfg      LagConfig
+	pending  atomic.Int64 // when the probe in flight was posted (monotonic ns); 0: none
+	last     atomic.Int64 // lag of the last probe to run, ns
+	max      atomic.Int64 // largest lag since the last ResetMax, ns
+	stop     chan struct{}
+	done     chan struct{}
+	reported bool // monitor goroutine only: OnBlocked called for this episode
+}
+
+type lagProbe LagMonitor
+
+// Run runs on the loop.
+func (p *lagProbe) Run() {
+	m := (*LagMonitor)(p)
+	if posted := m.pending.Swap(0); posted != 0 {
+		m.record(monoNow() - posted)
+	}
+}
+
+// NewLagMonitor starts monitoring l. Stop it when the loop stops.
+func NewLagMonitor(l Loop, cfg LagConfig) *LagMonitor {
+	if cfg.Interval <= 0 {
+		cfg.Interval = 10 * time.Millisecond
+	}
+	if cfg.BlockedAfter <= 0 {
+		cfg.BlockedAfter = time.Second
+	}
+	m := &LagMonitor{loop: l, cfg: cfg, stop: make(chan struct{}), done: make(chan struct{})}
+	go m.run()
+	return m
+}
+
+func (m *LagMonitor) run() {
+	defer close(m.done)
+	t := time.NewTicker(m.cfg.Interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-m.stop:
+			return
+		case <-t.C:
+		}
+		if posted := m.pending.Load(); posted != 0 {
+			// The last probe has not run yet: no pile-up, but watch
+			// for a blocked loop.
+			waited := time.Duration(monoNow() - posted)
+			if waited >= m.cfg.BlockedAfter && !m.reported && m.cfg.OnBlocked != nil {
+				m.reported = true
+				m.cfg.OnBlocked(waited)
+			}
+			continue
+		}
+		m.reported = false
+		m.pending.Store(monoNow())
+		if m.loop.Post((*lagProbe)(m)) != nil {
+			m.pending.Store(0)
+			return
+		}
+	}
+}
+
+func (m *LagMonitor) record(lag int64) {
+	m.last.Store(lag)
+	for {
+		cur := m.max.Load()
+		if lag <= cur || m.max.CompareAndSwap(cur, lag) {
+			return
+		}
+	}
+}
+
+// Lag returns the loop's current lag: the delay of the last probe, or, if a
+// probe is still waiting longer than that, how long it has waited, so that a
+// blocked loop shows at once rather than when it recovers.
+func (m *LagMonitor) Lag() time.Duration {
+	lag := m.last.Load()
+	if posted := m.pending.Load(); posted != 0 {
+		lag = max(lag, monoNow()-posted)
+	}
+	return time.Duration(lag)
+}
+
+// Max returns the largest lag recorded since the last ResetMax (or since
+// the start) and resets it when reset is true.
+func (m *LagMonitor) Max(reset bool) time.Duration {
+	if reset {
+		return time.Duration(m.max.Swap(0))
+	}
+	return time.Duration(m.max.Load())
+}
+
+// Stop stops the monitor and waits for its goroutine.
+func (m *LagMonitor) Stop() {
+	select {
+	case <-m.stop:
+	default:
+		close(m.stop)
+	}
+	<-m.done
+}
+
+// monoNow is a monotonic clock in nanoseconds.
+func monoNow() int64 { return int64(time.Since(monoEpoch)) }
+
+var monoEpoch = time.Now()
