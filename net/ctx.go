@@ -71,7 +71,7 @@ type headerField struct{ name, value string }
 func newCtx(l *loop) *Ctx {
 	return &Ctx{
 		l:      l,
-		req:    http1.Request{Headers: make([]http1.Header, 0, 16)},
+		req:    http1.Request{Headers: make([]http1.Header, 0, l.st.cfg.maxHeaderCount)},
 		status: StatusOK,
 	}
 }

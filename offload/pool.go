@@ -33,6 +33,11 @@ type Config struct {
 	// own. Default 0 (see docs/offload.md for what was measured).
 	Nice int
 
+	// YieldEvery is how long a worker runs a job before it lets a waiting
+	// loop have its processor, at the job's next ctx.Err() check (see
+	// docs/offload.md). Default 500 µs; negative: never.
+	YieldEvery time.Duration
+
 	// ShareProcs keeps GOMAXPROCS as it is. By default New raises
 	// GOMAXPROCS by Workers (and Close lowers it back), so that a loop
 	// woken by the network always finds a free P instead of waiting up to
@@ -40,7 +45,42 @@ type Config struct {
 	ShareProcs bool
 }
 
-const defaultQueuePerWorker = 64
+const (
+	defaultQueuePerWorker = 64
+	defaultYieldEvery     = 500 * time.Microsecond
+)
+
+// workerState is what a worker keeps between jobs.
+type workerState struct {
+	yieldEvery time.Duration
+	lastYield  time.Time
+	_          [64]byte // keep workers' states on separate cache lines
+}
+
+// maybeYield gives the processor to a waiting goroutine (a loop woken by
+// the network) if the worker has run YieldEvery since it last did.
+func (ws *workerState) maybeYield() {
+	if ws.yieldEvery <= 0 {
+		return
+	}
+	if now := time.Now(); now.Sub(ws.lastYield) >= ws.yieldEvery {
+		goruntime.Gosched()
+		ws.lastYield = time.Now()
+	}
+}
+
+// jobContext is the context a job runs with: its Err also lets a waiting
+// loop run (maybeYield), so a job that checks for cancellation now and then
+// keeps the loops responsive without extra processors.
+type jobContext struct {
+	context.Context
+	ws *workerState
+}
+
+func (c *jobContext) Err() error {
+	c.ws.maybeYield()
+	return c.Context.Err()
+}
 
 // Pool runs CPU-bound jobs on a bounded set of workers (an ants pool), with a
 // bounded queue in front. It is weft's Worker Threads: a loop hands a job to
@@ -63,6 +103,9 @@ type Pool struct {
 	// deadline.
 	activeMu sync.Mutex
 	active   []context.CancelFunc
+
+	// worker-only state, one per worker, each touched by its worker only
+	state []workerState
 
 	m metrics
 }
@@ -105,11 +148,18 @@ func New(cfg Config) (*Pool, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
 	}
+	switch {
+	case cfg.YieldEvery == 0:
+		cfg.YieldEvery = defaultYieldEvery
+	case cfg.YieldEvery < 0:
+		cfg.YieldEvery = 0
+	}
 	p := &Pool{
 		cfg:    cfg,
 		log:    cfg.Logger.Named("offload"),
 		jobs:   make(chan task, cfg.MaxQueue),
 		active: make([]context.CancelFunc, cfg.Workers),
+		state:  make([]workerState, cfg.Workers),
 	}
 	workers, err := ants.NewPool(cfg.Workers,
 		ants.WithPreAlloc(true),
@@ -256,6 +306,7 @@ type job[T any] struct {
 	promise runtime.Promise[T]
 	meter   runtime.Meter // the caller's, if it measures
 	queued  time.Time
+	jctx    jobContext
 }
 
 func (j *job[T]) start(p *Pool, w int) {
@@ -274,7 +325,10 @@ func (j *job[T]) start(p *Pool, w int) {
 	ctx, cancel := context.WithCancel(j.ctx)
 	p.setActive(w, cancel)
 	p.m.running.Add(1)
-	v, err := j.call(ctx)
+	ws := &p.state[w]
+	ws.yieldEvery, ws.lastYield = p.cfg.YieldEvery, started
+	j.jctx = jobContext{Context: ctx, ws: ws}
+	v, err := j.call(&j.jctx)
 	p.m.running.Add(-1)
 	p.setActive(w, nil)
 	cancel()
@@ -288,7 +342,7 @@ func (j *job[T]) start(p *Pool, w int) {
 	if errors.As(err, &pe) {
 		p.m.panicked.Add(1)
 	}
-	j.fn, j.ctx, j.meter = nil, nil, nil
+	j.fn, j.ctx, j.meter, j.jctx = nil, nil, nil, jobContext{}
 	j.promise.Settle(v, err)
 }
 

@@ -9,7 +9,7 @@
 //	GET  /cpu         the CPU job (see cpu.go) run through offload
 //
 // It listens on 127.0.0.1:$PORT (default 8080) and stops gracefully on
-// SIGTERM or SIGINT.
+// SIGTERM or SIGINT. WEFT_CPUPROFILE=file writes a CPU profile of the run.
 package main
 
 import (
@@ -17,6 +17,7 @@ import (
 	"log"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -62,6 +63,17 @@ func routes(pool *offload.Pool, job cpuJob) *router.Router {
 }
 
 func main() {
+	if path := os.Getenv("WEFT_CPUPROFILE"); path != "" {
+		// For profiling under load: written when the server stops.
+		f, err := os.Create(path)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Fatal(err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	port := os.Getenv("PORT")
 	if port == "" {
 		port = "8080"
@@ -70,6 +82,7 @@ func main() {
 		Nice:       envInt("OFFLOAD_NICE", 0) % 20,
 		ShareProcs: os.Getenv("OFFLOAD_SHARE_PROCS") != "",
 		Workers:    envInt("OFFLOAD_WORKERS", 0),
+		YieldEvery: time.Duration(envInt("OFFLOAD_YIELD_US", 0)) * time.Microsecond,
 	})
 	if err != nil {
 		log.Fatal(err)
