@@ -1,0 +1,268 @@
+package middleware_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/weftgo/weft/middleware"
+	"github.com/weftgo/weft/net"
+	"github.com/weftgo/weft/offload"
+	"github.com/weftgo/weft/runtime"
+)
+
+// busyPool returns a one-worker pool with its worker held and queued jobs
+// waiting; the jobs are released and the pool closed when the test ends.
+func busyPool(t *testing.T, queued int) *offload.Pool {
+	t.Helper()
+	pool, err := offload.New(offload.Config{Workers: 1, MaxQueue: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	block := func(context.Context) (int, error) { <-release; return 0, nil }
+	scope := runtime.Detached(context.Background())
+	jobs := []runtime.Future[int]{offload.Run(scope, pool, block)}
+	for pool.Stats().Running == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	for range queued {
+		jobs = append(jobs, offload.Run(scope, pool, block))
+	}
+	t.Cleanup(func() {
+		close(release)
+		for _, j := range jobs {
+			_, _ = j.Wait(context.Background())
+		}
+		_ = pool.Close(context.Background())
+	})
+	return pool
+}
+
+func TestLoadShedTriggers(t *testing.T) {
+	var inflight atomic.Int64
+	inflightFn := func() int { return int(inflight.Load()) }
+	tests := []struct {
+		name     string
+		cfg      func(t *testing.T) middleware.LoadShedConfig
+		inflight int64
+		path     string
+		want     int
+	}{
+		{"calm", func(*testing.T) middleware.LoadShedConfig {
+			return middleware.LoadShedConfig{MaxLoopLag: -1, InFlight: inflightFn, MaxInFlight: 10}
+		}, 3, "/", 200},
+		{"queue at the threshold", func(t *testing.T) middleware.LoadShedConfig {
+			return middleware.LoadShedConfig{MaxLoopLag: -1, Pool: busyPool(t, 2), MaxQueue: 2}
+		}, 0, "/", 200},
+		{"queue above the threshold", func(t *testing.T) middleware.LoadShedConfig {
+			return middleware.LoadShedConfig{MaxLoopLag: -1, Pool: busyPool(t, 3), MaxQueue: 2}
+		}, 0, "/", 503},
+		{"queue default threshold", func(t *testing.T) middleware.LoadShedConfig {
+			return middleware.LoadShedConfig{MaxLoopLag: -1, Pool: busyPool(t, 3)}
+		}, 0, "/", 200},
+		{"in flight at the threshold", func(*testing.T) middleware.LoadShedConfig {
+			return middleware.LoadShedConfig{MaxLoopLag: -1, InFlight: inflightFn, MaxInFlight: 10}
+		}, 10, "/", 200},
+		{"in flight above the threshold", func(*testing.T) middleware.LoadShedConfig {
+			return middleware.LoadShedConfig{MaxLoopLag: -1, InFlight: inflightFn, MaxInFlight: 10}
+		}, 11, "/", 503},
+		{"exempt path", func(*testing.T) middleware.LoadShedConfig {
+			return middleware.LoadShedConfig{MaxLoopLag: -1, InFlight: inflightFn, MaxInFlight: 10, Exempt: []string{"/health"}}
+		}, 11, "/health", 200},
+		{"exempt paths are exact", func(*testing.T) middleware.LoadShedConfig {
+			return middleware.LoadShedConfig{MaxLoopLag: -1, InFlight: inflightFn, MaxInFlight: 10, Exempt: []string{"/health"}}
+		}, 11, "/health/x", 503},
+		{"exempt func", func(*testing.T) middleware.LoadShedConfig {
+			return middleware.LoadShedConfig{MaxLoopLag: -1, InFlight: inflightFn, MaxInFlight: 10,
+				ExemptFunc: func(c *net.Ctx) bool { return strings.HasPrefix(c.Path(), "/internal/") }}
+		}, 11, "/internal/ready", 200},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			inflight.Store(tt.inflight)
+			var calls atomic.Int64
+			tc := testConn(t, net.Chain(counting(&calls), middleware.LoadShed(tt.cfg(t))))
+			resp, _ := serveTC(t, tc, get(tt.path))
+			if resp.StatusCode != tt.want {
+				t.Fatalf("status %d, want %d", resp.StatusCode, tt.want)
+			}
+			if tt.want == 503 && (resp.Header.Get("Retry-After") != "10" || calls.Load() != 0) {
+				t.Fatalf("Retry-After %q, handler ran %d times", resp.Header.Get("Retry-After"), calls.Load())
+			}
+		})
+	}
+}
+
+func TestLoadShedConfigPanics(t *testing.T) {
+	tests := []struct {
+		name  string
+		cfg   middleware.LoadShedConfig
+		field string
+	}{
+		{"in flight without a threshold", middleware.LoadShedConfig{InFlight: func() int { return 0 }}, "MaxInFlight"},
+		{"threshold without in flight", middleware.LoadShedConfig{MaxInFlight: 5}, "MaxInFlight"},
+		{"negative queue", middleware.LoadShedConfig{MaxQueue: -1}, "MaxQueue"},
+		{"negative retry", middleware.LoadShedConfig{RetryAfter: -time.Second}, "RetryAfter"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			defer func() {
+				r := recover()
+				if msg := fmt.Sprint(r); r == nil || !strings.Contains(msg, "LoadShedConfig."+tt.field) {
+					t.Fatalf("panic %v, want one naming LoadShedConfig.%s", r, tt.field)
+				}
+			}()
+			middleware.LoadShed(tt.cfg)
+		})
+	}
+}
+
+// TestLoadShedBlockedLoop blocks the only loop in a handler; a request that
+// arrives meanwhile is shed once the loop gets to it, a health check is
+// not, and the service recovers once the loop is free again.
+func TestLoadShedBlockedLoop(t *testing.T) {
+	started := make(chan struct{})
+	var once atomic.Bool
+	h := func(c *net.Ctx) net.Result {
+		if c.Path() == "/block" {
+			if once.CompareAndSwap(false, true) {
+				close(started)
+			}
+			time.Sleep(400 * time.Millisecond) // blocks the loop: what a handler must never do
+		}
+		return c.Text(200, "ok")
+	}
+	mw := middleware.LoadShed(middleware.LoadShedConfig{MaxLoopLag: 100 * time.Millisecond, RetryAfter: 2 * time.Second, Exempt: []string{"/health"}})
+	_, addr := startServer(t, mw(h), 1)
+
+	blocker := dialRaw(t, addr)
+	blocker.send(get("/block"))
+	<-started
+	work, health := dialRaw(t, addr), dialRaw(t, addr)
+	work.send(get("/work"))
+	health.send(get("/health"))
+
+	if resp, _ := blocker.read("GET"); resp.StatusCode != 200 {
+		t.Fatalf("/block: %d", resp.StatusCode)
+	}
+	resp, body := work.read("GET")
+	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") != "2" {
+		t.Fatalf("/work behind a blocked loop: %d %q, Retry-After %q; want 503", resp.StatusCode, body, resp.Header.Get("Retry-After"))
+	}
+	if resp, _ := health.read("GET"); resp.StatusCode != 200 {
+		t.Fatalf("/health behind a blocked loop: %d, want 200 (exempt)", resp.StatusCode)
+	}
+
+	// The lag monitor probes every 10 ms: the loop is healthy again soon.
+	client := httpClient(t)
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		resp, err := client.Get("http://" + addr + "/work")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("still %d two seconds after the loop was freed", resp.StatusCode)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestLoadShedOtherLoopsServe checks that the lag is per loop: with two
+// loops, one blocked, requests on the other are served.
+func TestLoadShedOtherLoopsServe(t *testing.T) {
+	release := make(chan struct{})
+	var blocked atomic.Bool
+	h := func(c *net.Ctx) net.Result {
+		if c.Path() == "/block" && blocked.CompareAndSwap(false, true) {
+			<-release
+		}
+		return c.Text(200, "ok")
+	}
+	mw := middleware.LoadShed(middleware.LoadShedConfig{MaxLoopLag: 50 * time.Millisecond})
+	srv, addr := startServer(t, mw(h), 2)
+	_ = srv
+
+	blocker := dialRaw(t, addr)
+	blocker.send(get("/block"))
+	for !blocked.Load() {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond) // the blocked loop's lag passes 50 ms
+	// Connections go to the loops round robin: of two new ones, one is on
+	// the free loop and must be served at once.
+	served := make(chan int, 2)
+	for range 2 {
+		c := dialRaw(t, addr)
+		go func() {
+			c.send(get("/work"))
+			resp, err := http.ReadResponse(c.br, nil)
+			if err != nil {
+				served <- 0
+				return
+			}
+			resp.Body.Close()
+			served <- resp.StatusCode
+		}()
+	}
+	select {
+	case code := <-served:
+		if code != 200 {
+			t.Errorf("the free loop answered %d, want 200", code)
+		}
+	case <-time.After(2 * time.Second):
+		t.Error("no loop answered while one was blocked")
+	}
+	close(release)
+	if code := <-served; code != 503 {
+		t.Errorf("the blocked loop answered %d once free, want 503 (its lag was high)", code)
+	}
+	if resp, _ := blocker.read("GET"); resp.StatusCode != 200 {
+		t.Errorf("/block: %d", resp.StatusCode)
+	}
+}
+
+func ExampleLoadShed() {
+	srv := &net.Server{Addr: ":8080"}
+	shed := middleware.LoadShed(middleware.LoadShedConfig{
+		MaxLoopLag:  200 * time.Millisecond,
+		InFlight:    srv.InFlight,
+		MaxInFlight: 10_000,
+		Exempt:      []string{"/health"},
+	})
+	srv.Handler = net.Chain(func(c *net.Ctx) net.Result { return c.Text(200, "ok") }, shed)
+	fmt.Println(srv.Handler != nil)
+	// Output: true
+}
+
+func BenchmarkLoadShed(b *testing.B) {
+	srv := &net.Server{}
+	for _, bm := range []struct {
+		name string
+		mw   []net.Middleware
+	}{
+		{"bare", nil},
+		{"lag", []net.Middleware{middleware.LoadShed(middleware.LoadShedConfig{MaxLoopLag: time.Hour})}},
+		{"lag+inflight", []net.Middleware{middleware.LoadShed(middleware.LoadShedConfig{MaxLoopLag: time.Hour, InFlight: srv.InFlight, MaxInFlight: 1000})}},
+	} {
+		b.Run(bm.name, func(b *testing.B) {
+			tc := testConn(b, net.Chain(plainOK, bm.mw...))
+			req := []byte(get("/"))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := tc.Serve(req, time.Second); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

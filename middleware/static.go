@@ -1,0 +1,724 @@
+package middleware
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"io/fs"
+	"mime"
+	"net/url"
+	"os"
+	"path"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+	"unicode/utf8"
+
+	"github.com/weftgo/weft/net"
+	"github.com/weftgo/weft/runtime"
+)
+
+// StaticConfig configures Static. Set FS or Dir; every other field has a
+// documented default.
+type StaticConfig struct {
+	// FS is the file tree to serve, such as an embed.FS (fs.Sub it to the
+	// folder to serve). With os.DirFS, symbolic links are followed even
+	// out of the directory: prefer Dir for a directory on disk.
+	FS fs.FS
+
+	// Dir is a directory on disk to serve, opened once with os.OpenRoot:
+	// no path, symbolic link or ".." inside it can reach a file outside
+	// it. Static panics if it cannot be opened. The directory's file
+	// descriptor stays open for the life of the process.
+	Dir string
+
+	// Param is the name of the route's catch-all parameter that holds the
+	// file's path: "path" for r.GET("/static/*path", Static(cfg)).
+	// If the route has no parameter of that name, the whole request path
+	// is the file's path (a Static handler serving a whole server).
+	// Default "path".
+	Param string
+
+	// Index is the file served for a request for a directory (its path
+	// ending in '/'). Default "index.html". A directory without it is
+	// 404: Static never lists directories.
+	Index string
+
+	// Dotfiles, when true, serves files and directories whose name
+	// starts with '.'. Default false: they are 404 (.git, .env), as
+	// Express's serve-static does.
+	Dotfiles bool
+
+	// MaxFileSize is the largest response body Static reads into memory:
+	// the server has no streaming responses yet, so a file is sent whole
+	// from a buffer. A larger file is answered 403, except for a single
+	// Range request that fits (an open-ended range is cut to fit).
+	// Default 64 MiB.
+	MaxFileSize int64
+
+	// CacheControl, if set, is sent as the Cache-Control of every file
+	// (for instance "public, max-age=3600"). Default: none.
+	CacheControl string
+
+	// CacheBytes, if positive, keeps up to that many bytes of small files
+	// (each at most CacheFileMax) in memory once read, and serves them on
+	// the loop with no file I/O at all. Cached files are assumed not to
+	// change while the server runs: use it for an embed.FS or a build
+	// output directory. Nothing is evicted; files beyond the budget are
+	// read from the FS each time. Default 0: no cache.
+	CacheBytes int64
+	// CacheFileMax is the largest file the cache keeps. Default 64 KiB.
+	CacheFileMax int64
+}
+
+// Static returns a handler that serves the files of cfg.FS or cfg.Dir
+// for GET and HEAD; mount it under a catch-all route:
+//
+//	r.GET("/static/*path", middleware.Static(middleware.StaticConfig{Dir: "public"}))
+//
+// It sets Content-Type (from the extension, else sniffed from the first
+// bytes), ETag (size and modification time, or a hash of the content when
+// the FS has no times, as embed.FS), Last-Modified, Accept-Ranges and
+// Cache-Control (if configured), and answers:
+//
+//   - 304 to If-None-Match or If-Modified-Since that still hold, 412 to
+//     If-Match or If-Unmodified-Since that fail (RFC 9110 §13.2.2 order);
+//   - 206 with Content-Range to a single byte range (If-Range honoured),
+//     416 to an unsatisfiable one; a request for several ranges gets the
+//     whole file (200), which RFC 9110 §14.2 allows, rather than
+//     multipart/byteranges;
+//   - 301 to a directory without its trailing slash (a relative Location,
+//     so it cannot redirect off-site), its Index file with it;
+//   - 400 to a path with "..", NUL, a backslash or a bad percent-escape
+//     (after decoding: "%2e%2e" and "%5c" count), 404 to a missing file,
+//     a dotfile, or a symbolic link out of Dir, 403 to a file over
+//     MaxFileSize, 405 with Allow to methods other than GET and HEAD.
+//
+// Files are opened and read off the loop with runtime.Blocking (file I/O
+// blocks), except cached ones. A HEAD request reads the file as GET does,
+// since the server computes Content-Length from the body.
+//
+// Static panics on an invalid config. The handler runs on the loop and is
+// safe for concurrent use by every loop.
+func Static(cfg StaticConfig) net.Handler {
+	s := newStatic(cfg)
+	return s.serve
+}
+
+// static is Static's state: configuration, read-only once made, and the
+// cache and ETag memo, safe for concurrent use.
+type static struct {
+	fsys         fs.FS
+	param        string
+	index        string
+	dotfiles     bool
+	maxSize      int64
+	cacheControl string
+	cacheMax     int64
+	cacheFileMax int64
+
+	cacheUsed atomic.Int64
+	cache     sync.Map // clean request name (+"/" for a directory) -> *staticFile
+	hashes    sync.Map // name -> hashETag, for FSs without modification times
+}
+
+func newStatic(cfg StaticConfig) *static {
+	s := &static{
+		fsys:         cfg.FS,
+		param:        cfg.Param,
+		index:        cfg.Index,
+		dotfiles:     cfg.Dotfiles,
+		maxSize:      cfg.MaxFileSize,
+		cacheControl: cfg.CacheControl,
+		cacheMax:     cfg.CacheBytes,
+		cacheFileMax: cfg.CacheFileMax,
+	}
+	switch {
+	case cfg.FS != nil && cfg.Dir != "":
+		panic("middleware.Static: StaticConfig.FS and StaticConfig.Dir are both set; set one")
+	case cfg.Dir != "":
+		root, err := os.OpenRoot(cfg.Dir)
+		if err != nil {
+			panic(fmt.Sprintf("middleware.Static: StaticConfig.Dir: %v", err))
+		}
+		s.fsys = root.FS()
+	case cfg.FS == nil:
+		panic("middleware.Static: StaticConfig.FS or StaticConfig.Dir must be set")
+	}
+	if s.param == "" {
+		s.param = "path"
+	}
+	if s.index == "" {
+		s.index = "index.html"
+	}
+	if strings.ContainsAny(s.index, "/\\\x00") || s.index == "." || s.index == ".." {
+		panic(fmt.Sprintf("middleware.Static: StaticConfig.Index is %q, want a file name", s.index))
+	}
+	if s.maxSize < 0 || s.cacheMax < 0 || s.cacheFileMax < 0 {
+		panic(fmt.Sprintf("middleware.Static: StaticConfig.MaxFileSize (%d), CacheBytes (%d) and CacheFileMax (%d) must not be negative",
+			s.maxSize, s.cacheMax, s.cacheFileMax))
+	}
+	if s.maxSize == 0 {
+		s.maxSize = 64 << 20
+	}
+	if s.cacheFileMax == 0 {
+		s.cacheFileMax = 64 << 10
+	}
+	return s
+}
+
+// staticRequest is what the off-loop part needs of the request: values,
+// never the Ctx.
+type staticRequest struct {
+	name      string // clean, slash-separated, relative to the root ("." for it)
+	dir       bool   // the path ended in '/' (or was empty)
+	base      string // the last segment as sent, for a redirect
+	query     string
+	get       bool // GET, not HEAD: Range applies
+	ifMatch   string
+	ifNone    string
+	ifModSnc  string
+	ifUnmod   string
+	rangeHdr  string
+	ifRange   string
+	cacheable bool
+}
+
+// staticFile is a file as read, or as the cache holds it.
+type staticFile struct {
+	data    []byte // whole file, or the range asked for
+	size    int64  // the whole file's size
+	etag    string
+	modTime time.Time
+	lastMod string // modTime as an HTTP date; "" without one
+	ctype   string
+}
+
+// staticAnswer is the outcome of the off-loop part, applied on the loop.
+type staticAnswer struct {
+	status       int
+	location     string // for a redirect
+	file         *staticFile
+	contentRange string
+	body         []byte
+}
+
+func (s *static) serve(c *net.Ctx) net.Result {
+	method := c.Method()
+	if method != "GET" && method != "HEAD" {
+		c.SetHeader("Allow", "GET, HEAD")
+		return c.Text(net.StatusMethodNotAllowed, net.StatusText(net.StatusMethodNotAllowed))
+	}
+	raw := c.Path()
+	if hasParam(c, s.param) {
+		raw = c.Params().Get(s.param)
+	}
+	req, ok := s.parsePath(raw)
+	if !ok {
+		return c.Text(net.StatusBadRequest, net.StatusText(net.StatusBadRequest))
+	}
+	if req.name == "" {
+		return c.Text(net.StatusNotFound, net.StatusText(net.StatusNotFound))
+	}
+	req.query = c.RawQuery()
+	req.get = method == "GET"
+	req.ifMatch = c.Header("If-Match")
+	req.ifNone = c.Header("If-None-Match")
+	req.ifModSnc = c.Header("If-Modified-Since")
+	req.ifUnmod = c.Header("If-Unmodified-Since")
+	req.rangeHdr = c.Header("Range")
+	req.ifRange = c.Header("If-Range")
+
+	if s.cacheMax > 0 {
+		if f, ok := s.cache.Load(req.cacheKey()); ok {
+			return s.respond(c, s.answer(&req, f.(*staticFile)))
+		}
+	}
+	return s.serveOffLoop(c, req)
+}
+
+// serveOffLoop opens and reads the file on a Blocking goroutine and
+// responds back on the loop. req is a copy, so that only this path
+// allocates it.
+func (s *static) serveOffLoop(c *net.Ctx, req staticRequest) net.Result {
+	ans := runtime.Blocking(c, func(context.Context) (staticAnswer, error) {
+		return s.open(&req), nil
+	})
+	return runtime.Then(ans, func(a staticAnswer) net.Result {
+		return s.respond(c, a)
+	})
+}
+
+func hasParam(c *net.Ctx, name string) bool {
+	for _, n := range c.Params().Names {
+		if n == name {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *staticRequest) cacheKey() string {
+	if r.dir {
+		return r.name + "/"
+	}
+	return r.name
+}
+
+// parsePath decodes and checks a request path. ok is false for a path that
+// is malformed or tries to leave the root; name is "" for one that names a
+// dotfile (when those are hidden).
+func (s *static) parsePath(raw string) (staticRequest, bool) {
+	var req staticRequest
+	req.dir = raw == "" || strings.HasSuffix(raw, "/")
+	trimmed := strings.TrimSuffix(raw, "/")
+	req.base = trimmed[strings.LastIndexByte(trimmed, '/')+1:]
+	p := raw
+	if strings.IndexByte(p, '%') >= 0 {
+		var err error
+		if p, err = url.PathUnescape(p); err != nil {
+			return req, false
+		}
+	}
+	if strings.ContainsAny(p, "\\\x00") || !utf8.ValidString(p) {
+		return req, false
+	}
+	for seg := range strings.SplitSeq(p, "/") {
+		if seg == ".." {
+			return req, false
+		}
+		if !s.dotfiles && len(seg) > 1 && seg[0] == '.' {
+			return req, true // name "": 404
+		}
+	}
+	name := p
+	if !fs.ValidPath(name) { // "", "a/", "/a", "a//b", "./a": clean it (allocates)
+		name = strings.TrimPrefix(path.Clean("/"+p), "/")
+		if name == "" {
+			name = "."
+		}
+		if !fs.ValidPath(name) {
+			return req, false
+		}
+	}
+	req.name = name
+	return req, true
+}
+
+// open finds, checks and reads the file for req. It runs off the loop.
+func (s *static) open(req *staticRequest) staticAnswer {
+	name := req.name
+	f, info, err := s.openFile(name)
+	if err != nil {
+		return errorAnswer(err)
+	}
+	if info.IsDir() {
+		f.Close()
+		if !req.dir {
+			return staticAnswer{status: net.StatusMovedPermanently, location: "./" + req.base + "/" + querySuffix(req.query)}
+		}
+		name = path.Join(name, s.index)
+		if f, info, err = s.openFile(name); err != nil {
+			return errorAnswer(err)
+		}
+		if info.IsDir() {
+			f.Close()
+			return staticAnswer{status: net.StatusNotFound}
+		}
+	} else if req.dir {
+		f.Close()
+		return staticAnswer{status: net.StatusNotFound}
+	}
+	defer f.Close()
+	if !info.Mode().IsRegular() {
+		return staticAnswer{status: net.StatusNotFound}
+	}
+
+	file := &staticFile{size: info.Size(), modTime: info.ModTime()}
+	if !file.modTime.IsZero() {
+		file.lastMod = file.modTime.UTC().Format(httpTimeFormat)
+		file.etag = `"` + strconv.FormatInt(file.size, 16) + "-" + strconv.FormatInt(file.modTime.UnixNano(), 16) + `"`
+	} else if file.etag, err = s.hashETag(name, f, file.size); err != nil {
+		return errorAnswer(err)
+	}
+	if a, done := s.preconditions(req, file); done {
+		return a
+	}
+	start, length, status := s.chooseRange(req, file)
+	if status != net.StatusOK && status != net.StatusPartialContent {
+		return refusal(status, file)
+	}
+	if file.data, err = readRange(f, start, length); err != nil {
+		return errorAnswer(err)
+	}
+	file.ctype = mime.TypeByExtension(path.Ext(name))
+	if file.ctype == "" {
+		head := file.data
+		if start != 0 {
+			head = make([]byte, min(512, file.size))
+			n, _ := readAt(f, head, 0)
+			head = head[:n]
+		}
+		file.ctype = sniff(head)
+	}
+	a := staticAnswer{status: status, file: file, body: file.data}
+	if status == net.StatusPartialContent {
+		a.contentRange = "bytes " + strconv.FormatInt(start, 10) + "-" + strconv.FormatInt(start+length-1, 10) + "/" + strconv.FormatInt(file.size, 10)
+	} else if s.cacheMax > 0 && file.size <= s.cacheFileMax {
+		s.store(req.cacheKey(), file)
+	}
+	return a
+}
+
+func (s *static) openFile(name string) (fs.File, fs.FileInfo, error) {
+	f, err := s.fsys.Open(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	info, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return f, info, nil
+}
+
+func (s *static) store(key string, f *staticFile) {
+	if s.cacheUsed.Add(f.size) > s.cacheMax {
+		s.cacheUsed.Add(-f.size)
+		return
+	}
+	if _, loaded := s.cache.LoadOrStore(key, f); loaded {
+		s.cacheUsed.Add(-f.size)
+	}
+}
+
+// answer evaluates a request against a cached file, on the loop.
+func (s *static) answer(req *staticRequest, file *staticFile) staticAnswer {
+	if a, done := s.preconditions(req, file); done {
+		return a
+	}
+	start, length, status := s.chooseRange(req, file)
+	switch status {
+	case net.StatusOK:
+		return staticAnswer{status: status, file: file, body: file.data}
+	case net.StatusPartialContent:
+		return staticAnswer{status: status, file: file, body: file.data[start : start+length],
+			contentRange: "bytes " + strconv.FormatInt(start, 10) + "-" + strconv.FormatInt(start+length-1, 10) + "/" + strconv.FormatInt(file.size, 10)}
+	}
+	return refusal(status, file)
+}
+
+// refusal is the answer to a range that cannot be satisfied (416, with
+// the size in Content-Range) or a file too large to send (403).
+func refusal(status int, file *staticFile) staticAnswer {
+	a := staticAnswer{status: status, file: file}
+	if status == net.StatusRangeNotSatisfiable {
+		a.contentRange = "bytes */" + strconv.FormatInt(file.size, 10)
+	}
+	return a
+}
+
+// hashETag returns a strong ETag from the content, for FSs without
+// modification times; it is computed once per file and size.
+func (s *static) hashETag(name string, f fs.File, size int64) (string, error) {
+	type memo struct {
+		size int64
+		etag string
+	}
+	if m, ok := s.hashes.Load(name); ok && m.(memo).size == size {
+		return m.(memo).etag, nil
+	}
+	h := fnv.New64a()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	if sk, ok := f.(io.Seeker); !ok {
+		return "", errors.New("weft/middleware: Static: file cannot seek back after hashing")
+	} else if _, err := sk.Seek(0, io.SeekStart); err != nil {
+		return "", err
+	}
+	etag := `"` + strconv.FormatUint(h.Sum64(), 16) + `"`
+	s.hashes.Store(name, memo{size, etag})
+	return etag, nil
+}
+
+// preconditions evaluates the conditional headers (RFC 9110 §13.2.2) and
+// reports whether they decide the answer.
+func (s *static) preconditions(req *staticRequest, file *staticFile) (staticAnswer, bool) {
+	if req.ifMatch != "" {
+		if !matchETag(req.ifMatch, file.etag, true) {
+			return staticAnswer{status: net.StatusPreconditionFailed}, true
+		}
+	} else if req.ifUnmod != "" && !file.modTime.IsZero() {
+		if t, ok := parseHTTPDate(req.ifUnmod); ok && file.modTime.Truncate(time.Second).After(t) {
+			return staticAnswer{status: net.StatusPreconditionFailed}, true
+		}
+	}
+	if req.ifNone != "" {
+		if matchETag(req.ifNone, file.etag, false) {
+			return staticAnswer{status: net.StatusNotModified, file: file}, true
+		}
+	} else if req.ifModSnc != "" && !file.modTime.IsZero() {
+		if t, ok := parseHTTPDate(req.ifModSnc); ok && !file.modTime.Truncate(time.Second).After(t) {
+			return staticAnswer{status: net.StatusNotModified, file: file}, true
+		}
+	}
+	return staticAnswer{}, false
+}
+
+// chooseRange decides what part of the file to send: the whole (200), one
+// range (206), none (416), or a refusal of a file too large (403).
+func (s *static) chooseRange(req *staticRequest, file *staticFile) (start, length int64, status int) {
+	size := file.size
+	if req.get && req.rangeHdr != "" && s.ifRangeHolds(req.ifRange, file) {
+		start, length, ok, satisfiable := parseRange(req.rangeHdr, size)
+		switch {
+		case ok && !satisfiable:
+			return 0, 0, net.StatusRangeNotSatisfiable
+		case ok && length > s.maxSize:
+			if !strings.HasSuffix(strings.TrimSpace(req.rangeHdr), "-") {
+				return 0, 0, net.StatusForbidden
+			}
+			return start, s.maxSize, net.StatusPartialContent // open-ended: cut to fit
+		case ok:
+			return start, length, net.StatusPartialContent
+		}
+	}
+	if size > s.maxSize {
+		return 0, 0, net.StatusForbidden
+	}
+	return 0, size, net.StatusOK
+}
+
+// ifRangeHolds reports whether a Range may apply: no If-Range, or one
+// that names the current representation (a strong ETag, or the exact
+// Last-Modified date).
+func (s *static) ifRangeHolds(ifRange string, file *staticFile) bool {
+	ifRange = strings.TrimSpace(ifRange)
+	switch {
+	case ifRange == "":
+		return true
+	case strings.HasPrefix(ifRange, `"`):
+		return ifRange == file.etag
+	case strings.HasPrefix(ifRange, "W/"):
+		return false // weak validators never match If-Range
+	}
+	t, ok := parseHTTPDate(ifRange)
+	return ok && !file.modTime.IsZero() && file.modTime.Truncate(time.Second).Equal(t)
+}
+
+// respond builds the response of a, on the loop.
+func (s *static) respond(c *net.Ctx, a staticAnswer) net.Result {
+	if a.status == net.StatusMovedPermanently {
+		return c.Redirect(a.status, a.location)
+	}
+	if f := a.file; f != nil {
+		c.SetHeader("ETag", f.etag)
+		if f.lastMod != "" {
+			c.SetHeader("Last-Modified", f.lastMod)
+		}
+		if s.cacheControl != "" {
+			c.SetHeader("Cache-Control", s.cacheControl)
+		}
+		c.SetHeader("Accept-Ranges", "bytes")
+	}
+	if a.contentRange != "" {
+		c.SetHeader("Content-Range", a.contentRange)
+	}
+	switch a.status {
+	case net.StatusOK, net.StatusPartialContent:
+		return c.Send(a.status, a.file.ctype, a.body)
+	case net.StatusNotModified:
+		return c.NoContent(a.status)
+	}
+	return c.Text(a.status, net.StatusText(a.status))
+}
+
+// errorAnswer maps an FS error to a status: 404 for anything that means
+// "no such file here" (including a path escaping an os.Root, or a symlink
+// loop), 403 for permissions, 500 otherwise.
+func errorAnswer(err error) staticAnswer {
+	var errno syscall.Errno
+	switch {
+	case errors.Is(err, fs.ErrNotExist), errors.Is(err, fs.ErrInvalid),
+		errors.Is(err, syscall.ENOTDIR), errors.Is(err, syscall.ELOOP), errors.Is(err, syscall.ENAMETOOLONG):
+		return staticAnswer{status: net.StatusNotFound}
+	case errors.Is(err, fs.ErrPermission):
+		return staticAnswer{status: net.StatusForbidden}
+	case !errors.As(err, &errno):
+		// Not an operating-system error: os.Root refusing a path that
+		// escapes it ("path escapes from parent").
+		return staticAnswer{status: net.StatusNotFound}
+	}
+	return staticAnswer{status: net.StatusInternalServerError}
+}
+
+func querySuffix(q string) string {
+	if q == "" {
+		return ""
+	}
+	return "?" + q
+}
+
+// readRange reads length bytes of f from start.
+func readRange(f fs.File, start, length int64) ([]byte, error) {
+	buf := make([]byte, length)
+	if start != 0 {
+		if sk, ok := f.(io.Seeker); ok {
+			if _, err := sk.Seek(start, io.SeekStart); err != nil {
+				return nil, err
+			}
+		} else if _, err := io.CopyN(io.Discard, f, start); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := io.ReadFull(f, buf); err != nil {
+		return nil, err // the file shrank while being read
+	}
+	return buf, nil
+}
+
+func readAt(f fs.File, p []byte, off int64) (int, error) {
+	if ra, ok := f.(io.ReaderAt); ok {
+		return ra.ReadAt(p, off)
+	}
+	return 0, errors.ErrUnsupported
+}
+
+// parseRange parses a Range field for a representation of size bytes.
+// ok is false when the field is to be ignored (not bytes, malformed, or
+// several ranges: Static then sends the whole file); satisfiable is false
+// when the one range starts past the end (416).
+func parseRange(h string, size int64) (start, length int64, ok, satisfiable bool) {
+	spec, found := strings.CutPrefix(strings.TrimSpace(h), "bytes=")
+	if !found || strings.Contains(spec, ",") {
+		return 0, 0, false, false
+	}
+	first, last, found := strings.Cut(strings.TrimSpace(spec), "-")
+	if !found {
+		return 0, 0, false, false
+	}
+	first, last = strings.TrimSpace(first), strings.TrimSpace(last)
+	if first == "" { // suffix: the last n bytes
+		n, err := strconv.ParseInt(last, 10, 64)
+		if err != nil || n < 0 || last[0] == '+' {
+			return 0, 0, false, false
+		}
+		if n == 0 || size == 0 {
+			return 0, 0, true, false
+		}
+		n = min(n, size)
+		return size - n, n, true, true
+	}
+	a, err := strconv.ParseInt(first, 10, 64)
+	if err != nil || a < 0 || first[0] == '+' {
+		return 0, 0, false, false
+	}
+	end := size - 1
+	if last != "" {
+		b, err := strconv.ParseInt(last, 10, 64)
+		if err != nil || b < a || last[0] == '+' {
+			return 0, 0, false, false
+		}
+		end = min(b, size-1)
+	}
+	if a >= size {
+		return 0, 0, true, false
+	}
+	return a, end - a + 1, true, true
+}
+
+// matchETag reports whether the If-Match or If-None-Match list matches
+// etag, with the strong comparison (If-Match) or the weak one
+// (If-None-Match) of RFC 9110 §8.8.3.2.
+func matchETag(list, etag string, strong bool) bool {
+	if strings.TrimSpace(list) == "*" {
+		return true
+	}
+	if strong && strings.HasPrefix(etag, "W/") {
+		return false
+	}
+	opaque := strings.TrimPrefix(etag, "W/")
+	for list != "" {
+		var tag string
+		tag, list, _ = strings.Cut(list, ",")
+		tag = strings.TrimSpace(tag)
+		weak := strings.HasPrefix(tag, "W/")
+		if weak && strong {
+			continue
+		}
+		if strings.TrimPrefix(tag, "W/") == opaque {
+			return true
+		}
+	}
+	return false
+}
+
+// httpTimeFormat is the IMF-fixdate of RFC 9110 §5.6.7.
+const httpTimeFormat = "Mon, 02 Jan 2006 15:04:05 GMT"
+
+// parseHTTPDate parses an HTTP date in any of the three formats a
+// recipient must accept (RFC 9110 §5.6.7).
+func parseHTTPDate(s string) (time.Time, bool) {
+	for _, layout := range []string{httpTimeFormat, "Monday, 02-Jan-06 15:04:05 GMT", "Mon Jan _2 15:04:05 2006"} {
+		if t, err := time.Parse(layout, strings.TrimSpace(s)); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// sniff guesses the media type of content whose name has no known
+// extension: a few signatures of the WHATWG MIME Sniffing Standard, then
+// text or binary. It is a small subset of net/http's DetectContentType,
+// written here to keep net/http (and its TLS and HTTP/2 code) out of
+// binaries that use this package.
+func sniff(b []byte) string {
+	b = b[:min(len(b), 512)]
+	signatures := []struct {
+		prefix, ctype string
+	}{
+		{"\x89PNG\r\n\x1a\n", "image/png"},
+		{"\xff\xd8\xff", "image/jpeg"},
+		{"GIF87a", "image/gif"},
+		{"GIF89a", "image/gif"},
+		{"%PDF-", "application/pdf"},
+		{"PK\x03\x04", "application/zip"},
+		{"\x1f\x8b\x08", "application/x-gzip"},
+		{"\x00asm", "application/wasm"},
+		{"wOFF", "font/woff"},
+		{"wOF2", "font/woff2"},
+	}
+	for _, sig := range signatures {
+		if strings.HasPrefix(string(b), sig.prefix) {
+			return sig.ctype
+		}
+	}
+	if len(b) >= 12 && string(b[:4]) == "RIFF" && string(b[8:12]) == "WEBP" {
+		return "image/webp"
+	}
+	text := strings.TrimLeft(string(b), "\t\n\f\r ")
+	for _, tag := range []string{"<!doctype html", "<html", "<head", "<body", "<script", "<p>", "<div"} {
+		if len(text) >= len(tag) && strings.EqualFold(text[:len(tag)], tag) {
+			return "text/html; charset=utf-8"
+		}
+	}
+	if strings.HasPrefix(text, "<?xml") {
+		return "text/xml; charset=utf-8"
+	}
+	for i := 0; i < len(b); i++ {
+		if c := b[i]; c < 0x20 && c != '\t' && c != '\n' && c != '\r' && c != '\f' && c != 0x1b {
+			return "application/octet-stream"
+		}
+	}
+	if !utf8.Valid(b) && !utf8.Valid(b[:max(0, len(b)-3)]) {
+		return "application/octet-stream"
+	}
+	return "text/plain; charset=utf-8"
+}
