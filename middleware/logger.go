@@ -1,0 +1,239 @@
+package middleware
+
+import (
+	stdnet "net"
+	"net/netip"
+	"strconv"
+	"sync"
+	"time"
+	"unsafe"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/weftgo/weft/net"
+	"github.com/weftgo/weft/runtime"
+)
+
+// LoggerConfig configures Logger. The zero value is ready to use, and logs
+// nothing.
+type LoggerConfig struct {
+	// Logger receives one line per request. Default zap.NewNop().
+	//
+	// Give it a logger whose core does not sample: zap's production
+	// config (zap.NewProduction, zap.NewProductionConfig) samples, keeping
+	// the first 100 lines with the same message each second and then one
+	// in 100, so it would silently drop most access lines under load.
+	// Build the core yourself (zapcore.NewCore) or set Sampling to nil in
+	// the config. A zapcore.BufferedWriteSyncer keeps the write off the
+	// request path most of the time; stop it at shutdown.
+	Logger *zap.Logger
+
+	// Message is the message of every line. Default "request".
+	Message string
+
+	// Level is the level of every line. Default zapcore.InfoLevel (the
+	// zero value).
+	Level zapcore.Level
+
+	// ServerTiming adds a Server-Timing response header with the split of
+	// the request's time (see Logger), for browsers' developer tools:
+	//
+	//	Server-Timing: loop;dur=0.120, offload-queue;dur=1.300, offload;dur=5.000
+	//
+	// It costs one allocation per request (the header value), and shows
+	// clients where the server spends its time: enable it for trusted
+	// clients, or in development. Default false.
+	ServerTiming bool
+
+	// Skip, if set, is called on the loop before each request; requests
+	// it returns true for are not logged (health checks). It must be safe
+	// for concurrent use by every loop.
+	Skip func(c *net.Ctx) bool
+}
+
+// Logger returns middleware that writes one access log line per request
+// through a *zap.Logger once the handler's Result has settled, with these
+// fields:
+//
+//	method, path     the request's, as sent
+//	route            the pattern the router matched, if any
+//	status           the response status; for a failed Result, the status
+//	                 the server answers it with (net.StatusOf)
+//	bytes            the response body's length; absent for a failed
+//	                 Result, whose body the server's ErrorHandler writes
+//	                 after every middleware has run
+//	error            the error of a failed Result
+//	latency          from Logger calling the handler to its Result
+//	                 settling: reading the request and writing the
+//	                 response are not in it
+//	loop             latency minus the metered off-loop time below (never
+//	                 negative): the handler and its continuations running
+//	                 on the loop, their waits in the loop's queue (loop
+//	                 lag), and waits on anything that is not metered
+//	                 (timers, promises resolved by your own goroutines)
+//	offload_queue    time the request's offload jobs waited for a worker
+//	offload          time they ran
+//	blocking         time its runtime.Blocking calls ran
+//	request_id       the id RequestID gave the request, if it ran
+//	remote           the client's address, ip:port
+//
+// Off-loop times come from Ctx.Timings, which adds jobs up: jobs that ran
+// side by side can sum to more than the latency, and loop is then 0. A job
+// still running when the Result settles (given up on by Timeout) is not
+// counted.
+//
+// With ServerTiming, the same split goes into a Server-Timing header,
+// set in the continuation of the handler's Result, before the response is
+// final. The offload and blocking entries appear only for requests that
+// used them. A failed Result gets no Server-Timing header: the server's
+// ErrorHandler builds that response from scratch.
+//
+// Requests the server answers before any handler runs (malformed, over a
+// size limit) never reach Logger and are not logged. A panic in the
+// handler is logged as a failed Result with status 500, then handed on.
+//
+// A request whose Result is ready when the handler returns costs no
+// allocation (without ServerTiming): the level is checked first, and the
+// fields go into a reused slice. They borrow the request's bytes for the
+// duration of the log call only: a zapcore.Core that keeps fields after
+// Write returns (zaptest/observer does) must copy the strings it keeps.
+// The middleware runs on the loop and is safe for concurrent use by every
+// loop.
+func Logger(cfg LoggerConfig) net.Middleware {
+	st := &logger{log: cfg.Logger, msg: cfg.Message, level: cfg.Level, timing: cfg.ServerTiming, skip: cfg.Skip}
+	if st.log == nil {
+		st.log = zap.NewNop()
+	}
+	if st.msg == "" {
+		st.msg = "request"
+	}
+	st.bufs.New = func() any { return &logBuf{fields: make([]zap.Field, 0, 16)} }
+	return func(next net.Handler) net.Handler {
+		return func(c *net.Ctx) (res net.Result) {
+			if st.skip != nil && st.skip(c) {
+				return next(c)
+			}
+			start := time.Now()
+			defer func() {
+				if r := recover(); r != nil {
+					pe := runtime.NewPanicError(r)
+					st.done(c, start, pe)
+					res = net.Fail(pe)
+				}
+			}()
+			res = next(c)
+			if res.Ready() {
+				_, err := res.Get()
+				st.done(c, start, err)
+				return res
+			}
+			return res.Finally(func(_ struct{}, err error) { st.done(c, start, err) })
+		}
+	}
+}
+
+type logger struct {
+	log    *zap.Logger
+	msg    string
+	level  zapcore.Level
+	timing bool
+	skip   func(*net.Ctx) bool
+	bufs   sync.Pool // *logBuf
+}
+
+// logBuf is what one log call borrows: the fields, and the bytes of the
+// remote address.
+type logBuf struct {
+	fields []zap.Field
+	remote []byte
+}
+
+// timeSplit is a request's time, split between the loop and off-loop work.
+type timeSplit struct {
+	total, loop time.Duration
+	net.Timings
+}
+
+func splitTime(c *net.Ctx, start time.Time) timeSplit {
+	s := timeSplit{total: time.Since(start), Timings: c.Timings()}
+	s.loop = max(s.total-s.OffloadQueued-s.OffloadRan-s.BlockingRan, 0)
+	return s
+}
+
+// done records a request whose Result has settled with err, before the
+// response is final.
+func (st *logger) done(c *net.Ctx, start time.Time, err error) {
+	s := splitTime(c, start)
+	if st.timing && err == nil {
+		c.AddHeader("Server-Timing", s.serverTiming())
+	}
+	ce := st.log.Check(st.level, st.msg)
+	if ce == nil {
+		return
+	}
+	b := st.bufs.Get().(*logBuf)
+	fs := append(b.fields[:0],
+		zap.String("method", c.Method()),
+		zap.String("path", c.Path()),
+	)
+	if r := c.Route(); r != "" {
+		fs = append(fs, zap.String("route", r))
+	}
+	if err == nil {
+		fs = append(fs, zap.Int("status", c.StatusCode()), zap.Int("bytes", len(c.ResponseBody())))
+	} else {
+		fs = append(fs, zap.Int("status", net.StatusOf(err)), zap.Error(err))
+	}
+	fs = append(fs,
+		zap.Duration("latency", s.total),
+		zap.Duration("loop", s.loop),
+		zap.Duration("offload_queue", s.OffloadQueued),
+		zap.Duration("offload", s.OffloadRan),
+		zap.Duration("blocking", s.BlockingRan),
+	)
+	if id := RequestIDFrom(c); id != "" {
+		fs = append(fs, zap.String("request_id", id))
+	}
+	fs = b.appendRemote(fs, c.RemoteAddr())
+	ce.Write(fs...)
+	clear(fs)
+	b.fields = fs[:0]
+	st.bufs.Put(b)
+}
+
+// appendRemote appends the "remote" field, formatting a TCP address into
+// b.remote without allocating.
+func (b *logBuf) appendRemote(fs []zap.Field, addr stdnet.Addr) []zap.Field {
+	switch a := addr.(type) {
+	case nil:
+		return fs
+	case *stdnet.TCPAddr:
+		ap := a.AddrPort()
+		b.remote = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()).AppendTo(b.remote[:0])
+		return append(fs, zap.String("remote", unsafe.String(unsafe.SliceData(b.remote), len(b.remote))))
+	default:
+		return append(fs, zap.Stringer("remote", a))
+	}
+}
+
+// serverTiming formats the split as a Server-Timing header value, in
+// milliseconds.
+func (s timeSplit) serverTiming() string {
+	var buf [128]byte
+	b := appendTiming(buf[:0], "loop", s.loop)
+	if s.OffloadQueued > 0 || s.OffloadRan > 0 {
+		b = appendTiming(append(b, ", "...), "offload-queue", s.OffloadQueued)
+		b = appendTiming(append(b, ", "...), "offload", s.OffloadRan)
+	}
+	if s.BlockingRan > 0 {
+		b = appendTiming(append(b, ", "...), "blocking", s.BlockingRan)
+	}
+	return string(b)
+}
+
+func appendTiming(b []byte, name string, d time.Duration) []byte {
+	b = append(b, name...)
+	b = append(b, ";dur="...)
+	return strconv.AppendFloat(b, float64(d)/float64(time.Millisecond), 'f', 3, 64)
+}
