@@ -71,9 +71,13 @@
 // loops of a server: one value serves every connection. It runs on the
 // loop of the request it serves, like the handler, so it must not block,
 // and neither must the functions given to it (CORSConfig.AllowOriginFunc,
-// LoggerConfig.Skip, RequestIDConfig.Generate, custom handlers). Their
-// shared state (RequestID's counter, Logger's buffers) is atomic or pooled;
-// per-request state lives in the Ctx.
+// LoggerConfig.Skip, RequestIDConfig.Generate, RateLimitConfig.Key and
+// Skip, LoadShedConfig.InFlight and ExemptFunc, custom handlers). Their
+// shared state (RequestID's counter, Logger's buffers, Compress's encoder
+// pools) is atomic or pooled, or sharded under short locks (RateLimit's
+// keys); per-request state lives in the Ctx. What may block runs off the
+// loop: Static reads files on runtime.Blocking goroutines, Compress
+// compresses large bodies on an offload pool.
 //
 // # Example
 //

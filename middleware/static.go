@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"mime"
+	"net/http"
 	"net/url"
 	"os"
 	"path"
@@ -82,9 +83,10 @@ type StaticConfig struct {
 //	r.GET("/static/*path", middleware.Static(middleware.StaticConfig{Dir: "public"}))
 //
 // It sets Content-Type (from the extension, else sniffed from the first
-// bytes), ETag (size and modification time, or a hash of the content when
-// the FS has no times, as embed.FS), Last-Modified, Accept-Ranges and
-// Cache-Control (if configured), and answers:
+// bytes by http.DetectContentType), ETag (size and modification time, or a
+// hash of the content when the FS has no times, as embed.FS),
+// Last-Modified, Accept-Ranges and Cache-Control (if configured), and
+// answers:
 //
 //   - 304 to If-None-Match or If-Modified-Since that still hold, 412 to
 //     If-Match or If-Unmodified-Since that fail (RFC 9110 §13.2.2 order);
@@ -341,7 +343,7 @@ func (s *static) open(req *staticRequest) staticAnswer {
 
 	file := &staticFile{size: info.Size(), modTime: info.ModTime()}
 	if !file.modTime.IsZero() {
-		file.lastMod = file.modTime.UTC().Format(httpTimeFormat)
+		file.lastMod = file.modTime.UTC().Format(http.TimeFormat)
 		file.etag = `"` + strconv.FormatInt(file.size, 16) + "-" + strconv.FormatInt(file.modTime.UnixNano(), 16) + `"`
 	} else if file.etag, err = s.hashETag(name, f, file.size); err != nil {
 		return errorAnswer(err)
@@ -364,7 +366,7 @@ func (s *static) open(req *staticRequest) staticAnswer {
 			n, _ := readAt(f, head, 0)
 			head = head[:n]
 		}
-		file.ctype = sniff(head)
+		file.ctype = http.DetectContentType(head)
 	}
 	a := staticAnswer{status: status, file: file, body: file.data}
 	if status == net.StatusPartialContent {
@@ -660,65 +662,9 @@ func matchETag(list, etag string, strong bool) bool {
 	return false
 }
 
-// httpTimeFormat is the IMF-fixdate of RFC 9110 §5.6.7.
-const httpTimeFormat = "Mon, 02 Jan 2006 15:04:05 GMT"
-
-// parseHTTPDate parses an HTTP date in any of the three formats a
-// recipient must accept (RFC 9110 §5.6.7).
+// parseHTTPDate parses an HTTP date in any of the three formats a recipient
+// must accept (RFC 9110 §5.6.7).
 func parseHTTPDate(s string) (time.Time, bool) {
-	for _, layout := range []string{httpTimeFormat, "Monday, 02-Jan-06 15:04:05 GMT", "Mon Jan _2 15:04:05 2006"} {
-		if t, err := time.Parse(layout, strings.TrimSpace(s)); err == nil {
-			return t, true
-		}
-	}
-	return time.Time{}, false
-}
-
-// sniff guesses the media type of content whose name has no known
-// extension: a few signatures of the WHATWG MIME Sniffing Standard, then
-// text or binary. It is a small subset of net/http's DetectContentType,
-// written here to keep net/http (and its TLS and HTTP/2 code) out of
-// binaries that use this package.
-func sniff(b []byte) string {
-	b = b[:min(len(b), 512)]
-	signatures := []struct {
-		prefix, ctype string
-	}{
-		{"\x89PNG\r\n\x1a\n", "image/png"},
-		{"\xff\xd8\xff", "image/jpeg"},
-		{"GIF87a", "image/gif"},
-		{"GIF89a", "image/gif"},
-		{"%PDF-", "application/pdf"},
-		{"PK\x03\x04", "application/zip"},
-		{"\x1f\x8b\x08", "application/x-gzip"},
-		{"\x00asm", "application/wasm"},
-		{"wOFF", "font/woff"},
-		{"wOF2", "font/woff2"},
-	}
-	for _, sig := range signatures {
-		if strings.HasPrefix(string(b), sig.prefix) {
-			return sig.ctype
-		}
-	}
-	if len(b) >= 12 && string(b[:4]) == "RIFF" && string(b[8:12]) == "WEBP" {
-		return "image/webp"
-	}
-	text := strings.TrimLeft(string(b), "\t\n\f\r ")
-	for _, tag := range []string{"<!doctype html", "<html", "<head", "<body", "<script", "<p>", "<div"} {
-		if len(text) >= len(tag) && strings.EqualFold(text[:len(tag)], tag) {
-			return "text/html; charset=utf-8"
-		}
-	}
-	if strings.HasPrefix(text, "<?xml") {
-		return "text/xml; charset=utf-8"
-	}
-	for i := 0; i < len(b); i++ {
-		if c := b[i]; c < 0x20 && c != '\t' && c != '\n' && c != '\r' && c != '\f' && c != 0x1b {
-			return "application/octet-stream"
-		}
-	}
-	if !utf8.Valid(b) && !utf8.Valid(b[:max(0, len(b)-3)]) {
-		return "application/octet-stream"
-	}
-	return "text/plain; charset=utf-8"
+	t, err := http.ParseTime(strings.TrimSpace(s))
+	return t, err == nil
 }
