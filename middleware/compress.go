@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"sync"
@@ -191,14 +192,12 @@ func newCompressor(cfg CompressConfig) *compressor {
 		panic("middleware.Compress: CompressConfig.Types: " + err.Error())
 	}
 	m.encoders[codingGzip].New = func() any {
-		e := &gzipEncoder{}
-		e.w, _ = gzip.NewWriterLevel(&e.out, level) // level is valid
-		return e
+		w, _ := gzip.NewWriterLevel(nil, level) // level is valid
+		return &streamEncoder{w: w}
 	}
 	m.encoders[codingDeflate].New = func() any {
-		e := &zlibEncoder{}
-		e.w, _ = zlib.NewWriterLevel(&e.out, level)
-		return e
+		w, _ := zlib.NewWriterLevel(nil, level)
+		return &streamEncoder{w: w}
 	}
 	m.encoders[codingZstd].New = func() any {
 		// One encoder per pooled object, never shared: a shared
@@ -420,12 +419,17 @@ func (w *sliceWriter) release() {
 	}
 }
 
-type gzipEncoder struct {
-	w   *gzip.Writer
+// streamEncoder is gzip or zlib: a writer reset onto a reused output
+// buffer for each body.
+type streamEncoder struct {
+	w interface {
+		io.WriteCloser
+		Reset(io.Writer)
+	}
 	out sliceWriter
 }
 
-func (e *gzipEncoder) encode(src []byte) []byte {
+func (e *streamEncoder) encode(src []byte) []byte {
 	e.out.b = e.out.b[:0]
 	e.w.Reset(&e.out)
 	_, _ = e.w.Write(src) // a sliceWriter never fails
@@ -433,22 +437,7 @@ func (e *gzipEncoder) encode(src []byte) []byte {
 	return e.out.b
 }
 
-func (e *gzipEncoder) release() { e.out.release() }
-
-type zlibEncoder struct {
-	w   *zlib.Writer
-	out sliceWriter
-}
-
-func (e *zlibEncoder) encode(src []byte) []byte {
-	e.out.b = e.out.b[:0]
-	e.w.Reset(&e.out)
-	_, _ = e.w.Write(src)
-	_ = e.w.Close()
-	return e.out.b
-}
-
-func (e *zlibEncoder) release() { e.out.release() }
+func (e *streamEncoder) release() { e.out.release() }
 
 type zstdEncoder struct {
 	enc *zstd.Encoder

@@ -411,16 +411,7 @@ func TestCompressConfigPanics(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			defer func() {
-				r := recover()
-				if r == nil {
-					t.Fatal("no panic")
-				}
-				if msg := fmt.Sprint(r); !strings.Contains(msg, "CompressConfig."+tt.field) {
-					t.Fatalf("panic %q does not name CompressConfig.%s", msg, tt.field)
-				}
-			}()
-			middleware.Compress(tt.cfg)
+			expectPanic(t, "CompressConfig."+tt.field, func() { middleware.Compress(tt.cfg) })
 		})
 	}
 }

@@ -111,13 +111,7 @@ func TestLoadShedConfigPanics(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			defer func() {
-				r := recover()
-				if msg := fmt.Sprint(r); r == nil || !strings.Contains(msg, "LoadShedConfig."+tt.field) {
-					t.Fatalf("panic %v, want one naming LoadShedConfig.%s", r, tt.field)
-				}
-			}()
-			middleware.LoadShed(tt.cfg)
+			expectPanic(t, "LoadShedConfig."+tt.field, func() { middleware.LoadShed(tt.cfg) })
 		})
 	}
 }

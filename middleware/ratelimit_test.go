@@ -237,13 +237,7 @@ func TestRateLimitConfigPanics(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			defer func() {
-				r := recover()
-				if msg := fmt.Sprint(r); r == nil || !strings.Contains(msg, "RateLimitConfig."+tt.field) {
-					t.Fatalf("panic %v, want one naming RateLimitConfig.%s", r, tt.field)
-				}
-			}()
-			middleware.RateLimit(tt.cfg)
+			expectPanic(t, "RateLimitConfig."+tt.field, func() { middleware.RateLimit(tt.cfg) })
 		})
 	}
 }

@@ -350,13 +350,7 @@ func TestStaticConfigPanics(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			defer func() {
-				r := recover()
-				if msg := fmt.Sprint(r); r == nil || !strings.Contains(msg, tt.field) {
-					t.Fatalf("panic %v, want one naming %s", r, tt.field)
-				}
-			}()
-			middleware.Static(tt.cfg)
+			expectPanic(t, tt.field, func() { middleware.Static(tt.cfg) })
 		})
 	}
 }
