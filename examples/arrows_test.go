@@ -23,6 +23,9 @@ var allowed = map[string][]string{
 	"router":               {"net", "runtime", "router/internal/tree", "net/internal/http1", "github.com/panjf2000/gnet/v2", "go.uber.org/zap"},
 	"router/internal/tree": {},
 	"offload":              {"runtime", "github.com/panjf2000/ants/v2", "go.uber.org/zap", "golang.org/x/sys"},
+	"middleware": {"net", "runtime", "offload", "net/internal/http1", "github.com/panjf2000/gnet/v2",
+		"go.uber.org/zap", "github.com/panjf2000/ants/v2", "golang.org/x/sys",
+		"github.com/klauspost/compress", "golang.org/x/time"},
 }
 
 func TestPackageArrows(t *testing.T) {

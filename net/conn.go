@@ -86,11 +86,12 @@ func (cn *conn) pumpOnLoop() bool {
 }
 
 // readOnLoop parses and dispatches buffered requests, as many as the
-// pipelining limit allows, and returns how many it dispatched.
+// pipelining limit allows, and returns how many it queued (rejected ones
+// included, so that the pump writes their answer at once).
 func (cn *conn) readOnLoop() int {
 	l := cn.l
 	cfg := l.st.cfg
-	if cn.closing || cn.closed || len(cn.queue) >= cfg.maxPipelined {
+	if cn.closing || cn.closed || len(cn.queue) >= cfg.maxPipelined || l.st.draining.Load() {
 		return 0
 	}
 	if p := cn.partial; p != nil && !p.req.Chunked && cn.gc.InboundBuffered() < p.total {
@@ -109,6 +110,7 @@ func (cn *conn) readOnLoop() int {
 			head, err := http1.ParseHead(data, &c.req, &l.st.limits)
 			if err != nil {
 				cn.rejectOnLoop(c, err)
+				n++
 				break
 			}
 			if head == 0 {
@@ -122,6 +124,7 @@ func (cn *conn) readOnLoop() int {
 			if !c.req.Chunked {
 				if c.req.ContentLength > c.limit {
 					cn.rejectOnLoop(c, http1.ErrBodyTooLarge)
+					n++
 					break
 				}
 				c.total = head + int(max(c.req.ContentLength, 0))
@@ -133,6 +136,7 @@ func (cn *conn) readOnLoop() int {
 			if err != nil {
 				cn.partial = nil
 				cn.rejectOnLoop(c, err)
+				n++
 				break
 			}
 			if end == 0 {
@@ -147,6 +151,7 @@ func (cn *conn) readOnLoop() int {
 		cn.partial = nil
 		if err := c.loadRequest(data[:c.total]); err != nil {
 			cn.rejectOnLoop(c, err)
+			n++
 			break
 		}
 		off += c.total
@@ -195,8 +200,8 @@ func (cn *conn) dispatchOnLoop(c *Ctx) {
 	l := cn.l
 	cn.queue = append(cn.queue, c)
 	l.inflight.Add(1)
-	if !c.req.KeepAlive || l.st.draining.Load() {
-		cn.closing = true
+	if !c.req.KeepAlive {
+		cn.closing = true // read no further; the response closes
 		c.closeAfter = true
 	}
 	c.start = l.st.now.Load()
@@ -218,21 +223,22 @@ func (cn *conn) flushOnLoop() {
 	}
 	l := cn.l
 	out := l.out[:0]
-	done := 0
-	for _, c := range cn.queue {
+	draining := l.st.draining.Load()
+	done, wroteLast := 0, false
+	for i, c := range cn.queue {
 		if !c.frozen {
 			break
 		}
 		done++
-		if l.st.draining.Load() {
+		// While draining, every request already read is answered; only
+		// the last one queued says Connection: close.
+		if draining && i == len(cn.queue)-1 {
 			c.closeAfter = true
 		}
-		if c.closeAfter {
-			cn.closing = true
-		}
+		wroteLast = c.closeAfter
 		out = c.appendResponse(out, l.st.date.Load().line)
 		c.writtenOnLoop()
-		if cn.closing {
+		if wroteLast {
 			break
 		}
 	}
@@ -240,8 +246,9 @@ func (cn *conn) flushOnLoop() {
 	n := copy(cn.queue, cn.queue[done:])
 	clear(cn.queue[n:])
 	cn.queue = cn.queue[:n]
-	if cn.closing {
+	if wroteLast {
 		// Nothing after a closing response is answered.
+		cn.closing = true
 		cn.dropQueueOnLoop()
 	}
 	if len(out) > 0 {

@@ -57,6 +57,12 @@ func StatusOf(err error) int {
 	if err == nil {
 		return StatusOK
 	}
+	// The common cases first: errors.As allocates.
+	if hs, ok := err.(interface{ HTTPStatus() int }); ok {
+		if s := hs.HTTPStatus(); s >= 100 && s <= 999 {
+			return s
+		}
+	}
 	var hs interface{ HTTPStatus() int }
 	if errors.As(err, &hs) {
 		if s := hs.HTTPStatus(); s >= 100 && s <= 999 {
@@ -72,6 +78,12 @@ func StatusOf(err error) int {
 // retryAfter returns the delay an error suggests to the client, from the
 // first error in its chain with a RetryAfter() time.Duration method.
 func retryAfter(err error) time.Duration {
+	if ra, ok := err.(interface{ RetryAfter() time.Duration }); ok {
+		return ra.RetryAfter()
+	}
+	if _, ok := err.(*Error); ok {
+		return 0
+	}
 	var ra interface{ RetryAfter() time.Duration }
 	if errors.As(err, &ra) {
 		return ra.RetryAfter()
@@ -82,6 +94,12 @@ func retryAfter(err error) time.Duration {
 // publicMessage returns what the client may see of err: the message of an
 // *Error, else the status text. Internal error strings are never sent.
 func publicMessage(err error, status int) string {
+	if e, ok := err.(*Error); ok {
+		if e.Message != "" {
+			return e.Message
+		}
+		return StatusText(status)
+	}
 	var e *Error
 	if errors.As(err, &e) && e.Message != "" {
 		return e.Message

@@ -52,10 +52,10 @@ func (c *Ctx) freezeOnLoop() {
 	}
 }
 
-// answerErrorOnLoop resets the response and lets the error handler build
-// one for err.
+// answerErrorOnLoop resets the response (keeping the headers that do not
+// describe the body) and lets the error handler build one for err.
 func (c *Ctx) answerErrorOnLoop(err error) {
-	c.resetResponse()
+	c.resetForError()
 	status := StatusOf(err)
 	if status >= 500 {
 		fields := []zap.Field{
@@ -75,7 +75,7 @@ func (c *Ctx) answerErrorOnLoop(err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			c.l.log.Error("panic in the error handler", zap.Any("panic", r), zap.Error(err))
-			c.resetResponse()
+			c.resetForError()
 			c.Text(StatusInternalServerError, StatusText(StatusInternalServerError))
 		}
 	}()

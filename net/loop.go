@@ -192,8 +192,8 @@ type serverState struct {
 	conns    atomic.Int64
 	now      atomic.Int64             // coarse clock, unix ns, updated by the ticker
 	date     atomic.Pointer[dateLine] // "Date: ...\r\n", updated by the ticker
-	loopsMu  sync.Mutex               // guards loops
-	loops    []*loop                  // in the order they appeared
+	loopsMu  sync.Mutex               // serializes additions to loops
+	loops    atomic.Pointer[[]*loop]  // copy on write, in the order they appeared
 	byGnet   sync.Map                 // gnet.EventLoop -> *loop
 	tickStop chan struct{}
 	tickDone chan struct{}
@@ -272,26 +272,35 @@ func (st *serverState) loopFor(el gnet.EventLoop) *loop {
 		return l.(*loop)
 	}
 	st.loopsMu.Lock()
-	l := newLoop(st, el, len(st.loops))
+	var loops []*loop
+	if p := st.loops.Load(); p != nil {
+		loops = *p
+	}
+	l := newLoop(st, el, len(loops))
 	l.owner.Claim()
-	st.loops = append(st.loops, l)
+	loops = append(loops[:len(loops):len(loops)], l)
+	st.loops.Store(&loops)
 	st.loopsMu.Unlock()
 	st.byGnet.Store(el, l)
 	return l
 }
 
 func (st *serverState) forEachLoop(fn func(*loop)) {
-	st.loopsMu.Lock()
-	loops := st.loops
-	st.loopsMu.Unlock()
-	for _, l := range loops {
-		fn(l)
+	if p := st.loops.Load(); p != nil {
+		for _, l := range *p {
+			fn(l)
+		}
 	}
 }
 
+// inflight sums the loops' in-flight counts without locks.
 func (st *serverState) inflight() int64 {
 	var n int64
-	st.forEachLoop(func(l *loop) { n += l.inflight.Load() })
+	if p := st.loops.Load(); p != nil {
+		for _, l := range *p {
+			n += l.inflight.Load()
+		}
+	}
 	return n
 }
 

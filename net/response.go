@@ -2,6 +2,7 @@ package net
 
 import (
 	"encoding/json"
+	"iter"
 	"strconv"
 	"unsafe"
 )
@@ -244,6 +245,49 @@ func (c *Ctx) resetResponse() {
 	clear(c.header)
 	c.header = c.header[:0]
 	c.wbuf = c.wbuf[:0]
+}
+
+// resetForError forgets the status, the body and the headers that describe
+// the body, before the error handler answers; other headers (CORS, a
+// request id, Set-Cookie, ...) stay, as with Express's final handler.
+func (c *Ctx) resetForError() {
+	c.status, c.contentType = StatusOK, ""
+	c.setBody(nil)
+	c.wbuf = c.wbuf[:0]
+	kept := c.header[:0]
+	for _, h := range c.header {
+		if !contentHeader(h.name) {
+			kept = append(kept, h)
+		}
+	}
+	clear(c.header[len(kept):])
+	c.header = kept
+}
+
+// contentHeader reports whether a response header describes the body.
+func contentHeader(name string) bool {
+	for _, h := range [...]string{"Content-Encoding", "Content-Language", "Content-Range",
+		"Content-Disposition", "Content-Location", "ETag", "Last-Modified", "Accept-Ranges"} {
+		if equalFoldASCII(name, h) {
+			return true
+		}
+	}
+	return false
+}
+
+// ResponseHeaders yields every response header set so far, in order
+// (Content-Type first, if set).
+func (c *Ctx) ResponseHeaders() iter.Seq2[string, string] {
+	return func(yield func(string, string) bool) {
+		if c.contentType != "" && !yield("Content-Type", c.contentType) {
+			return
+		}
+		for _, h := range c.header {
+			if !yield(h.name, h.value) {
+				return
+			}
+		}
+	}
 }
 
 // bodyAllowed reports whether a response with status may have a body

@@ -32,8 +32,10 @@ type Server struct {
 	Handler Handler
 
 	// ErrorHandler turns a failed Result into a response. It runs on the
-	// loop, after the response built so far has been reset. Default:
-	// DefaultErrorHandler.
+	// loop, after the status, the body and the headers that describe the
+	// body (Content-Type, Content-Encoding, ETag, ...) have been reset;
+	// other headers set before the failure (CORS, X-Request-ID,
+	// Set-Cookie) stay, as with Express. Default: DefaultErrorHandler.
 	ErrorHandler func(c *Ctx, err error)
 
 	// Logger receives the server's own events (panics, handler errors
@@ -59,6 +61,10 @@ type Server struct {
 	// Loops is the number of event loops. Default: one per CPU
 	// (runtime.NumCPU()).
 	Loops int
+
+	// LockLoopThreads runs each loop on an OS thread of its own (gnet's
+	// WithLockOSThread).
+	LockLoopThreads bool
 
 	// MaxRequestLineBytes limits the request line (method, target,
 	// version); longer is answered 414. Default 8 KiB.
@@ -108,7 +114,7 @@ type Server struct {
 	stopped  chan struct{} // closed when the engine has stopped
 	runErr   error
 	addr     stdnet.Addr
-	state    *serverState
+	state    atomic.Pointer[serverState]
 	shutdown atomic.Bool
 }
 
@@ -120,6 +126,7 @@ type config struct {
 	bodyLimit         func(*Ctx) int64
 	log               *zap.Logger
 	loops             int
+	lockThreads       bool
 	maxRequestLine    int
 	maxHeaderBytes    int
 	maxHeaderCount    int
@@ -157,6 +164,7 @@ func (s *Server) configure() (config, error) {
 		bodyLimit:         s.BodyLimit,
 		log:               s.Logger,
 		loops:             s.Loops,
+		lockThreads:       s.LockLoopThreads,
 		maxRequestLine:    s.MaxRequestLineBytes,
 		maxHeaderBytes:    s.MaxHeaderBytes,
 		maxHeaderCount:    s.MaxHeaderCount,
@@ -263,8 +271,9 @@ func (s *Server) Start() error {
 	s.started = true
 	s.cfg = cfg
 	s.stopped = make(chan struct{})
-	s.state = newServerState(&s.cfg)
-	st, stopped := s.state, s.stopped
+	st := newServerState(&s.cfg)
+	s.state.Store(st)
+	stopped := s.stopped
 	s.mu.Unlock()
 
 	booted := make(chan error, 1)
@@ -274,6 +283,7 @@ func (s *Server) Start() error {
 		gnet.WithLogger(cfg.log.Named("gnet").Sugar()),
 		gnet.WithReuseAddr(true),
 		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
+		gnet.WithLockOSThread(cfg.lockThreads),
 	}
 	go func() {
 		err := gnet.Run(h, "tcp://"+cfg.addr, opts...)
@@ -328,12 +338,10 @@ func (s *Server) Wait() error {
 }
 
 // InFlight returns how many requests have been read and not yet answered,
-// across every loop. Safe for concurrent use; it costs one atomic load per
-// loop.
+// across every loop. Safe for concurrent use and lock-free: one atomic load
+// per loop, cheap enough for load shedding on every request.
 func (s *Server) InFlight() int {
-	s.mu.Lock()
-	st := s.state
-	s.mu.Unlock()
+	st := s.state.Load()
 	if st == nil {
 		return 0
 	}
@@ -361,7 +369,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.mu.Unlock()
 		return nil
 	}
-	st, stopped := s.state, s.stopped
+	st, stopped := s.state.Load(), s.stopped
 	s.mu.Unlock()
 	if !s.shutdown.CompareAndSwap(false, true) {
 		<-stopped
