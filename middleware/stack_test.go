@@ -91,7 +91,7 @@ func allocsPerRequest(t *testing.T, h net.Handler, req string) float64 {
 // ends.
 func testPool(t *testing.T) *offload.Pool {
 	t.Helper()
-	pool, err := offload.New(offload.Config{Workers: 1, ShareProcs: true})
+	pool, err := offload.New(offload.Config{Workers: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

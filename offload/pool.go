@@ -28,26 +28,24 @@ type Config struct {
 	// Logger receives the pool's own events. Default: zap.NewNop().
 	Logger *zap.Logger
 
-	// Nice is the nice value of the worker threads while they run jobs
-	// (Linux only; 0 to 19). Workers are locked to OS threads of their
-	// own. Default 0 (see docs/offload.md for what was measured).
+	// Nice is the nice value (1 to 19) of the worker threads, each locked
+	// to an OS thread of its own, so that the kernel runs the loops'
+	// threads first when both want a core. Default 7; negative: workers
+	// are ordinary goroutines at the process's priority. See
+	// docs/offload.md for the measurements behind the default.
 	Nice int
 
 	// YieldEvery is how long a worker runs a job before it lets a waiting
-	// loop have its processor, at the job's next ctx.Err() check (see
-	// docs/offload.md). Default 500 µs; negative: never.
+	// loop have its processor, at the job's next ctx.Err() check.
+	// Default 1 ms; negative: never (loops then wait for Go's preemption,
+	// up to 10 ms, whenever every worker is busy).
 	YieldEvery time.Duration
-
-	// ShareProcs keeps GOMAXPROCS as it is. By default New raises
-	// GOMAXPROCS by Workers (and Close lowers it back), so that a loop
-	// woken by the network always finds a free P instead of waiting up to
-	// 10 ms for a CPU-bound worker to be preempted.
-	ShareProcs bool
 }
 
 const (
 	defaultQueuePerWorker = 64
-	defaultYieldEvery     = 500 * time.Microsecond
+	defaultNice           = 7
+	defaultYieldEvery     = time.Millisecond
 )
 
 // workerState is what a worker keeps between jobs.
@@ -93,7 +91,6 @@ type Pool struct {
 	log     *zap.Logger
 	workers *ants.Pool
 	jobs    chan task
-	procs   int // GOMAXPROCS added by New, taken back by Close
 
 	closeMu sync.Mutex // guards closed against Run's send
 	closed  bool
@@ -142,8 +139,13 @@ func New(cfg Config) (*Pool, error) {
 	case cfg.MaxQueue == 0:
 		cfg.MaxQueue = defaultQueuePerWorker * cfg.Workers
 	}
-	if cfg.Nice < 0 || cfg.Nice > 19 {
-		return nil, fmt.Errorf("weft/offload: Config.Nice is %d; want 0 to 19", cfg.Nice)
+	switch {
+	case cfg.Nice > 19:
+		return nil, fmt.Errorf("weft/offload: Config.Nice is %d; want 0 (the default, %d), 1 to 19, or negative for none", cfg.Nice, defaultNice)
+	case cfg.Nice == 0:
+		cfg.Nice = defaultNice
+	case cfg.Nice < 0:
+		cfg.Nice = 0
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
@@ -175,10 +177,6 @@ func New(cfg Config) (*Pool, error) {
 		return nil, fmt.Errorf("weft/offload: %w", err)
 	}
 	p.workers = workers
-	if !cfg.ShareProcs {
-		p.procs = cfg.Workers
-		goruntime.GOMAXPROCS(goruntime.GOMAXPROCS(0) + p.procs)
-	}
 	for w := range cfg.Workers {
 		p.done.Add(1)
 		if err := workers.Submit(func() { p.work(w) }); err != nil {
@@ -237,9 +235,10 @@ func (p *Pool) submit(t task) error {
 // work is worker w's life: take jobs until the queue is closed.
 func (p *Pool) work(w int) {
 	defer p.done.Done()
-	if p.cfg.Nice > 0 {
-		// The thread is niced for good, so it must never run anything
-		// else: the goroutine stays locked and its thread exits with it.
+	if p.cfg.Nice > 0 && threadNiceSupported {
+		// The thread is niced for good (an unprivileged process cannot
+		// raise a priority back), so it must never run anything else:
+		// the goroutine stays locked and its thread exits with it.
 		goruntime.LockOSThread()
 		if err := setThreadNice(p.cfg.Nice); err != nil {
 			p.log.Warn("cannot lower the worker thread's priority", zap.Error(err))
@@ -293,9 +292,6 @@ func (p *Pool) Close(ctx context.Context) error {
 		<-finished
 	}
 	p.workers.Release()
-	if p.procs > 0 {
-		goruntime.GOMAXPROCS(max(goruntime.GOMAXPROCS(0)-p.procs, 1))
-	}
 	return err
 }
 

@@ -33,7 +33,6 @@ func (s scope) Context() context.Context { return s.ctx }
 
 func newPool(t testing.TB, cfg offload.Config) *offload.Pool {
 	t.Helper()
-	cfg.ShareProcs = true // tests run in parallel processes; leave GOMAXPROCS alone
 	p, err := offload.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -190,7 +189,7 @@ func TestCancelledWhileRunningSeesItsContext(t *testing.T) {
 }
 
 func TestCloseDrainsQueuedAndRunningJobs(t *testing.T) {
-	p, err := offload.New(offload.Config{Workers: 2, ShareProcs: true})
+	p, err := offload.New(offload.Config{Workers: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,7 +219,7 @@ func TestCloseDrainsQueuedAndRunningJobs(t *testing.T) {
 }
 
 func TestCloseDeadlineCancelsRunningAndDropsQueued(t *testing.T) {
-	p, err := offload.New(offload.Config{Workers: 1, ShareProcs: true})
+	p, err := offload.New(offload.Config{Workers: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -287,6 +286,7 @@ func TestNewValidates(t *testing.T) {
 		{offload.Config{Workers: -1}, "Workers"},
 		{offload.Config{MaxQueue: -1}, "MaxQueue"},
 		{offload.Config{Nice: 20}, "Nice"},
+		{offload.Config{Nice: 42}, "Nice"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -9,7 +9,8 @@
 //	GET  /cpu         the CPU job (see cpu.go) run through offload
 //
 // It listens on 127.0.0.1:$PORT (default 8080) and stops gracefully on
-// SIGTERM or SIGINT. WEFT_CPUPROFILE=file writes a CPU profile of the run.
+// SIGTERM or SIGINT. WEFT_CPUPROFILE=file writes a CPU profile of the run,
+// WEFT_TRACE=file an execution trace.
 package main
 
 import (
@@ -18,6 +19,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"runtime/trace"
 	"syscall"
 	"time"
 
@@ -74,13 +76,23 @@ func main() {
 		}
 		defer pprof.StopCPUProfile()
 	}
+	if path := os.Getenv("WEFT_TRACE"); path != "" {
+		// An execution trace of the run, for scheduling latency.
+		f, err := os.Create(path)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := trace.Start(f); err != nil {
+			log.Fatal(err)
+		}
+		defer trace.Stop()
+	}
 	port := os.Getenv("PORT")
 	if port == "" {
 		port = "8080"
 	}
 	pool, err := offload.New(offload.Config{
-		Nice:       envInt("OFFLOAD_NICE", 0) % 20,
-		ShareProcs: os.Getenv("OFFLOAD_SHARE_PROCS") != "",
+		Nice:       envInt("OFFLOAD_NICE", 0) % 20, // 0: the default
 		Workers:    envInt("OFFLOAD_WORKERS", 0),
 		YieldEvery: time.Duration(envInt("OFFLOAD_YIELD_US", 0)) * time.Microsecond,
 	})

@@ -47,7 +47,7 @@ func post(t *testing.T, tc *net.TestConn, target string, body []byte) (*http.Res
 }
 
 func TestThumbnail(t *testing.T) {
-	pool, err := offload.New(offload.Config{Workers: 2, ShareProcs: true})
+	pool, err := offload.New(offload.Config{Workers: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
