@@ -1,7 +1,9 @@
 package net
 
 import (
+	stdnet "net"
 	"runtime/debug"
+	"sync"
 
 	"github.com/panjf2000/gnet/v2"
 	"go.uber.org/zap"
@@ -14,25 +16,33 @@ type engine struct {
 	srv    *Server
 	st     *serverState
 	booted chan<- error
+
+	// ready is closed when the first connection reaches a loop through
+	// gnet's private socket: Start's probe, which proves the loops run.
+	ready     chan struct{}
+	readyOnce sync.Once
 }
 
 func (e *engine) OnBoot(eng gnet.Engine) gnet.Action {
-	addr, err := listenAddrOf(eng)
 	e.srv.mu.Lock()
-	e.srv.eng, e.srv.addr = eng, addr
+	e.srv.eng = eng
 	e.srv.mu.Unlock()
-	e.booted <- err
-	if err != nil {
-		return gnet.Shutdown
-	}
+	e.booted <- nil
 	return gnet.None
 }
 
 func (e *engine) OnOpen(gc gnet.Conn) (_ []byte, action gnet.Action) {
 	defer e.recoverOnLoop("OnOpen", &action)
 	st := e.st
-	if st.draining.Load() || st.conns.Load() >= int64(st.cfg.maxConns) {
-		// No Context set: OnClose will know it was never counted.
+	if _, ok := gc.LocalAddr().(*stdnet.UnixAddr); ok {
+		// Start's probe through gnet's private socket (or a stranger):
+		// the loops run. Never served.
+		e.readyOnce.Do(func() { close(e.ready) })
+		return nil, gnet.Close
+	}
+	if st.draining.Load() {
+		// Raced Shutdown. No Context set: OnClose knows it was never
+		// counted.
 		return nil, gnet.Close
 	}
 	st.conns.Add(1)

@@ -13,7 +13,6 @@ import (
 
 	"github.com/panjf2000/gnet/v2"
 	"go.uber.org/zap"
-	"golang.org/x/sys/unix"
 )
 
 // Server serves HTTP/1.1 from gnet event loops. Its exported fields are its
@@ -62,10 +61,6 @@ type Server struct {
 	// (runtime.NumCPU()).
 	Loops int
 
-	// LockLoopThreads runs each loop on an OS thread of its own (gnet's
-	// WithLockOSThread).
-	LockLoopThreads bool
-
 	// MaxRequestLineBytes limits the request line (method, target,
 	// version); longer is answered 414. Default 8 KiB.
 	MaxRequestLineBytes int
@@ -82,9 +77,11 @@ type Server struct {
 	// flight (read, not yet answered) at once; the rest wait, unread, in
 	// the connection's buffer. Default 16.
 	MaxPipelined int
-	// MaxConns limits open connections; the server closes connections
-	// beyond it as soon as it accepts them. Default: 90% of the
-	// process's open-files limit (RLIMIT_NOFILE) when Start runs.
+	// MaxConns limits open connections; a connection beyond it is
+	// answered 503 (Retry-After: 1) and closed as soon as it is accepted.
+	// Default: 90% of the process's open-files limit (RLIMIT_NOFILE) when
+	// Start runs. Running out of descriptors anyway (EMFILE) does not stop
+	// the server: it backs off accepting and keeps serving.
 	MaxConns int
 
 	// ReadHeaderTimeout bounds the time from a request's first byte to
@@ -107,15 +104,16 @@ type Server struct {
 	// negative: none.
 	HandlerTimeout time.Duration
 
-	mu       sync.Mutex
-	cfg      config
-	eng      gnet.Engine
-	started  bool
-	stopped  chan struct{} // closed when the engine has stopped
-	runErr   error
-	addr     stdnet.Addr
-	state    atomic.Pointer[serverState]
-	shutdown atomic.Bool
+	mu        sync.Mutex
+	cfg       config
+	eng       gnet.Engine
+	started   bool
+	stopped   chan struct{} // closed when the engine has stopped
+	runErr    error
+	ln        stdnet.Listener
+	accepting chan struct{} // closed when the accept loop has returned
+	state     atomic.Pointer[serverState]
+	shutdown  atomic.Bool
 }
 
 // config is a Server's configuration with every default filled in.
@@ -126,7 +124,6 @@ type config struct {
 	bodyLimit         func(*Ctx) int64
 	log               *zap.Logger
 	loops             int
-	lockThreads       bool
 	maxRequestLine    int
 	maxHeaderBytes    int
 	maxHeaderCount    int
@@ -164,7 +161,6 @@ func (s *Server) configure() (config, error) {
 		bodyLimit:         s.BodyLimit,
 		log:               s.Logger,
 		loops:             s.Loops,
-		lockThreads:       s.LockLoopThreads,
 		maxRequestLine:    s.MaxRequestLineBytes,
 		maxHeaderBytes:    s.MaxHeaderBytes,
 		maxHeaderCount:    s.MaxHeaderCount,
@@ -269,28 +265,45 @@ func (s *Server) Start() error {
 		return errors.New("weft/net: Server already started")
 	}
 	s.started = true
+	s.mu.Unlock()
+
+	ln, err := stdnet.Listen("tcp", cfg.addr)
+	if err == nil {
+		loopsAddr, cleanup, perr := privateSocket()
+		if err = perr; err != nil {
+			ln.Close()
+		} else {
+			return s.serve(cfg, ln, loopsAddr, cleanup)
+		}
+	}
+	s.mu.Lock()
+	s.started = false // nothing started: Start may be called again
+	s.mu.Unlock()
+	return fmt.Errorf("weft/net: listen on %s: %w", cfg.addr, err)
+}
+
+// serve starts the loops on gnet and the accept loop on ln.
+func (s *Server) serve(cfg config, ln stdnet.Listener, loopsAddr string, cleanup func()) error {
+	s.mu.Lock()
 	s.cfg = cfg
 	s.stopped = make(chan struct{})
 	st := newServerState(&s.cfg)
 	s.state.Store(st)
 	stopped := s.stopped
 	s.mu.Unlock()
-
 	booted := make(chan error, 1)
-	h := &engine{srv: s, st: st, booted: booted}
+	h := &engine{srv: s, st: st, booted: booted, ready: make(chan struct{})}
 	opts := []gnet.Option{
 		gnet.WithNumEventLoop(cfg.loops),
+		gnet.WithLoadBalancing(gnet.LeastConnections), // Register is called off gnet's acceptor
 		gnet.WithLogger(cfg.log.Named("gnet").Sugar()),
-		gnet.WithReuseAddr(true),
 		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
-		gnet.WithLockOSThread(cfg.lockThreads),
 	}
 	go func() {
-		err := gnet.Run(h, "tcp://"+cfg.addr, opts...)
+		err := gnet.Run(h, loopsAddr, opts...)
+		cleanup()
 		st.stopTicker()
 		if err == nil && !s.shutdown.Load() {
-			// gnet stops its whole engine on some accept errors and
-			// returns nil; that must not look like a clean stop.
 			err = errors.New("weft/net: the gnet engine stopped without Shutdown (see the log)")
 			cfg.log.Error("engine stopped unexpectedly")
 		}
@@ -304,9 +317,21 @@ func (s *Server) Start() error {
 		close(stopped)
 	}()
 	if err := <-booted; err != nil {
+		ln.Close()
 		<-stopped
-		return fmt.Errorf("weft/net: listen on %s: %w", cfg.addr, err)
+		return fmt.Errorf("weft/net: starting the loops: %w", err)
 	}
+	if err := probeLoops(loopsAddr, h.ready, stopped); err != nil {
+		ln.Close()
+		s.Shutdown(context.Background())
+		return fmt.Errorf("weft/net: starting the loops: %w", err)
+	}
+	accepting := make(chan struct{})
+	s.mu.Lock()
+	s.ln, s.accepting = ln, accepting
+	eng := s.eng
+	s.mu.Unlock()
+	go st.acceptLoop(ln, eng, accepting)
 	return nil
 }
 
@@ -353,7 +378,10 @@ func (s *Server) InFlight() int {
 func (s *Server) ListenAddr() stdnet.Addr {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.addr
+	if s.ln == nil {
+		return nil
+	}
+	return s.ln.Addr()
 }
 
 // Shutdown stops the server gracefully: it stops accepting connections,
@@ -369,13 +397,17 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.mu.Unlock()
 		return nil
 	}
-	st, stopped := s.state.Load(), s.stopped
+	st, stopped, ln, accepting := s.state.Load(), s.stopped, s.ln, s.accepting
 	s.mu.Unlock()
 	if !s.shutdown.CompareAndSwap(false, true) {
 		<-stopped
 		return nil
 	}
 	st.draining.Store(true)
+	if ln != nil {
+		ln.Close() // new connections are refused by the kernel from now on
+		<-accepting
+	}
 	st.forEachLoop(func(l *loop) { _ = l.Post((*closeIdle)(l)) })
 
 	err := st.waitIdle(ctx)
@@ -401,24 +433,4 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	<-stopped
 	return err
-}
-
-// listenAddrOf reads the bound address of the engine's listener.
-func listenAddrOf(eng gnet.Engine) (stdnet.Addr, error) {
-	fd, err := eng.Dup()
-	if err != nil {
-		return nil, err
-	}
-	defer unix.Close(fd)
-	sa, err := unix.Getsockname(fd)
-	if err != nil {
-		return nil, err
-	}
-	switch a := sa.(type) {
-	case *unix.SockaddrInet4:
-		return &stdnet.TCPAddr{IP: stdnet.IP(a.Addr[:]).To16(), Port: a.Port}, nil
-	case *unix.SockaddrInet6:
-		return &stdnet.TCPAddr{IP: stdnet.IP(a.Addr[:]), Port: a.Port}, nil
-	}
-	return nil, fmt.Errorf("unexpected socket address %T", sa)
 }

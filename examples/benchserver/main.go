@@ -100,10 +100,9 @@ func main() {
 		log.Fatal(err)
 	}
 	srv := &net.Server{
-		Addr:            "127.0.0.1:" + port,
-		LockLoopThreads: os.Getenv("WEFT_LOCK_LOOPS") != "",
-		Handler:         routes(pool, cpuJobFromEnv()).Serve,
-		OnShutdown:      []func(context.Context) error{pool.Close},
+		Addr:       "127.0.0.1:" + port,
+		Handler:    routes(pool, cpuJobFromEnv()).Serve,
+		OnShutdown: []func(context.Context) error{pool.Close},
 	}
 	if err := srv.Start(); err != nil {
 		log.Fatal(err)

@@ -1,0 +1,117 @@
+package net
+
+import (
+	"context"
+	"errors"
+	stdnet "net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+	"go.uber.org/zap"
+)
+
+// weft accepts connections itself and hands each one to a gnet loop with
+// Engine.Register, instead of letting gnet accept them: gnet stops its whole
+// engine (and drops every connection) on any accept error but a few, EMFILE
+// included (see shared/notes/deps.md). gnet still needs a listener of its
+// own; it gets a Unix socket in a private directory that nothing connects
+// to (engine.OnOpen refuses anything that does).
+
+// privateSocket returns the address of a Unix socket in a new directory
+// only this user can enter, and a func that removes it.
+func privateSocket() (addr string, cleanup func(), err error) {
+	dir, err := os.MkdirTemp("", "weft-")
+	if err != nil {
+		return "", nil, err
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		os.RemoveAll(dir)
+		return "", nil, err
+	}
+	return "unix://" + filepath.Join(dir, "loops.sock"), func() { os.RemoveAll(dir) }, nil
+}
+
+// probeLoops waits until gnet's loops run: gnet calls OnBoot before it
+// starts them, and registering a connection before then races with its
+// set-up. gnet starts accepting on its private socket only after the loops
+// exist, so a connection to it that reaches OnOpen proves they do.
+func probeLoops(addr string, ready, stopped <-chan struct{}) error {
+	c, err := stdnet.Dial("unix", strings.TrimPrefix(addr, "unix://"))
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	select {
+	case <-ready:
+		return nil
+	case <-stopped:
+		return errors.New("the engine stopped")
+	case <-time.After(10 * time.Second):
+		return errors.New("the loops did not start within 10 s")
+	}
+}
+
+// acceptLoop accepts connections until ln is closed. It runs on a goroutine
+// of its own.
+func (st *serverState) acceptLoop(ln stdnet.Listener, eng gnet.Engine, done chan<- struct{}) {
+	defer close(done)
+	log := st.cfg.log
+	var delay time.Duration
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if errors.Is(err, stdnet.ErrClosed) {
+				return
+			}
+			// Out of file descriptors or memory: keep serving the
+			// connections we have and try again later, as net/http does.
+			if delay == 0 {
+				delay = 5 * time.Millisecond
+				log.Warn("accept failed; serving existing connections and retrying", zap.Error(err))
+			} else {
+				delay = min(2*delay, time.Second)
+			}
+			time.Sleep(delay)
+			continue
+		}
+		if delay != 0 {
+			log.Info("accepting again", zap.Duration("after backing off up to", delay))
+			delay = 0
+		}
+		switch {
+		case st.draining.Load():
+			c.Close()
+		case st.conns.Load() >= int64(st.cfg.maxConns):
+			refuse(c)
+		default:
+			st.register(eng, c)
+		}
+	}
+}
+
+// register hands c to one of gnet's loops (the least loaded). gnet
+// duplicates the descriptor and closes c.
+func (st *serverState) register(eng gnet.Engine, c stdnet.Conn) {
+	ch, err := eng.Register(gnet.NewNetConnContext(context.Background(), c))
+	if err != nil {
+		c.Close()
+		return
+	}
+	if r := <-ch; r.Err != nil {
+		st.cfg.log.Debug("cannot register a connection with a loop", zap.Error(r.Err))
+	}
+}
+
+// refuse answers a connection beyond MaxConns with 503 and closes it,
+// without giving it to a loop.
+func refuse(c stdnet.Conn) {
+	_ = c.SetWriteDeadline(time.Now().Add(50 * time.Millisecond))
+	_, _ = c.Write(refusal)
+	c.Close()
+}
+
+var refusal = []byte("HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n" +
+	"Content-Length: 19\r\nRetry-After: 1\r\nConnection: close\r\n\r\nService Unavailable")
