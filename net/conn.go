@@ -24,14 +24,16 @@ type conn struct {
 	partial *Ctx   // a request whose head is read but whose body is not complete
 
 	closed   bool // gnet has closed the connection: never touch gc again
-	closing  bool // read no more requests; close once the queue is written
+	closing  bool // read no more requests; close once the queue is written and drained
+	paused   bool // the client does not read: read no more requests until it does
 	busy     bool // inside onTraffic or pump: the caller writes at the end
 	sent100  bool // "100 Continue" sent for the partial request
 	resuming bool // a resume task is queued
 
 	lastActive int64 // coarse time of the last byte read or written
 	reqStart   int64 // coarse time of the first byte of the request being read; 0: none
-	writeStart int64 // coarse time output started waiting in gnet's buffer; 0: none
+	writeStart int64 // coarse time of the last progress of output waiting in gnet's buffer; 0: none waits
+	lastOut    int   // bytes waiting at the last sweep
 }
 
 // maxRequestsPerTurn bounds the requests one connection may have served in
@@ -60,6 +62,13 @@ func (cn *conn) onTraffic() (action gnet.Action) {
 	if cn.pumpOnLoop() {
 		return gnet.Close
 	}
+	if !cn.closed && cn.gc.InboundBuffered() > cn.l.st.cfg.maxInbound {
+		// More unread bytes than the server will hold for one client
+		// (requests it keeps sending while it does not read our
+		// answers): gnet cannot stop reading the socket, so close.
+		cn.l.log.Debug("closing a connection over MaxInboundBytes", zap.Int("buffered", cn.gc.InboundBuffered()))
+		return gnet.Close
+	}
 	return gnet.None
 }
 
@@ -82,7 +91,16 @@ func (cn *conn) pumpOnLoop() bool {
 		}
 	}
 	cn.busy = false
-	return !cn.closed && cn.closing && len(cn.queue) == 0
+	return cn.doneOnLoop()
+}
+
+// doneOnLoop reports whether the connection is to be closed now: it is
+// closing, every response is written, and gnet has sent them all. (gnet's
+// close sends what it can without waiting, so closing with output still
+// queued would cut a large last response short; the sweep closes such a
+// connection once its output has drained.)
+func (cn *conn) doneOnLoop() bool {
+	return !cn.closed && cn.closing && len(cn.queue) == 0 && cn.gc.OutboundBuffered() == 0
 }
 
 // readOnLoop parses and dispatches buffered requests, as many as the
@@ -91,7 +109,7 @@ func (cn *conn) pumpOnLoop() bool {
 func (cn *conn) readOnLoop() int {
 	l := cn.l
 	cfg := l.st.cfg
-	if cn.closing || cn.closed || len(cn.queue) >= cfg.maxPipelined || l.st.draining.Load() {
+	if cn.closing || cn.closed || cn.paused || len(cn.queue) >= cfg.maxPipelined || l.st.draining.Load() {
 		return 0
 	}
 	if p := cn.partial; p != nil && !p.req.Chunked && cn.gc.InboundBuffered() < p.total {
@@ -176,7 +194,11 @@ func (cn *conn) maybeContinueOnLoop(c *Ctx) {
 	_, _ = cn.gc.Write(continueLine)
 }
 
-var continueLine = []byte("HTTP/1.1 100 Continue\r\n\r\n")
+var (
+	continueLine   = []byte("HTTP/1.1 100 Continue\r\n\r\n")
+	requestTimeout = []byte("HTTP/1.1 408 Request Timeout\r\nContent-Type: text/plain; charset=utf-8\r\n" +
+		"Content-Length: 15\r\nConnection: close\r\n\r\nRequest Timeout")
+)
 
 // rejectOnLoop answers a request that cannot be parsed or accepted with the
 // error's status and closes the connection after it: the framing of what
@@ -254,8 +276,17 @@ func (cn *conn) flushOnLoop() {
 	if len(out) > 0 {
 		cn.lastActive = l.st.now.Load()
 		_, _ = cn.gc.Write(out)
-		if !cn.closed && cn.writeStart == 0 && cn.gc.OutboundBuffered() > 0 {
-			cn.writeStart = cn.lastActive
+		if !cn.closed {
+			if ob := cn.gc.OutboundBuffered(); ob > 0 {
+				if cn.writeStart == 0 {
+					cn.writeStart = cn.lastActive
+				}
+				if ob > l.st.cfg.maxOutbound {
+					// The client is not reading: stop producing for it
+					// until it does (the sweep resumes it).
+					cn.paused = true
+				}
+			}
 		}
 	}
 	if cap(out) > maxKeptOut {
@@ -351,13 +382,29 @@ func (cn *conn) expiredOnLoop(cfg *config, now int64) bool {
 		return false
 	}
 	if cn.writeStart != 0 {
-		if cn.gc.OutboundBuffered() == 0 {
-			cn.writeStart = 0
-			if cn.closing && len(cn.queue) == 0 {
+		switch ob := cn.gc.OutboundBuffered(); {
+		case ob == 0:
+			cn.writeStart, cn.lastOut = 0, 0
+			if cn.paused {
+				cn.paused = false
+				cn.afterSettleOnLoop()
+			}
+			if cn.doneOnLoop() {
 				return true
 			}
-		} else if cfg.writeTimeout > 0 && now-cn.writeStart > int64(cfg.writeTimeout) {
-			return true
+		case ob < cn.lastOut:
+			cn.writeStart, cn.lastOut = now, ob // the client reads
+			if cn.paused && ob <= cfg.maxOutbound/2 {
+				cn.paused = false
+				cn.afterSettleOnLoop()
+			}
+		case cfg.writeTimeout > 0 && now-cn.writeStart > int64(cfg.writeTimeout):
+			return true // no progress for WriteTimeout
+		default:
+			cn.lastOut = ob
+		}
+		if cn.closed {
+			return false
 		}
 	}
 	if cfg.handlerTimeout > 0 {
@@ -379,6 +426,10 @@ func (cn *conn) expiredOnLoop(cfg *config, now int64) bool {
 			limit = cfg.readTimeout
 		}
 		if limit > 0 && now-cn.reqStart > int64(limit) {
+			if len(cn.queue) == 0 {
+				// Nothing else is owed: say why before closing.
+				_, _ = cn.gc.Write(requestTimeout)
+			}
 			return true
 		}
 	}

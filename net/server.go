@@ -77,6 +77,17 @@ type Server struct {
 	// flight (read, not yet answered) at once; the rest wait, unread, in
 	// the connection's buffer. Default 16.
 	MaxPipelined int
+	// MaxInboundBytes limits the bytes a connection may have received and
+	// not yet parsed: requests waiting for their turn behind MaxPipelined,
+	// a request still arriving. gnet cannot stop reading a socket, so a
+	// connection over it is closed. Default: MaxHeaderBytes +
+	// MaxBodyBytes + 64 KiB, room for the largest request allowed.
+	MaxInboundBytes int
+	// MaxOutboundBytes limits the response bytes queued for a client that
+	// is not reading them: past it the server reads no more of that
+	// connection's requests until the queue drains to half, and closes it
+	// after WriteTimeout without progress. Default 4 MiB.
+	MaxOutboundBytes int
 	// MaxConns limits open connections; a connection beyond it is
 	// answered 503 (Retry-After: 1) and closed as soon as it is accepted.
 	// Default: 90% of the process's open-files limit (RLIMIT_NOFILE) when
@@ -130,6 +141,8 @@ type config struct {
 	maxBodyBytes      int64
 	maxPipelined      int
 	maxConns          int
+	maxInbound        int
+	maxOutbound       int
 	readHeaderTimeout time.Duration
 	readTimeout       time.Duration
 	idleTimeout       time.Duration
@@ -145,6 +158,7 @@ const (
 	defaultMaxHeaderCount    = 100
 	defaultMaxBodyBytes      = 4 << 20
 	defaultMaxPipelined      = 16
+	defaultMaxOutbound       = 4 << 20
 	defaultReadHeaderTimeout = 10 * time.Second
 	defaultReadTimeout       = 60 * time.Second
 	defaultIdleTimeout       = 120 * time.Second
@@ -167,6 +181,8 @@ func (s *Server) configure() (config, error) {
 		maxBodyBytes:      s.MaxBodyBytes,
 		maxPipelined:      s.MaxPipelined,
 		maxConns:          s.MaxConns,
+		maxInbound:        s.MaxInboundBytes,
+		maxOutbound:       s.MaxOutboundBytes,
 		readHeaderTimeout: s.ReadHeaderTimeout,
 		readTimeout:       s.ReadTimeout,
 		idleTimeout:       s.IdleTimeout,
@@ -200,6 +216,7 @@ func (s *Server) configure() (config, error) {
 		{"MaxHeaderCount", &c.maxHeaderCount, defaultMaxHeaderCount},
 		{"MaxPipelined", &c.maxPipelined, defaultMaxPipelined},
 		{"MaxConns", &c.maxConns, defaultMaxConns()},
+		{"MaxOutboundBytes", &c.maxOutbound, defaultMaxOutbound},
 	}
 	for _, f := range ints {
 		switch {
@@ -220,6 +237,12 @@ func (s *Server) configure() (config, error) {
 		return c, fmt.Errorf("weft/net: Server.MaxBodyBytes is %d; want 0 (the default, %d) or more", c.maxBodyBytes, defaultMaxBodyBytes)
 	case c.maxBodyBytes == 0:
 		c.maxBodyBytes = defaultMaxBodyBytes
+	}
+	switch {
+	case c.maxInbound < 0:
+		return c, fmt.Errorf("weft/net: Server.MaxInboundBytes is %d; want 0 (the default: MaxHeaderBytes + MaxBodyBytes + 64 KiB) or more", c.maxInbound)
+	case c.maxInbound == 0:
+		c.maxInbound = c.maxHeaderBytes + int(c.maxBodyBytes) + 64<<10
 	}
 	for _, t := range []struct {
 		v   *time.Duration

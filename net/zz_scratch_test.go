@@ -2,6 +2,7 @@ package net_test
 
 import (
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -70,4 +71,12 @@ func TestZZScratch(t *testing.T) {
 		fmt.Printf("%-90q -> %s | %q closed=%v %v\n", in, first, body, tc.Closed(), err)
 		tc.Close()
 	}
+}
+
+func TestZZ408(t *testing.T) {
+	addr := startServer(t, &net.Server{ReadHeaderTimeout: 300 * time.Millisecond, Handler: func(c *net.Ctx) net.Result { return c.Text(200, "") }})
+	rc := dial(t, addr)
+	rc.send("GET / HTTP/1.1\r\n")
+	b, err := io.ReadAll(rc.br)
+	t.Logf("%q %v", b, err)
 }
