@@ -11,6 +11,7 @@ import (
 
 	"github.com/panjf2000/gnet/v2"
 	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
 )
 
 // weft accepts connections itself and hands each one to a gnet loop with
@@ -56,25 +57,61 @@ func probeLoops(addr string, ready, stopped <-chan struct{}) error {
 
 // acceptLoop accepts connections until ln is closed. It runs on a goroutine
 // of its own.
+//
+// It holds one spare descriptor and accepts only while it can: gnet's
+// Register duplicates each connection's descriptor, and if that fails for
+// want of one, gnet closes the connection. So the spare is released just
+// before Register, and when it cannot be taken back the process is out of
+// descriptors: the loop stops accepting, leaving connections queued in the
+// kernel, until some close.
 func (st *serverState) acceptLoop(ln stdnet.Listener, eng gnet.Engine, done chan<- struct{}) {
 	defer close(done)
 	log := st.cfg.log
+	spare := -1
+	defer func() {
+		if spare >= 0 {
+			unix.Close(spare)
+		}
+	}()
 	var delay time.Duration
+	// backOff waits before trying again; it reports false once Shutdown
+	// has begun.
+	backOff := func(err error) bool {
+		if delay == 0 {
+			delay = 5 * time.Millisecond
+			log.Warn("cannot accept; serving existing connections and retrying", zap.Error(err))
+		} else {
+			delay = min(2*delay, time.Second)
+		}
+		select {
+		case <-time.After(delay):
+			return true
+		case <-st.stopping:
+			return false
+		}
+	}
 	for {
+		if spare < 0 {
+			fd, err := unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+			if err != nil {
+				if !backOff(err) {
+					return
+				}
+				continue
+			}
+			spare = fd
+		}
 		c, err := ln.Accept()
 		if err != nil {
 			if errors.Is(err, stdnet.ErrClosed) {
 				return
 			}
-			// Out of file descriptors or memory: keep serving the
-			// connections we have and try again later, as net/http does.
-			if delay == 0 {
-				delay = 5 * time.Millisecond
-				log.Warn("accept failed; serving existing connections and retrying", zap.Error(err))
-			} else {
-				delay = min(2*delay, time.Second)
+			// Out of descriptors or memory all the same: keep serving
+			// the connections we have and try again later, as net/http
+			// does.
+			if !backOff(err) {
+				return
 			}
-			time.Sleep(delay)
 			continue
 		}
 		if delay != 0 {
@@ -87,6 +124,8 @@ func (st *serverState) acceptLoop(ln stdnet.Listener, eng gnet.Engine, done chan
 		case st.conns.Load() >= int64(st.cfg.maxConns):
 			refuse(c)
 		default:
+			unix.Close(spare)
+			spare = -1
 			st.register(eng, c)
 		}
 	}

@@ -75,22 +75,38 @@ type reply struct {
 	body   string
 }
 
+// expect is what a wireCase expects: its replies, and whether its request
+// is sent alone.
+type expect struct {
+	replies []reply
+	alone   bool // send req only: the server must answer without more bytes
+}
+
 // rejected is the reply to a request the server refuses: the status and
 // its status text.
-func rejected(status int) []reply { return []reply{{status, net.StatusText(status)}} }
+func rejected(status int) expect { return expect{replies: []reply{{status, net.StatusText(status)}}} }
 
-// echo is the reply of a pathCounter.
-func echo(method, path string, bodyLen int) []reply {
-	return []reply{{200, fmt.Sprintf("%s %s x %d", method, path, bodyLen)}}
+// echo is the reply of a pathCounter, to a request with Host: x.
+func echo(method, path string, bodyLen int) expect { return echoHost(method, path, "x", bodyLen) }
+
+func echoHost(method, path, host string, bodyLen int) expect {
+	return expect{replies: []reply{{200, fmt.Sprintf("%s %s %s %d", method, path, host, bodyLen)}}}
+}
+
+// alone marks a case whose request is sent with nothing after it.
+func alone(e expect) expect {
+	e.alone = true
+	return e
 }
 
 // wireCase is one raw exchange: req is written in one piece followed by
-// after. A case whose last reply is an error must close the connection
-// without answering after; any other must keep it and answer after.
+// after (unless want.alone). A case whose last reply is an error must close
+// the connection without answering after; any other must keep it and answer
+// after.
 type wireCase struct {
 	name string
 	req  string
-	want []reply
+	want expect
 }
 
 func chunk(data string) string { return fmt.Sprintf("%x\r\n%s\r\n", len(data), data) }
@@ -103,9 +119,13 @@ func runWireCases(t *testing.T, addr string, h *pathCounter, cases []wireCase) {
 			before, afterBefore := h.calls(), h.count("/after")
 			rc := dial(t, addr)
 			_ = rc.c.SetDeadline(time.Now().Add(3 * time.Second))
-			rc.send(tc.req + after)
+			if tc.want.alone {
+				rc.send(tc.req)
+			} else {
+				rc.send(tc.req + after)
+			}
 			var last *http.Response
-			for i, w := range tc.want {
+			for i, w := range tc.want.replies {
 				method := "GET"
 				if strings.HasPrefix(tc.req, "HEAD ") && i == 0 {
 					method = "HEAD"
@@ -116,12 +136,12 @@ func runWireCases(t *testing.T, addr string, h *pathCounter, cases []wireCase) {
 				}
 				last = resp
 			}
-			if tc.want[len(tc.want)-1].status >= 400 {
+			if tc.want.replies[len(tc.want.replies)-1].status >= 400 {
 				if !last.Close {
 					t.Fatalf("a %d without Connection: close", last.StatusCode)
 				}
 				rc.expectClosed()
-				if n := h.calls() - before - okReplies(tc.want); n != 0 {
+				if n := h.calls() - before - okReplies(tc.want.replies); n != 0 {
 					t.Fatalf("the handler ran %d more times than the accepted requests: a rejected request or what followed it was served", n)
 				}
 				if h.count("/after") != afterBefore {
@@ -130,6 +150,9 @@ func runWireCases(t *testing.T, addr string, h *pathCounter, cases []wireCase) {
 			} else {
 				if last.Close {
 					t.Fatal("an accepted request closed the connection")
+				}
+				if tc.want.alone {
+					rc.send(after)
 				}
 				if resp, body := rc.read("GET"); resp.StatusCode != 200 || body != "GET /after x 0" {
 					t.Fatalf("the request after: %d %q: the framing was lost", resp.StatusCode, body)
@@ -155,6 +178,12 @@ func okReplies(rs []reply) int {
 func TestSmugglingIsRefused(t *testing.T) {
 	h := newPathCounter()
 	addr := startServer(t, &net.Server{Handler: h.handle})
+	runWireCases(t, addr, h, smugglingCases())
+}
+
+// smugglingCases are the messages of TestSmugglingIsRefused; they seed
+// FuzzConnSplits too. They expect the default limits.
+func smugglingCases() []wireCase {
 	post := func(path, headers, body string) string {
 		return "POST " + path + " HTTP/1.1\r\nHost: x\r\n" + headers + "\r\n" + body
 	}
@@ -162,7 +191,7 @@ func TestSmugglingIsRefused(t *testing.T) {
 	cl := func(n int) string { return fmt.Sprintf("Content-Length: %d\r\n", n) }
 	chunkedSmuggle := "0\r\n\r\n" + smuggled // ends the body for a chunked reader
 	hiddenInChunk := chunk(smuggled) + "0\r\n\r\n"
-	cases := []wireCase{
+	return []wireCase{
 		// CL.TE: a front end framing by Content-Length forwards all of
 		// it; a back end framing by chunked would see smuggled. RFC 9112
 		// §6.1 (MAY reject, MUST close), §6.3 rule 3.
@@ -272,7 +301,7 @@ func TestSmugglingIsRefused(t *testing.T) {
 		// §3.2.2: absolute-form; the target's authority replaces Host
 		// (RFC 9112 §7.2).
 		{"absolute-form (valid)", "GET http://x/abs HTTP/1.1\r\nHost: x\r\n\r\n", echo("GET", "/abs", 0)},
-		{"absolute-form wins over Host", "GET http://a.example/abs2 HTTP/1.1\r\nHost: x\r\n\r\n", []reply{{200, "GET /abs2 a.example 0"}}},
+		{"absolute-form wins over Host", "GET http://a.example/abs2 HTTP/1.1\r\nHost: x\r\n\r\n", echoHost("GET", "/abs2", "a.example", 0)},
 		// §3.2: exactly one valid Host in HTTP/1.1.
 		{"Host missing", "GET /nohost HTTP/1.1\r\n\r\n", rejected(400)},
 		{"Host twice", "GET /host2 HTTP/1.1\r\nHost: x\r\nHost: x\r\n\r\n", rejected(400)},
@@ -287,7 +316,6 @@ func TestSmugglingIsRefused(t *testing.T) {
 		// §6.1: an unknown transfer coding, 501.
 		{"TE gzip", post("/gzip", te("gzip"), chunkedSmuggle), rejected(501)},
 	}
-	runWireCases(t, addr, h, cases)
 }
 
 func TestLimitsHaveExactStatusCodes(t *testing.T) {
@@ -344,22 +372,22 @@ func TestLimitsHaveExactStatusCodes(t *testing.T) {
 		{"request line at the limit", lineOf(lineMax), echo("GET", longPath, 0)},
 		{"request line over the limit", lineOf(lineMax + 1), rejected(414)},
 		// The limit holds before the line ends: nothing is buffered past it.
-		{"request line over the limit, unfinished", "GET /" + pad(lineMax), rejected(414)},
+		{"request line over the limit, unfinished", "GET /" + pad(lineMax), alone(rejected(414))},
 		// Head bytes: 431 (RFC 6585 §5).
 		{"head at the limit", headOf(headMax), echo("GET", "/head", 0)},
 		{"head over the limit", headOf(headMax + 1), rejected(431)},
-		{"head over the limit, unfinished", strings.TrimSuffix(headOf(headMax+40), "\r\n\r\n"), rejected(431)},
+		{"head over the limit, unfinished", strings.TrimSuffix(headOf(headMax+40), "\r\n\r\n"), alone(rejected(431))},
 		// Field count: 431.
 		{"fields at the limit", fieldsOf(countMax), echo("GET", "/fields", 0)},
 		{"fields over the limit", fieldsOf(countMax + 1), rejected(431)},
 		// Content-Length body: 413 (RFC 9110 §15.5.14) from the head alone:
 		// the body is never sent.
 		{"body at the limit", fmt.Sprintf("POST /body HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s", bodyMax, pad(bodyMax)), echo("POST", "/body", bodyMax)},
-		{"body over the limit, head only", fmt.Sprintf("POST /body HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n", bodyMax+1), rejected(413)},
+		{"body over the limit, head only", fmt.Sprintf("POST /body HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n", bodyMax+1), alone(rejected(413))},
 		// Chunked body: 413 as soon as a chunk-size line passes the
 		// limit, before that chunk's data.
 		{"chunked body at the limit", chunkedHead + chunk(pad(bodyMax/2)) + chunk(pad(bodyMax-bodyMax/2)) + "0\r\n\r\n", echo("POST", "/chunked", bodyMax)},
-		{"chunked body over the limit, no data", chunkedHead + chunk(pad(bodyMax/2)) + fmt.Sprintf("%x\r\n", bodyMax-bodyMax/2+1), rejected(413)},
+		{"chunked body over the limit, no data", chunkedHead + chunk(pad(bodyMax/2)) + fmt.Sprintf("%x\r\n", bodyMax-bodyMax/2+1), alone(rejected(413))},
 		// Trailer fields count against MaxHeaderCount and MaxHeaderBytes.
 		{"trailers at the count limit", trailersOf(countMax), echo("POST", "/chunked", 5)},
 		{"trailers over the count limit", trailersOf(countMax + 1), rejected(431)},
@@ -441,6 +469,7 @@ func TestSlowlorisIsClosedWhileOthersAreServed(t *testing.T) {
 	// One loop: the slow client and the probe share it.
 	addr := startServer(t, &net.Server{Loops: 1, ReadHeaderTimeout: 300 * time.Millisecond, Handler: h.handle})
 	slow, probe := dial(t, addr), dial(t, addr)
+	_ = slow.c.SetDeadline(time.Now().Add(3 * time.Second))
 	head := "GET /slow HTTP/1.1\r\nHost: x\r\nX-Slow: " + strings.Repeat("s", 100)
 	type closeResult struct {
 		d   time.Duration
@@ -475,7 +504,6 @@ func TestSlowlorisIsClosedWhileOthersAreServed(t *testing.T) {
 	if res.err != nil {
 		t.Fatal(res.err)
 	}
-	t.Logf("closed after %v; probe %d requests, worst %v", res.d, n, worst)
 	// ReadHeaderTimeout (300 ms) plus the sweep's period (250 ms) and its
 	// coarse clock (250 ms), with room for a loaded machine.
 	if res.d < 200*time.Millisecond || res.d > 1500*time.Millisecond {
@@ -506,6 +534,7 @@ func TestStalledBodyHitsReadTimeout(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			rc := dial(t, addr)
+			_ = rc.c.SetDeadline(time.Now().Add(3 * time.Second))
 			start := time.Now()
 			rc.send(tc.req)
 			d, err := closedOr408(rc, start)

@@ -189,6 +189,8 @@ type serverState struct {
 	cancel context.CancelFunc
 
 	draining atomic.Bool
+	stopping chan struct{} // closed when Shutdown begins (stopDrain)
+	stopOnce sync.Once
 	conns    atomic.Int64
 	now      atomic.Int64             // coarse clock, unix ns, updated by the ticker
 	date     atomic.Pointer[dateLine] // "Date: ...\r\n", updated by the ticker
@@ -218,6 +220,7 @@ func newServerState(cfg *config) *serverState {
 		},
 		tickStop: make(chan struct{}),
 		tickDone: make(chan struct{}),
+		stopping: make(chan struct{}),
 	}
 	st.ctx, st.cancel = context.WithCancel(context.Background())
 	st.updateClock(time.Now())
@@ -263,6 +266,12 @@ func (st *serverState) stopTicker() {
 	<-st.tickDone
 	st.forEachLoop(func(l *loop) { l.lag.Stop() })
 	st.cancel()
+}
+
+// beginDrain marks the server draining: no new connections or requests.
+func (st *serverState) beginDrain() {
+	st.draining.Store(true)
+	st.stopOnce.Do(func() { close(st.stopping) })
 }
 
 // loopFor returns weft's loop for gnet's loop el, making it on first use.

@@ -426,7 +426,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		<-stopped
 		return nil
 	}
-	st.draining.Store(true)
+	st.beginDrain()
 	if ln != nil {
 		ln.Close() // new connections are refused by the kernel from now on
 		<-accepting
