@@ -293,6 +293,11 @@ func (cn *conn) flushOnLoop() {
 		out = nil
 	}
 	l.out = out[:0]
+	if p := cn.partial; p != nil && len(cn.queue) == 0 && !cn.closed {
+		// A request waiting for "100 Continue" behind earlier responses
+		// may have it now that they are written.
+		cn.maybeContinueOnLoop(p)
+	}
 }
 
 // dropQueueOnLoop abandons the requests still queued (their responses will

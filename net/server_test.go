@@ -747,3 +747,33 @@ func TestShutdownAnswersEveryPipelinedRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestExpectContinueBehindEarlierResponses(t *testing.T) {
+	// The interim 100 must not overtake an earlier response, and must
+	// still be sent once that response is written.
+	addr := startServer(t, &net.Server{Handler: func(c *net.Ctx) net.Result {
+		if c.Path() == "/slow" {
+			return runtime.Then(runtime.After(c, 50*time.Millisecond), func(struct{}) net.Result {
+				return c.Text(200, "slow")
+			})
+		}
+		return c.Text(200, "got "+string(c.Body()))
+	}})
+	for _, first := range []string{"/slow", "/fast"} {
+		rc := dial(t, addr)
+		rc.send("GET " + first + " HTTP/1.1\r\nHost: x\r\n\r\n" +
+			"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
+		if _, body := rc.read("GET"); body != strings.TrimPrefix(first, "/") && body != "got " {
+			t.Fatalf("first response %q", body)
+		}
+		line, err := rc.br.ReadString('\n')
+		if err != nil || line != "HTTP/1.1 100 Continue\r\n" {
+			t.Fatalf("after %s: %q, %v; want 100 Continue", first, line, err)
+		}
+		rc.br.ReadString('\n')
+		rc.send("hello")
+		if _, body := rc.read("POST"); body != "got hello" {
+			t.Fatalf("upload answer %q", body)
+		}
+	}
+}

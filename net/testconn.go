@@ -61,9 +61,12 @@ func (tc *TestConn) Serve(req []byte, timeout time.Duration) ([]byte, error) {
 		tc.closeOnLoop()
 	}
 	var deadline <-chan time.Time
-	for tc.l.inflight.Load() > 0 && !tc.mc.closed {
+	for !tc.mc.closed {
 		if tc.mc.el.runTasks() {
-			continue
+			continue // tasks may answer requests or read more (a resume)
+		}
+		if tc.l.inflight.Load() == 0 {
+			break
 		}
 		if deadline == nil {
 			t := time.NewTimer(timeout)

@@ -74,3 +74,20 @@ func TestInFlightAndLoopLag(t *testing.T) {
 		t.Fatalf("InFlight = %d after the answer, want 0", n)
 	}
 }
+
+func TestTestConnServesBeyondOneTurn(t *testing.T) {
+	// More pipelined requests than one turn of the loop serves: Serve must
+	// wait for the resumed turns too.
+	tc := newTestConn(t, &net.Server{Handler: func(c *net.Ctx) net.Result { return c.Text(200, "ok") }})
+	var b strings.Builder
+	for range 300 {
+		b.WriteString("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	}
+	out, err := tc.Serve([]byte(b.String()), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(out), "HTTP/1.1 200 OK"); n != 300 {
+		t.Fatalf("%d responses, want 300", n)
+	}
+}
