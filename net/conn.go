@@ -2,6 +2,7 @@ package net
 
 import (
 	"runtime/debug"
+	"time"
 
 	"github.com/panjf2000/gnet/v2"
 	"go.uber.org/zap"
@@ -109,7 +110,7 @@ func (cn *conn) doneOnLoop() bool {
 func (cn *conn) readOnLoop() int {
 	l := cn.l
 	cfg := l.st.cfg
-	if cn.closing || cn.closed || cn.paused || len(cn.queue) >= cfg.maxPipelined || l.st.draining.Load() {
+	if cn.closing || cn.closed || cn.paused || len(cn.queue) >= cfg.maxPipelined {
 		return 0
 	}
 	if p := cn.partial; p != nil && !p.req.Chunked && cn.gc.InboundBuffered() < p.total {
@@ -224,6 +225,11 @@ func (cn *conn) dispatchOnLoop(c *Ctx) {
 	l.inflight.Add(1)
 	if !c.req.KeepAlive {
 		cn.closing = true // read no further; the response closes
+		c.closeAfter = true
+	} else if l.st.draining.Load() {
+		// Still answered while draining, but the connection's last.
+		l.st.lastReq.Store(time.Now().UnixNano())
+		cn.closing = true
 		c.closeAfter = true
 	}
 	c.start = l.st.now.Load()
@@ -377,6 +383,23 @@ func (cn *conn) closedOnLoop() {
 // idleOnLoop reports whether the connection has nothing in flight.
 func (cn *conn) idleOnLoop() bool {
 	return len(cn.queue) == 0 && cn.partial == nil && cn.reqStart == 0
+}
+
+// drainOnLoop ends the connection's part of a graceful shutdown, once
+// requests have stopped coming: an idle connection is closed; one with a
+// request already received is served (its answer closes it); one with
+// requests in flight closes after them. It reports whether the connection
+// was closed.
+func (cn *conn) drainOnLoop() bool {
+	if cn.closed {
+		return false
+	}
+	if cn.idleOnLoop() && cn.gc.InboundBuffered() == 0 {
+		cn.closeNowOnLoop()
+		return true
+	}
+	cn.afterSettleOnLoop()
+	return cn.closed
 }
 
 // expiredOnLoop reports whether one of the connection's timeouts has passed.

@@ -16,6 +16,7 @@ import (
 	stdnet "net"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -25,7 +26,7 @@ import (
 	"github.com/weftgo/weft/runtime"
 )
 
-// fuzzLimits are small, so that inputs reach them.
+// fuzzServer has small limits, so that inputs reach them.
 func fuzzServer() *net.Server {
 	return &net.Server{
 		Handler:             fuzzHandler,
@@ -125,7 +126,7 @@ func splitAt(input []byte, seed uint64) [][]byte {
 				cuts = append(cuts, c)
 			}
 		}
-		cuts = sortInts(cuts)
+		slices.Sort(cuts)
 	}
 	pieces := make([][]byte, 0, len(cuts)+1)
 	prev := 0
@@ -134,15 +135,6 @@ func splitAt(input []byte, seed uint64) [][]byte {
 		prev = c
 	}
 	return append(pieces, input[prev:])
-}
-
-func sortInts(a []int) []int {
-	for i := 1; i < len(a); i++ {
-		for j := i; j > 0 && a[j] < a[j-1]; j-- {
-			a[j], a[j-1] = a[j-1], a[j]
-		}
-	}
-	return a
 }
 
 var (

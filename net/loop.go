@@ -167,9 +167,8 @@ func (s *sweeper) Run() {
 func (s *closeIdle) Run() {
 	l := (*loop)(s)
 	for i := 0; i < len(l.conns); i++ {
-		if cn := l.conns[i]; cn.idleOnLoop() {
-			cn.closeNowOnLoop()
-			i--
+		if l.conns[i].drainOnLoop() {
+			i-- // closing removed it, swapping the last one in
 		}
 	}
 }
@@ -189,7 +188,8 @@ type serverState struct {
 	cancel context.CancelFunc
 
 	draining atomic.Bool
-	stopping chan struct{} // closed when Shutdown begins (stopDrain)
+	lastReq  atomic.Int64  // while draining: when a request was last read, unix ns
+	stopping chan struct{} // closed when Shutdown begins (beginDrain)
 	stopOnce sync.Once
 	conns    atomic.Int64
 	now      atomic.Int64             // coarse clock, unix ns, updated by the ticker
@@ -270,6 +270,7 @@ func (st *serverState) stopTicker() {
 
 // beginDrain marks the server draining: no new connections or requests.
 func (st *serverState) beginDrain() {
+	st.lastReq.Store(time.Now().UnixNano())
 	st.draining.Store(true)
 	st.stopOnce.Do(func() { close(st.stopping) })
 }
@@ -313,19 +314,25 @@ func (st *serverState) inflight() int64 {
 	return n
 }
 
-// waitIdle waits until no request is in flight, or ctx ends.
+// drainGrace is how long a draining server keeps idle keep-alive
+// connections open after the last request it read: a client that sends its
+// next request meanwhile gets an answer that closes the connection, rather
+// than a reset it must guess about.
+const drainGrace = 100 * time.Millisecond
+
+// waitIdle waits until no request is in flight and none has arrived for
+// drainGrace, closes the idle connections, and returns; or returns ctx's
+// error.
 func (st *serverState) waitIdle(ctx context.Context) error {
 	t := time.NewTicker(5 * time.Millisecond)
 	defer t.Stop()
-	for st.inflight() > 0 {
+	for st.inflight() > 0 || time.Since(time.Unix(0, st.lastReq.Load())) < drainGrace {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-t.C:
 		}
 	}
-	// Connections that were mid-request when draining began are closed
-	// by their loops once answered; idle ones now.
 	st.forEachLoop(func(l *loop) { _ = l.Post((*closeIdle)(l)) })
 	return nil
 }

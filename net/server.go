@@ -408,8 +408,10 @@ func (s *Server) ListenAddr() stdnet.Addr {
 }
 
 // Shutdown stops the server gracefully: it stops accepting connections,
-// answers the requests in flight (with Connection: close), closes idle
-// connections, then stops the loops. If ctx ends first, it cancels the
+// answers the requests in flight and those that arrive on open connections
+// (each with Connection: close, which ends its connection), closes idle
+// connections once no request has arrived for 100 ms, then stops the
+// loops. If ctx ends first, it cancels the
 // contexts of the requests still in flight, closes every connection, and
 // returns ctx's error. Stopping gnet itself takes up to half a second more.
 //
@@ -431,7 +433,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		ln.Close() // new connections are refused by the kernel from now on
 		<-accepting
 	}
-	st.forEachLoop(func(l *loop) { _ = l.Post((*closeIdle)(l)) })
 
 	err := st.waitIdle(ctx)
 	for _, f := range s.OnShutdown {

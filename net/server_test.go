@@ -777,3 +777,25 @@ func TestExpectContinueBehindEarlierResponses(t *testing.T) {
 		}
 	}
 }
+
+func TestShutdownAnswersRequestsOnIdleConnectionsDuringTheGrace(t *testing.T) {
+	srv := &net.Server{Addr: "127.0.0.1:0", Loops: 1, Handler: func(c *net.Ctx) net.Result { return c.Text(200, "ok") }}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	rc := dial(t, srv.ListenAddr().String())
+	rc.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	rc.read("GET") // now an idle keep-alive connection
+	done := make(chan error, 1)
+	go func() { done <- srv.Shutdown(context.Background()) }()
+	time.Sleep(20 * time.Millisecond) // draining, within the grace
+	rc.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	resp, body := rc.read("GET")
+	if body != "ok" || !resp.Close {
+		t.Fatalf("request during the drain: %q (close %v), want ok with Connection: close", body, resp.Close)
+	}
+	rc.expectClosed()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
