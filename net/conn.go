@@ -37,10 +37,14 @@ type conn struct {
 	lastOut    int   // bytes waiting at the last sweep
 }
 
-// maxRequestsPerTurn bounds the requests one connection may have served in
-// one turn of the loop, so that a client pipelining thousands of requests
-// does not hold the loop from its other connections.
-const maxRequestsPerTurn = 128
+// A connection's turn on the loop ends after maxRequestsPerTurn requests or
+// maxBytesPerTurn bytes of them, so that a client pipelining thousands of
+// requests (or large ones) does not hold the loop from its other
+// connections; the rest is served in a later turn.
+const (
+	maxRequestsPerTurn = 128
+	maxBytesPerTurn    = 256 << 10
+)
 
 func (l *loop) openOnLoop(gc gnet.Conn) *conn {
 	cn := &conn{gc: gc, l: l, idx: len(l.conns), lastActive: l.st.now.Load()}
@@ -78,14 +82,15 @@ func (cn *conn) onTraffic() (action gnet.Action) {
 // reports whether the connection must now be closed.
 func (cn *conn) pumpOnLoop() bool {
 	cn.busy = true
-	served := 0
+	served, bytes := 0, 0
 	for !cn.closed {
 		cn.flushOnLoop()
-		n := cn.readOnLoop()
+		n, b := cn.readOnLoop()
 		if n == 0 {
 			break
 		}
-		if served += n; served >= maxRequestsPerTurn {
+		served, bytes = served+n, bytes+b
+		if served >= maxRequestsPerTurn || bytes >= maxBytesPerTurn {
 			cn.flushOnLoop()
 			cn.resumeLaterOnLoop()
 			break
@@ -105,20 +110,21 @@ func (cn *conn) doneOnLoop() bool {
 }
 
 // readOnLoop parses and dispatches buffered requests, as many as the
-// pipelining limit allows, and returns how many it queued (rejected ones
-// included, so that the pump writes their answer at once).
-func (cn *conn) readOnLoop() int {
+// pipelining limit and the turn allow, and returns how many it queued
+// (rejected ones included, so that the pump writes their answer at once)
+// and how many bytes they took.
+func (cn *conn) readOnLoop() (int, int) {
 	l := cn.l
 	cfg := l.st.cfg
 	if cn.closing || cn.closed || cn.paused || len(cn.queue) >= cfg.maxPipelined {
-		return 0
+		return 0, 0
 	}
 	if p := cn.partial; p != nil && !p.req.Chunked && cn.gc.InboundBuffered() < p.total {
-		return 0 // still waiting for a Content-Length body
+		return 0, 0 // still waiting for a Content-Length body
 	}
 	buf, _ := cn.gc.Peek(-1)
 	off, n := 0, 0
-	for off < len(buf) && !cn.closing && len(cn.queue) < cfg.maxPipelined && n < maxRequestsPerTurn {
+	for off < len(buf) && !cn.closing && len(cn.queue) < cfg.maxPipelined && n < maxRequestsPerTurn && off < maxBytesPerTurn {
 		data := buf[off:]
 		c := cn.partial
 		if c == nil {
@@ -181,7 +187,7 @@ func (cn *conn) readOnLoop() int {
 	if off > 0 {
 		_, _ = cn.gc.Discard(off)
 	}
-	return n
+	return n, off
 }
 
 // maybeContinueOnLoop sends "100 Continue" to a client that waits for it

@@ -83,38 +83,39 @@ func servePieces(t *testing.T, pieces [][]byte) (out []byte, closed bool) {
 		got, err := tc.Serve(p, serveTimeout)
 		out = append(out, got...)
 		if errors.Is(err, stdnet.ErrClosed) {
-			break
+			return out, true
 		}
 		if err != nil {
 			t.Fatalf("Serve: %v (output so far %q)", err, out)
 		}
-		// Serve returns while a request is still in flight when the
-		// pipeline outlasts a turn of the loop (maxRequestsPerTurn) and
-		// one of the requests after the turn is asynchronous; empty
-		// Serves collect what a real loop would still write.
-		for !tc.Closed() {
-			more, err := tc.Serve(nil, serveTimeout)
-			if err != nil {
-				t.Fatalf("Serve: %v", err)
-			}
-			if len(more) == 0 {
-				break
-			}
-			out = append(out, more...)
+	}
+	// Serve returns while a request is still in flight when the pipeline
+	// outlasts a turn of the loop (maxRequestsPerTurn) and one of the
+	// requests after the turn is asynchronous; the next Serve waits for
+	// it, and after the last piece empty Serves collect what a real loop
+	// would still write.
+	for !tc.Closed() {
+		more, err := tc.Serve(nil, serveTimeout)
+		if err != nil {
+			t.Fatalf("Serve: %v", err)
 		}
+		if len(more) == 0 {
+			break
+		}
+		out = append(out, more...)
 	}
 	return out, tc.Closed()
 }
 
 // splitAt cuts input at pseudo-random points derived from seed: byte by
-// byte for one seed in eight, else into up to 17 pieces.
+// byte for one seed in eight if input is short, else into up to 17 pieces.
 func splitAt(input []byte, seed uint64) [][]byte {
 	if len(input) < 2 {
 		return [][]byte{input}
 	}
 	r := rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))
 	var cuts []int
-	if seed%8 == 0 {
+	if seed%8 == 0 && len(input) <= 1<<10 {
 		for i := 1; i < len(input); i++ {
 			cuts = append(cuts, i)
 		}
@@ -262,13 +263,13 @@ type modelRequest struct {
 func modelPipeline(seed uint64) (input []byte, want string, closes bool) {
 	r := rand.New(rand.NewPCG(seed, 42))
 	var in, out strings.Builder
-	n := 1 + r.IntN(12)
-	if seed%16 == 15 {
+	n, long := 1+r.IntN(12), seed%16 == 15
+	if long {
 		n = 130 + r.IntN(30) // longer than a turn of the loop
 	}
 	answering := true
 	for i := range n {
-		req := genRequest(r, i, i == n-1)
+		req := genRequest(r, i, i == n-1, !long || i == n-1)
 		in.WriteString(req.raw)
 		if !answering {
 			continue
@@ -338,8 +339,8 @@ func genToken(r *rand.Rand, n int) string {
 }
 
 // genRequest generates request i of a pipeline, within fuzzServer's
-// limits.
-func genRequest(r *rand.Rand, i int, last bool) modelRequest {
+// limits; it closes the connection only if mayClose.
+func genRequest(r *rand.Rand, i int, last, mayClose bool) modelRequest {
 	methods := []string{"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"}
 	kinds := []string{"s", "s", "async", "later", "fail", "panic"}
 	m := modelRequest{method: methods[r.IntN(len(methods))]}
@@ -368,12 +369,12 @@ func genRequest(r *rand.Rand, i int, last bool) modelRequest {
 		fmt.Fprintf(&h, "X-H:%s%s%s\r\n", ows[r.IntN(4)], hdr, ows[r.IntN(4)])
 	}
 	switch {
-	case minor == 0 && r.IntN(4) != 0:
+	case minor == 0 && (r.IntN(4) != 0 || !mayClose):
 		h.WriteString("Connection: keep-alive\r\n")
 		m.conn = "keep-alive"
 	case minor == 0:
 		m.closes = true
-	case r.IntN(10) == 0 || (last && r.IntN(3) == 0):
+	case mayClose && (r.IntN(10) == 0 || (last && r.IntN(3) == 0)):
 		h.WriteString("Connection: close\r\n")
 		m.closes = true
 	}
@@ -437,14 +438,16 @@ func genRequest(r *rand.Rand, i int, last bool) modelRequest {
 	return m
 }
 
-// checkModel serves the pipeline of seed in pieces cut by splitSeed and
-// compares the output with the model's, byte for byte.
+// checkModel serves the pipeline of seed in one piece and in pieces cut by
+// splitSeed, and compares each output with the model's, byte for byte.
 func checkModel(t *testing.T, seed, splitSeed uint64) {
 	input, want, wantClosed := modelPipeline(seed)
-	pieces := splitAt(input, splitSeed)
-	out, closed := servePieces(t, pieces)
-	if got := normalize(out); got != want || closed != wantClosed {
-		t.Fatalf("pipeline %d split by %d: input %q\ngot  (closed %v) %q\nwant (closed %v) %q", seed, splitSeed, input, closed, got, wantClosed, want)
+	for _, pieces := range [][][]byte{{input}, splitAt(input, splitSeed)} {
+		out, closed := servePieces(t, pieces)
+		if got := normalize(out); got != want || closed != wantClosed {
+			t.Fatalf("pipeline %d in %d pieces (split by %d): input %q\ngot  (closed %v) %q\nwant (closed %v) %q",
+				seed, len(pieces), splitSeed, input, closed, got, wantClosed, want)
+		}
 	}
 }
 
