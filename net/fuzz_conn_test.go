@@ -89,21 +89,6 @@ func servePieces(t *testing.T, pieces [][]byte) (out []byte, closed bool) {
 			t.Fatalf("Serve: %v (output so far %q)", err, out)
 		}
 	}
-	// Serve returns while a request is still in flight when the pipeline
-	// outlasts a turn of the loop (maxRequestsPerTurn) and one of the
-	// requests after the turn is asynchronous; the next Serve waits for
-	// it, and after the last piece empty Serves collect what a real loop
-	// would still write.
-	for !tc.Closed() {
-		more, err := tc.Serve(nil, serveTimeout)
-		if err != nil {
-			t.Fatalf("Serve: %v", err)
-		}
-		if len(more) == 0 {
-			break
-		}
-		out = append(out, more...)
-	}
 	return out, tc.Closed()
 }
 
@@ -138,25 +123,24 @@ func splitAt(input []byte, seed uint64) [][]byte {
 	return append(pieces, input[prev:])
 }
 
-var (
-	dateLine     = regexp.MustCompile(`(?m)^Date: [^\r\n]*\r$`)
-	continueLine = "HTTP/1.1 100 Continue\r\n\r\n"
-)
+var dateLine = regexp.MustCompile(`(?m)^Date: [^\r\n]*\r$`)
 
 // normalize blanks the Date header and drops "100 Continue" interim
 // responses: whether one is due depends on whether the body had arrived
 // when the head was read, which is the one thing splitting may change.
 func normalize(out []byte) string {
-	s := dateLine.ReplaceAllString(string(out), "Date: X\r")
-	return strings.ReplaceAll(s, continueLine, "")
+	return strings.ReplaceAll(blankDate(out), "HTTP/1.1 100 Continue\r\n\r\n", "")
 }
 
-// checkResponses checks that out is a sequence of complete responses,
-// interim 100s aside, that nothing follows a response closing the
-// connection, and that the connection is closed after one. A response to
-// HEAD is told by its X-Method header.
-func checkResponses(out []byte, closed bool) error {
-	br := bufio.NewReader(bytes.NewReader([]byte(normalize(out))))
+func blankDate(out []byte) string { return dateLine.ReplaceAllString(string(out), "Date: X\r") }
+
+// checkResponses checks that out is a sequence of complete responses
+// (interim 100s included, so they must fall between responses), that
+// nothing follows a response closing the connection, and that the
+// connection is closed after one. It returns the statuses in order, 100s
+// included. A response to HEAD is told by its X-Method header.
+func checkResponses(out []byte, closed bool) (statuses []int, err error) {
+	br := bufio.NewReader(strings.NewReader(blankDate(out)))
 	sawClose := false
 	for n := 0; ; n++ {
 		if _, err := br.Peek(1); err == io.EOF {
@@ -164,13 +148,13 @@ func checkResponses(out []byte, closed bool) error {
 		}
 		if sawClose {
 			rest, _ := io.ReadAll(br)
-			return fmt.Errorf("%q after a response with Connection: close", rest)
+			return nil, fmt.Errorf("%q after a response with Connection: close", rest)
 		}
 		// Read the head first to learn the method; ReadResponse wants
 		// it before it reads the body.
 		head, err := peekHead(br)
 		if err != nil {
-			return fmt.Errorf("response %d: %v", n, err)
+			return nil, fmt.Errorf("response %d: %v", n, err)
 		}
 		method := "GET"
 		if bytes.Contains(head, []byte("\r\nX-Method: HEAD\r\n")) {
@@ -178,17 +162,18 @@ func checkResponses(out []byte, closed bool) error {
 		}
 		resp, err := http.ReadResponse(br, &http.Request{Method: method})
 		if err != nil {
-			return fmt.Errorf("response %d: %v", n, err)
+			return nil, fmt.Errorf("response %d: %v", n, err)
 		}
 		if _, err := io.ReadAll(resp.Body); err != nil {
-			return fmt.Errorf("response %d: body: %v", n, err)
+			return nil, fmt.Errorf("response %d: body: %v", n, err)
 		}
+		statuses = append(statuses, resp.StatusCode)
 		sawClose = resp.Close
 	}
 	if sawClose != closed {
-		return fmt.Errorf("the last response says Connection: close %v, the connection is closed %v", sawClose, closed)
+		return nil, fmt.Errorf("the last response says Connection: close %v, the connection is closed %v", sawClose, closed)
 	}
-	return nil
+	return statuses, nil
 }
 
 func peekHead(br *bufio.Reader) ([]byte, error) {
@@ -210,8 +195,7 @@ func FuzzConnSplits(f *testing.F) {
 		f.Add([]byte(tc.req+after), uint64(i))
 	}
 	for i := range uint64(24) {
-		input, _, _ := modelPipeline(i)
-		f.Add(input, i*7+1)
+		f.Add(modelPipeline(i).input, i*7+1)
 	}
 	for i, s := range []string{
 		"GET /s/1 HTTP/1.1\r\nHost: x\r\n\r\nHEAD /async/2 HTTP/1.1\r\nHost: x\r\n\r\nGET /later/3 HTTP/1.1\r\nHost: x\r\n\r\n",
@@ -233,11 +217,14 @@ func FuzzConnSplits(f *testing.F) {
 			return
 		}
 		whole, wholeClosed := servePieces(t, [][]byte{input})
-		if err := checkResponses(whole, wholeClosed); err != nil {
+		if _, err := checkResponses(whole, wholeClosed); err != nil {
 			t.Fatalf("input %q in one piece: %v\noutput: %q", input, err, whole)
 		}
 		pieces := splitAt(input, seed)
 		split, splitClosed := servePieces(t, pieces)
+		if _, err := checkResponses(split, splitClosed); err != nil {
+			t.Fatalf("input %q in %d pieces %q: %v\noutput: %q", input, len(pieces), pieces, err, split)
+		}
 		if normalize(whole) != normalize(split) || wholeClosed != splitClosed {
 			t.Fatalf("input %q\nin one piece: closed %v, output\n%q\nin %d pieces %q: closed %v, output\n%q",
 				input, wholeClosed, normalize(whole), len(pieces), pieces, splitClosed, normalize(split))
@@ -247,21 +234,37 @@ func FuzzConnSplits(f *testing.F) {
 
 // modelRequest is a valid request and the answer fuzzHandler gives it.
 type modelRequest struct {
-	raw    string
-	status int
-	body   string // the response body (sent unless HEAD)
-	method string
-	conn   string // the response's Connection header value, if any
-	closes bool
+	raw     string
+	status  int
+	body    string // the response body (sent unless HEAD)
+	method  string
+	conn    string // the response's Connection header value, if any
+	closes  bool
+	expect  bool // Expect: 100-continue
+	headLen int
 }
+
+// pipeline is a generated input and what the server must make of it.
+type pipeline struct {
+	input  []byte
+	want   string // the exact output, Date blanked, interim responses dropped
+	closes bool   // the server closes the connection after it
+	// continues lists, for each response in want, where the body of its
+	// request lies in input if the request asked for 100-continue.
+	continues []bodySpan
+}
+
+// bodySpan is where a request's body lies in its pipeline: from the end of
+// its head to its end. The zero bodySpan means the request did not ask for
+// 100-continue.
+type bodySpan struct{ start, end int }
 
 // modelPipeline generates, from seed, a pipeline of valid requests,
 // sometimes ended by an invalid one and sometimes followed by requests after
-// one that closes the connection. It returns the input, the exact output
-// expected (Date blanked, interim responses dropped) and whether the server
-// closes the connection.
-func modelPipeline(seed uint64) (input []byte, want string, closes bool) {
+// one that closes the connection.
+func modelPipeline(seed uint64) pipeline {
 	r := rand.New(rand.NewPCG(seed, 42))
+	var p pipeline
 	var in, out strings.Builder
 	n, long := 1+r.IntN(12), seed%16 == 15
 	if long {
@@ -270,23 +273,31 @@ func modelPipeline(seed uint64) (input []byte, want string, closes bool) {
 	answering := true
 	for i := range n {
 		req := genRequest(r, i, i == n-1, !long || i == n-1)
+		start := in.Len()
 		in.WriteString(req.raw)
 		if !answering {
 			continue
 		}
 		out.WriteString(modelResponse(req.status, req.method, req.conn, req.body))
+		var span bodySpan
+		if req.expect {
+			span = bodySpan{start + req.headLen, in.Len()}
+		}
+		p.continues = append(p.continues, span)
 		if req.closes {
-			answering, closes = false, true
+			answering, p.closes = false, true
 		}
 	}
 	if answering && r.IntN(4) == 0 {
 		bad := badRequests[r.IntN(len(badRequests))]
 		in.WriteString(bad.raw)
 		out.WriteString(modelResponse(bad.status, "", "close", net.StatusText(bad.status)))
+		p.continues = append(p.continues, bodySpan{})
 		in.WriteString(after)
-		closes = true
+		p.closes = true
 	}
-	return []byte(in.String()), out.String(), closes
+	p.input, p.want = []byte(in.String()), out.String()
+	return p
 }
 
 // badRequests end a pipeline: each is refused with its status and the
@@ -424,9 +435,10 @@ func genRequest(r *rand.Rand, i int, last, mayClose bool) modelRequest {
 	}
 	if minor == 1 && payload.Len() > 0 && r.IntN(3) == 0 {
 		h.WriteString("Expect: 100-continue\r\n")
+		m.expect = true
 	}
 	h.WriteString("\r\n")
-	m.raw = h.String() + payload.String()
+	m.raw, m.headLen = h.String()+payload.String(), h.Len()
 
 	m.status, m.body = 200, fuzzAnswer(m.method, path, query, hdr, trailer, body)
 	switch {
@@ -440,13 +452,48 @@ func genRequest(r *rand.Rand, i int, last, mayClose bool) modelRequest {
 
 // checkModel serves the pipeline of seed in one piece and in pieces cut by
 // splitSeed, and compares each output with the model's, byte for byte.
+// The interim responses are checked too: a request expecting 100-continue
+// gets one, right before its response, exactly when a piece ended after its
+// head and before the end of its body (RFC 9110 §10.1.1: the client is
+// waiting for it; when the body came with the head, none is due).
 func checkModel(t *testing.T, seed, splitSeed uint64) {
-	input, want, wantClosed := modelPipeline(seed)
-	for _, pieces := range [][][]byte{{input}, splitAt(input, splitSeed)} {
+	p := modelPipeline(seed)
+	for _, pieces := range [][][]byte{{p.input}, splitAt(p.input, splitSeed)} {
 		out, closed := servePieces(t, pieces)
-		if got := normalize(out); got != want || closed != wantClosed {
-			t.Fatalf("pipeline %d in %d pieces (split by %d): input %q\ngot  (closed %v) %q\nwant (closed %v) %q",
-				seed, len(pieces), splitSeed, input, closed, got, wantClosed, want)
+		fail := func(format string, args ...any) {
+			t.Helper()
+			t.Fatalf("pipeline %d in %d pieces (split by %d): input %q\n%s", seed, len(pieces), splitSeed, p.input, fmt.Sprintf(format, args...))
+		}
+		statuses, err := checkResponses(out, closed)
+		if err != nil {
+			fail("%v\noutput %q", err, out)
+		}
+		if got := normalize(out); got != p.want || closed != p.closes {
+			fail("got  (closed %v) %q\nwant (closed %v) %q", closed, got, p.closes, p.want)
+		}
+		var cuts []int
+		for i, n := 0, 0; i < len(pieces)-1; i++ {
+			n += len(pieces[i])
+			cuts = append(cuts, n)
+		}
+		final, interim := 0, 0
+		for _, st := range statuses {
+			if st == 100 {
+				interim++
+				continue
+			}
+			span := p.continues[final]
+			due := 0
+			if span != (bodySpan{}) && slices.ContainsFunc(cuts, func(c int) bool { return span.start <= c && c < span.end }) {
+				due = 1
+			}
+			if interim != due {
+				fail("%d interim responses before response %d, want %d: %q", interim, final, due, out)
+			}
+			final, interim = final+1, 0
+		}
+		if interim > 0 {
+			fail("an interim response after the last response: %q", out)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"iter"
 	"strconv"
+	"strings"
 	"unsafe"
 )
 
@@ -24,8 +25,9 @@ func (c *Ctx) StatusCode() int { return c.status }
 // SetHeader sets a response header, replacing any of the same name
 // (case-insensitive). The server writes Date, Content-Length and Connection
 // itself and ignores them here; Content-Type goes through SetContentType.
-// CR, LF and NUL in the value are replaced by spaces when it is written.
+// CR, LF and NUL in the name or value are replaced by spaces.
 func (c *Ctx) SetHeader(name, value string) {
+	name, value = fieldSafe(name), fieldSafe(value)
 	if c.frozen || c.managedHeader(name, value) {
 		return
 	}
@@ -41,6 +43,7 @@ func (c *Ctx) SetHeader(name, value string) {
 
 // AddHeader adds a response header, keeping others of the same name.
 func (c *Ctx) AddHeader(name, value string) {
+	name, value = fieldSafe(name), fieldSafe(value)
 	if c.frozen || c.managedHeader(name, value) {
 		return
 	}
@@ -100,7 +103,7 @@ func (c *Ctx) managedHeader(name, value string) bool {
 // SetContentType sets the Content-Type of the response.
 func (c *Ctx) SetContentType(ct string) {
 	if !c.frozen {
-		c.contentType = ct
+		c.contentType = fieldSafe(ct)
 	}
 }
 
@@ -302,13 +305,13 @@ func (c *Ctx) appendResponse(b, date []byte) []byte {
 	b = append(b, date...)
 	if c.contentType != "" {
 		b = append(b, "Content-Type: "...)
-		b = appendFieldValue(b, c.contentType)
+		b = append(b, c.contentType...)
 		b = append(b, "\r\n"...)
 	}
 	for _, h := range c.header {
-		b = appendFieldValue(b, h.name)
+		b = append(b, h.name...)
 		b = append(b, ": "...)
-		b = appendFieldValue(b, h.value)
+		b = append(b, h.value...)
 		b = append(b, "\r\n"...)
 	}
 	withBody := bodyAllowed(c.status)
@@ -335,17 +338,19 @@ func (c *Ctx) isHead() bool {
 	return !c.badRequest && c.Method() == "HEAD"
 }
 
-// appendFieldValue appends s with CR, LF and NUL replaced by spaces, so a
-// header value from user input cannot split the response.
-func appendFieldValue(b []byte, s string) []byte {
-	start := len(b)
-	b = append(b, s...)
-	for i := start; i < len(b); i++ {
-		if c := b[i]; c == '\r' || c == '\n' || c == 0 {
-			b[i] = ' '
-		}
+// fieldSafe returns s with CR, LF and NUL replaced by spaces, so that a
+// header from user input cannot split the response. It allocates only when
+// s has one.
+func fieldSafe(s string) string {
+	if strings.IndexByte(s, '\r') < 0 && strings.IndexByte(s, '\n') < 0 && strings.IndexByte(s, 0) < 0 {
+		return s
 	}
-	return b
+	return strings.Map(func(r rune) rune {
+		if r == '\r' || r == '\n' || r == 0 {
+			return ' '
+		}
+		return r
+	}, s)
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -91,3 +91,22 @@ func TestTestConnServesBeyondOneTurn(t *testing.T) {
 		t.Fatalf("%d responses, want 300", n)
 	}
 }
+
+func TestHeaderValuesCannotSplitTheResponse(t *testing.T) {
+	tc := newTestConn(t, &net.Server{Handler: func(c *net.Ctx) net.Result {
+		c.SetHeader("X-Echo", c.Query("v"))
+		c.AddHeader("X-Name\r\nInjected", "1")
+		c.SetContentType("text/plain\r\nSet-Cookie: evil=1")
+		return c.Text(200, "ok")
+	}})
+	// %0D%0A decodes to CR LF in the query value.
+	out, err := tc.Serve([]byte("GET /?v=a%0D%0AInjected:%201 HTTP/1.1\r\nHost: x\r\n\r\n"), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"\r\nInjected", "\r\nSet-Cookie"} {
+		if strings.Contains(string(out), bad) {
+			t.Fatalf("response split by a header value: %q", out)
+		}
+	}
+}
