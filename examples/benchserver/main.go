@@ -9,8 +9,9 @@
 //	GET  /cpu         the CPU job (see cpu.go) run through offload
 //
 // It listens on 127.0.0.1:$PORT (default 8080) and stops gracefully on
-// SIGTERM or SIGINT. WEFT_CPUPROFILE=file writes a CPU profile of the run,
-// WEFT_TRACE=file an execution trace.
+// SIGTERM or SIGINT. WEFT_MIDDLEWARE=1 serves through RequestID, Logger and
+// Recover (access lines to /dev/null); WEFT_CPUPROFILE=file writes a CPU
+// profile of the run, WEFT_TRACE=file an execution trace.
 package main
 
 import (
@@ -23,6 +24,10 @@ import (
 	"syscall"
 	"time"
 
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/weftgo/weft/middleware"
 	"github.com/weftgo/weft/net"
 	"github.com/weftgo/weft/offload"
 	"github.com/weftgo/weft/router"
@@ -64,6 +69,21 @@ func routes(pool *offload.Pool, job cpuJob) *router.Router {
 	return r
 }
 
+// accessStack is RequestID, Logger and Recover, logging to /dev/null.
+func accessStack() []net.Middleware {
+	devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		log.Fatal(err)
+	}
+	core := zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), devnull, zap.InfoLevel)
+	logger := zap.New(core)
+	return []net.Middleware{
+		middleware.RequestID(middleware.RequestIDConfig{}),
+		middleware.Logger(middleware.LoggerConfig{Logger: logger}),
+		middleware.Recover(middleware.RecoverConfig{Logger: logger}),
+	}
+}
+
 func main() {
 	if path := os.Getenv("WEFT_CPUPROFILE"); path != "" {
 		// For profiling under load: written when the server stops.
@@ -99,9 +119,16 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	handler := routes(pool, cpuJobFromEnv()).Serve
+	if os.Getenv("WEFT_MIDDLEWARE") != "" {
+		// For the middleware benchmark: RequestID, Logger and Recover,
+		// access lines encoded as JSON to /dev/null through an unsampled
+		// core.
+		handler = net.Chain(handler, accessStack()...)
+	}
 	srv := &net.Server{
 		Addr:       "127.0.0.1:" + port,
-		Handler:    routes(pool, cpuJobFromEnv()).Serve,
+		Handler:    handler,
 		OnShutdown: []func(context.Context) error{pool.Close},
 	}
 	if err := srv.Start(); err != nil {

@@ -4,6 +4,7 @@ package runtimetest
 
 import (
 	"fmt"
+	"os"
 	"runtime/debug"
 	"sync"
 	"testing"
@@ -12,11 +13,11 @@ import (
 )
 
 // Loop is a runtime.Loop that runs its tasks on a goroutine of its own, in the
-// order they were posted. A panic in a task is reported as a test error and
-// the loop goes on. Post, Running, Do and Close are safe for concurrent use.
+// order they were posted. A panic in a task is reported (as a test error,
+// with NewLoop) and the loop goes on. Post, Running, Do and Close are safe for concurrent use.
 type Loop struct {
-	tb    testing.TB
-	owner runtime.Owner
+	onPanic func(v any, stack []byte)
+	owner   runtime.Owner
 
 	mu     sync.Mutex
 	queue  []runtime.Task
@@ -25,13 +26,29 @@ type Loop struct {
 	done   chan struct{}
 }
 
-// NewLoop starts a loop that is closed when the test ends.
+// NewLoop starts a loop that is closed when the test ends; a panic in a
+// task is reported as a test error.
 func NewLoop(tb testing.TB) *Loop {
-	l := &Loop{tb: tb, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	l := start(func(v any, stack []byte) {
+		tb.Errorf("runtimetest: panic in a loop task: %v\n%s", v, stack)
+	})
+	tb.Cleanup(l.Close)
+	return l
+}
+
+// New starts a loop outside a test (an example, a program); Close it when
+// done. A panic in a task is printed to standard error.
+func New() *Loop {
+	return start(func(v any, stack []byte) {
+		fmt.Fprintf(os.Stderr, "runtimetest: panic in a loop task: %v\n%s", v, stack)
+	})
+}
+
+func start(onPanic func(any, []byte)) *Loop {
+	l := &Loop{onPanic: onPanic, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	started := make(chan struct{})
 	go l.run(started)
 	<-started
-	tb.Cleanup(l.Close)
 	return l
 }
 
@@ -63,7 +80,7 @@ func (l *Loop) Do(fn func()) {
 	}
 	done := make(chan struct{})
 	if err := l.Post(runtime.TaskFunc(func() { defer close(done); fn() })); err != nil {
-		l.tb.Fatalf("runtimetest: Do on a closed loop")
+		panic("runtimetest: Do on a closed loop")
 	}
 	<-done
 }
@@ -110,7 +127,7 @@ func (l *Loop) run(started chan<- struct{}) {
 func (l *Loop) runTask(t runtime.Task) {
 	defer func() {
 		if r := recover(); r != nil {
-			l.tb.Errorf("runtimetest: panic in a loop task: %v\n%s", r, debug.Stack())
+			l.onPanic(r, debug.Stack())
 		}
 	}()
 	t.Run()
