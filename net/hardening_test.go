@@ -439,6 +439,25 @@ func latencyProbe(rc *rawConn, stop <-chan struct{}) (worst time.Duration, n int
 	}
 }
 
+// inTime checks that a timeout of 300 ms closed a connection after d:
+// the sweep runs every 250 ms on a clock as coarse, so 250..550 ms, with
+// room for a loaded machine.
+func inTime(t *testing.T, what string, d time.Duration) {
+	t.Helper()
+	if d < 200*time.Millisecond || d > 1500*time.Millisecond {
+		t.Errorf("%s: closed after %v, want 300ms..1.5s", what, d)
+	}
+}
+
+// expectClosedInTime checks that the server closes rc, idle, after a
+// timeout of 300 ms, without a byte.
+func expectClosedInTime(t *testing.T, rc *rawConn, what string) {
+	t.Helper()
+	start := time.Now()
+	rc.expectClosed()
+	inTime(t, what, time.Since(start))
+}
+
 // maxProbeLatency is what another client may wait while one misbehaves.
 const maxProbeLatency = 100 * time.Millisecond
 
@@ -483,11 +502,7 @@ func TestSlowlorisIsClosedWhileOthersAreServed(t *testing.T) {
 	if res.err != nil {
 		t.Fatal(res.err)
 	}
-	// ReadHeaderTimeout (300 ms) plus the sweep's period (250 ms) and its
-	// coarse clock (250 ms), with room for a loaded machine.
-	if res.d < 200*time.Millisecond || res.d > 1500*time.Millisecond {
-		t.Errorf("the slowloris client was closed after %v, want 300ms..1.5s", res.d)
-	}
+	inTime(t, "the slowloris client", res.d)
 	if worst > maxProbeLatency || n < 3 {
 		t.Errorf("another client meanwhile: %d requests, slowest %v (want < %v)", n, worst, maxProbeLatency)
 	}
@@ -520,9 +535,7 @@ func TestStalledBodyHitsReadTimeout(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if d < 200*time.Millisecond || d > 1500*time.Millisecond {
-				t.Errorf("closed after %v, want 300ms..1.5s", d)
-			}
+			inTime(t, "a stalled body", d)
 		})
 	}
 }
@@ -541,12 +554,7 @@ func TestIdleTimeoutSparesBusyConnections(t *testing.T) {
 	}})
 	t.Run("never a byte", func(t *testing.T) {
 		t.Parallel()
-		rc := dial(t, addr)
-		start := time.Now()
-		rc.expectClosed()
-		if d := time.Since(start); d < 200*time.Millisecond || d > 1500*time.Millisecond {
-			t.Errorf("a connection that sent nothing was closed after %v, want 300ms..1.5s", d)
-		}
+		expectClosedInTime(t, dial(t, addr), "a connection that sent nothing")
 	})
 	t.Run("handler slower than the idle timeout", func(t *testing.T) {
 		t.Parallel()
@@ -555,11 +563,7 @@ func TestIdleTimeoutSparesBusyConnections(t *testing.T) {
 		if resp, body := rc.read("GET"); resp.StatusCode != 200 || body != "slow" || resp.Close {
 			t.Fatalf("got %d %q close=%v, want 200 \"slow\" kept alive", resp.StatusCode, body, resp.Close)
 		}
-		start := time.Now()
-		rc.expectClosed()
-		if d := time.Since(start); d < 200*time.Millisecond || d > 1500*time.Millisecond {
-			t.Errorf("idle after the response: closed after %v, want 300ms..1.5s", d)
-		}
+		expectClosedInTime(t, rc, "idle after the response")
 	})
 	t.Run("active keep-alive", func(t *testing.T) {
 		t.Parallel()
@@ -579,23 +583,21 @@ func TestPipelineAbuse(t *testing.T) {
 	h := newPathCounter()
 	addr := startServer(t, &net.Server{Handler: h.handle})
 	t.Run("100 in one write", func(t *testing.T) {
+		pathOf := func(i int) string {
+			if i%7 == 3 {
+				return fmt.Sprintf("/async/%d", i) // answered after the next ones
+			}
+			return fmt.Sprintf("/p/%d", i)
+		}
 		var b strings.Builder
 		for i := range 100 {
-			path := fmt.Sprintf("/p/%d", i)
-			if i%7 == 3 {
-				path = fmt.Sprintf("/async/%d", i) // answered later than the next ones
-			}
-			fmt.Fprintf(&b, "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", path)
+			fmt.Fprintf(&b, "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", pathOf(i))
 		}
 		rc := dial(t, addr)
 		rc.send(b.String())
 		for i := range 100 {
-			path := fmt.Sprintf("/p/%d", i)
-			if i%7 == 3 {
-				path = fmt.Sprintf("/async/%d", i)
-			}
 			resp, body := rc.read("GET")
-			if want := "GET " + path + " x 0"; resp.StatusCode != 200 || body != want {
+			if want := "GET " + pathOf(i) + " x 0"; resp.StatusCode != 200 || body != want {
 				t.Fatalf("response %d: %d %q, want %q", i, resp.StatusCode, body, want)
 			}
 		}
