@@ -203,8 +203,10 @@ func (cn *conn) maybeContinueOnLoop(c *Ctx) {
 
 var (
 	continueLine   = []byte("HTTP/1.1 100 Continue\r\n\r\n")
-	requestTimeout = []byte("HTTP/1.1 408 Request Timeout\r\nContent-Type: text/plain; charset=utf-8\r\n" +
-		"Content-Length: 15\r\nConnection: close\r\n\r\nRequest Timeout")
+	// The 408 sent when a request takes too long to arrive, around the
+	// cached Date line.
+	requestTimeoutHead = "HTTP/1.1 408 Request Timeout\r\n"
+	requestTimeoutTail = "Content-Type: text/plain; charset=utf-8\r\nContent-Length: 15\r\nConnection: close\r\n\r\nRequest Timeout"
 )
 
 // rejectOnLoop answers a request that cannot be parsed or accepted with the
@@ -229,8 +231,11 @@ func (cn *conn) dispatchOnLoop(c *Ctx) {
 	l := cn.l
 	cn.queue = append(cn.queue, c)
 	l.inflight.Add(1)
-	if !c.req.KeepAlive {
-		cn.closing = true // read no further; the response closes
+	if !c.req.KeepAlive || c.req.Form == http1.FormAuthority {
+		// Read no further; the response closes. A CONNECT exchange
+		// (authority-form) always ends its connection: weft does not
+		// tunnel, and a proxy in front that saw a 2xx would start to.
+		cn.closing = true
 		c.closeAfter = true
 	} else if l.st.draining.Load() {
 		// Still answered while draining, but the connection's last.
@@ -462,7 +467,11 @@ func (cn *conn) expiredOnLoop(cfg *config, now int64) bool {
 		if limit > 0 && now-cn.reqStart > int64(limit) {
 			if len(cn.queue) == 0 {
 				// Nothing else is owed: say why before closing.
-				_, _ = cn.gc.Write(requestTimeout)
+				out := append(cn.l.out[:0], requestTimeoutHead...)
+				out = append(out, cn.l.st.date.Load().line...)
+				out = append(out, requestTimeoutTail...)
+				_, _ = cn.gc.Write(out)
+				cn.l.out = out[:0]
 			}
 			return true
 		}

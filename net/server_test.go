@@ -799,3 +799,17 @@ func TestShutdownAnswersRequestsOnIdleConnectionsDuringTheGrace(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestConnectEndsItsConnection(t *testing.T) {
+	// weft does not tunnel: whatever a handler answers to CONNECT, nothing
+	// more is read on that connection, so a proxy that switched to tunnel
+	// mode on a 2xx cannot desynchronize from it.
+	addr := startServer(t, &net.Server{Handler: func(c *net.Ctx) net.Result { return c.Text(200, "tunnel?") }})
+	rc := dial(t, addr)
+	rc.send("CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\nGET /next HTTP/1.1\r\nHost: x\r\n\r\n")
+	resp, _ := rc.read("GET")
+	if !resp.Close {
+		t.Fatal("a CONNECT exchange did not end its connection")
+	}
+	rc.expectClosed()
+}
