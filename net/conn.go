@@ -202,7 +202,7 @@ func (cn *conn) maybeContinueOnLoop(c *Ctx) {
 }
 
 var (
-	continueLine   = []byte("HTTP/1.1 100 Continue\r\n\r\n")
+	continueLine = []byte("HTTP/1.1 100 Continue\r\n\r\n")
 	// The 408 sent when a request takes too long to arrive, around the
 	// cached Date line.
 	requestTimeoutHead = "HTTP/1.1 408 Request Timeout\r\n"
