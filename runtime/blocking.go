@@ -20,13 +20,18 @@ import (
 // database/sql does with SetMaxOpenConns). For CPU-bound work use the offload
 // package, whose workers are bounded and keep the loops responsive.
 //
-// Safe for concurrent use; from a handler, pass its *net.Ctx as s.
+// If s is a Keeper (a *net.Ctx is), s keeps its resources (the request's
+// bytes) until fn has returned, even if nothing waits for the future.
+//
+// Call it on s's loop (from a handler, with its *net.Ctx as s), or from any
+// goroutine for a Scope with no loop (Detached).
 func Blocking[T any](s Scope, fn func(ctx context.Context) (T, error)) Future[T] {
 	ctx := s.Context()
 	if err := ctx.Err(); err != nil {
 		return Rejected[T](err)
 	}
 	p := &promise[T]{loop: s.Loop()}
+	KeepFor(s, Promise[T]{p: p})
 	m, _ := s.(Meter)
 	go runBlocking(ctx, p, m, fn)
 	return Future[T]{p: p}
@@ -52,7 +57,8 @@ func callBlocking[T any](ctx context.Context, fn func(context.Context) (T, error
 
 // After returns a future that resolves d from now, on s's loop, or fails with
 // the context's error if s's context is done first. It is the loop's timer:
-// Then on it is setTimeout. Safe for concurrent use.
+// Then on it is setTimeout. Call it on s's loop, or from any goroutine for a
+// Scope with no loop.
 func After(s Scope, d time.Duration) Future[struct{}] {
 	ctx := s.Context()
 	if err := ctx.Err(); err != nil {

@@ -229,7 +229,14 @@ func Race[T any](fs ...Future[T]) Future[T] {
 			return Future[T]{v: v, err: err}
 		}
 	}
-	return joinFor[T, T](fs, joinRace).start(fs)
+	j := joinFor[T, T](fs, joinRace)
+	if j == nil {
+		// Every input became ready since the loop above (a future with no
+		// loop, settled by another goroutine): the first one wins.
+		v, err := fs[0].Get()
+		return Future[T]{v: v, err: err}
+	}
+	return j.start(fs)
 }
 
 // ErrNoFutures is the error of [Any] and [Race] called with no futures.

@@ -64,16 +64,17 @@ func (f Future[T]) Loop() Loop {
 }
 
 // Wait blocks until the future settles or ctx is done, and returns its result
-// (or ctx's error). It is for code off the loop: tests, main, a goroutine that
-// bridges to blocking code. Called on the future's own loop it would block the
-// loop that must resolve it, so it panics instead.
+// (or ctx's error). It is for code off the loops: tests, main, a goroutine
+// that bridges to blocking code. Called on a loop it would block every
+// connection of that loop (and deadlock it, if the future is that loop's),
+// so it panics instead, unless the future is already settled.
 func (f Future[T]) Wait(ctx context.Context) (T, error) {
 	if f.p == nil {
 		return f.v, f.err
 	}
 	p := f.p
-	if p.loop != nil && p.loop.Running() {
-		panic("weft/runtime: Future.Wait called on the future's own loop; it would deadlock the loop. Register a continuation with Then instead")
+	if onAnyLoop() {
+		panic("weft/runtime: Future.Wait called on a loop; it would block the loop (and deadlock it, if the future is the loop's own). Register a continuation with Then instead")
 	}
 	p.mu.Lock()
 	if p.settled {
@@ -141,8 +142,9 @@ func NewPromise[T any](l Loop) Promise[T] {
 func (p Promise[T]) Future() Future[T] { return Future[T]{p: p.p} }
 
 // Resolve resolves the future with v. It reports whether this call settled it.
-// Continuations are posted to the future's loop, even when Resolve is called
-// on that loop: they never run inside Resolve.
+// For a future with a loop, continuations are posted to that loop, even when
+// Resolve is called on it: they never run inside Resolve. For a future with no
+// loop, they run inside Resolve, on the calling goroutine.
 func (p Promise[T]) Resolve(v T) bool { return p.p.resolve(v, nil) }
 
 // Reject fails the future with err (which should not be nil). It reports
@@ -164,7 +166,8 @@ func (p Promise[T]) Settle(v T, err error) bool { return p.p.resolve(v, err) }
 // there (it is the Task) and its Run marks it ready.
 type promise[T any] struct {
 	loop Loop
-	from Loop // the loop of the future this one follows, if any; see follow
+	from Loop   // the loop of the future this one follows, if any; see follow
+	keep Keeper // released on the loop once settled (Blocking, offload)
 
 	mu      sync.Mutex
 	settled bool // a result is stored
@@ -265,7 +268,12 @@ func (p *promise[T]) fireLocked() {
 	first, rest := p.first, p.rest
 	p.first, p.rest = nil, nil
 	v, err := p.v, p.err
+	keep := p.keep
+	p.keep = nil
 	p.mu.Unlock()
+	if keep != nil {
+		defer keep.Release()
+	}
 	if first == nil {
 		return
 	}
@@ -273,6 +281,35 @@ func (p *promise[T]) fireLocked() {
 	for _, l := range rest {
 		l.Settled(v, err)
 	}
+}
+
+// KeepFor makes s keep its resources until the future of p settles, when s
+// is a Keeper; Blocking and offload.Run call it when they start work for s,
+// on s's loop. It is exported for other packages that start work off the
+// loop in the same way.
+func KeepFor[T any](s Scope, p Promise[T]) {
+	if k, ok := s.(Keeper); ok && k.Loop() != nil && k.Loop() == p.p.loop {
+		k.Keep()
+		p.p.mu.Lock()
+		p.p.keep = k
+		p.p.mu.Unlock()
+	}
+}
+
+// Bind returns a future that settles like f but whose continuations run on
+// loop l: f itself if it is ready or already on l, otherwise a future on l
+// that f's result is posted to. It is how code on a loop adopts a future made
+// elsewhere (with no loop, or on another loop) before continuing on its own.
+func Bind[T any](f Future[T], l Loop) Future[T] {
+	if f.p == nil || f.p.loop == l {
+		return f
+	}
+	if v, err, ok := f.p.tryGet(); ok {
+		return Future[T]{v: v, err: err}
+	}
+	p := &promise[T]{loop: l, from: f.p.loop}
+	f.p.listen(p)
+	return Future[T]{p: p}
 }
 
 // follow settles p like f. The caller runs on p's loop.

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -23,8 +24,9 @@ type LagConfig struct {
 // records the delay between posting and running. A loop that is busy or
 // blocked answers late; an idle one at once.
 //
-// Lag, Max and Stop are safe for concurrent use; reading costs two atomic
-// loads, cheap enough for load shedding on every request.
+// Lag, Max and Stop are safe for concurrent use. Lag costs two atomic loads
+// and, while a probe is pending, a clock read: cheap enough for load
+// shedding on every request.
 type LagMonitor struct {
 	loop     Loop
 	cfg      LagConfig
@@ -32,6 +34,7 @@ type LagMonitor struct {
 	last     atomic.Int64 // lag of the last probe to run, ns
 	max      atomic.Int64 // largest lag since the last ResetMax, ns
 	stop     chan struct{}
+	stopOnce sync.Once
 	done     chan struct{}
 	reported bool // monitor goroutine only: OnBlocked called for this episode
 }
@@ -120,11 +123,7 @@ func (m *LagMonitor) Max(reset bool) time.Duration {
 
 // Stop stops the monitor and waits for its goroutine.
 func (m *LagMonitor) Stop() {
-	select {
-	case <-m.stop:
-	default:
-		close(m.stop)
-	}
+	m.stopOnce.Do(func() { close(m.stop) })
 	<-m.done
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	goruntime "runtime"
 	"strconv"
+	"sync"
 	"sync/atomic"
 )
 
@@ -55,6 +56,18 @@ type Scope interface {
 	Context() context.Context
 }
 
+// A Keeper is a Scope whose resources must outlive the work started for it.
+// net's *Ctx is one: its request's bytes, which a Blocking function or an
+// offload job may read, must not be reused for another request while that
+// work runs. Blocking and the offload package call Keep when they start work
+// for a Keeper, on its loop, and Release on its loop once the work's future
+// has settled, whether or not anything waits for that future.
+type Keeper interface {
+	Scope
+	Keep()
+	Release()
+}
+
 // Detached returns a Scope with no loop, for starting asynchronous work from
 // ordinary goroutines (a test, a background job). Futures made in it run their
 // continuations on whichever goroutine resolves them, and can be waited for
@@ -67,7 +80,8 @@ func (detached) Loop() Loop                 { return nil }
 func (d detached) Context() context.Context { return d.ctx }
 
 // Owner records which goroutine owns a loop, so that the loop can implement
-// [Loop.Running]. The zero Owner is owned by no goroutine.
+// [Loop.Running], and so that [Future.Wait] can refuse to block any loop. The
+// zero Owner is owned by no goroutine.
 //
 // Claim is called once, on the loop's goroutine. Running is safe for
 // concurrent use; it costs about a microsecond (Go exposes goroutine identity
@@ -76,8 +90,35 @@ type Owner struct {
 	id atomic.Int64
 }
 
-// Claim makes the calling goroutine the owner.
-func (o *Owner) Claim() { o.id.Store(goroutineID()) }
+// Claim makes the calling goroutine the owner, and marks it as a loop for
+// the rest of the process's life.
+func (o *Owner) Claim() {
+	id := goroutineID()
+	o.id.Store(id)
+	loopGoroutines.Store(id, struct{}{})
+}
+
+// Release gives up ownership: the goroutine no longer counts as a loop. A
+// loop that runs on a goroutine it borrowed (net.TestConn runs its loop on
+// the test's goroutine) releases it when it stops.
+func (o *Owner) Release() {
+	if id := o.id.Swap(0); id != 0 {
+		loopGoroutines.Delete(id)
+	}
+}
+
+// loopGoroutines holds the ids of every goroutine that has claimed a loop.
+// It is the package's one piece of process-wide state: goroutine identity is
+// process-wide, and Wait must know whether its caller is any loop, not only
+// the future's. Go never reuses a goroutine id, so entries never go stale;
+// each costs a few bytes per loop ever started.
+var loopGoroutines sync.Map
+
+// onAnyLoop reports whether the caller is a loop's goroutine.
+func onAnyLoop() bool {
+	_, ok := loopGoroutines.Load(goroutineID())
+	return ok
+}
 
 // Running reports whether the caller is the owning goroutine.
 func (o *Owner) Running() bool {
