@@ -6,6 +6,7 @@ import (
 	"fmt"
 	goruntime "runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/panjf2000/ants/v2"
@@ -48,35 +49,25 @@ const (
 	defaultYieldEvery     = time.Millisecond
 )
 
-// workerState is what a worker keeps between jobs.
-type workerState struct {
-	yieldEvery time.Duration
-	lastYield  time.Time
-	_          [64]byte // keep workers' states on separate cache lines
-}
-
-// maybeYield gives the processor to a waiting goroutine (a loop woken by
-// the network) if the worker has run YieldEvery since it last did.
-func (ws *workerState) maybeYield() {
-	if ws.yieldEvery <= 0 {
-		return
-	}
-	if now := time.Now(); now.Sub(ws.lastYield) >= ws.yieldEvery {
-		goruntime.Gosched()
-		ws.lastYield = time.Now()
-	}
-}
-
 // jobContext is the context a job runs with: its Err also lets a waiting
-// loop run (maybeYield), so a job that checks for cancellation now and then
-// keeps the loops responsive without extra processors.
+// loop run (a Gosched once the job has run yieldEvery since it last did), so
+// a job that checks for cancellation now and then keeps the loops responsive
+// without extra processors. Each job has its own, never reused: a job may
+// hand its ctx to goroutines that outlive it, or call Err from several.
 type jobContext struct {
 	context.Context
-	ws *workerState
+	yieldEvery time.Duration
+	lastYield  atomic.Int64 // monotonic ns since the pool's epoch
+	epoch      time.Time
 }
 
 func (c *jobContext) Err() error {
-	c.ws.maybeYield()
+	if c.yieldEvery > 0 {
+		now := int64(time.Since(c.epoch))
+		if last := c.lastYield.Load(); now-last >= int64(c.yieldEvery) && c.lastYield.CompareAndSwap(last, now) {
+			goruntime.Gosched()
+		}
+	}
 	return c.Context.Err()
 }
 
@@ -100,9 +91,6 @@ type Pool struct {
 	// deadline.
 	activeMu sync.Mutex
 	active   []context.CancelFunc
-
-	// worker-only state, one per worker, each touched by its worker only
-	state []workerState
 
 	m metrics
 }
@@ -161,7 +149,6 @@ func New(cfg Config) (*Pool, error) {
 		log:    cfg.Logger.Named("offload"),
 		jobs:   make(chan task, cfg.MaxQueue),
 		active: make([]context.CancelFunc, cfg.Workers),
-		state:  make([]workerState, cfg.Workers),
 	}
 	workers, err := ants.NewPool(cfg.Workers,
 		ants.WithPreAlloc(true),
@@ -200,8 +187,13 @@ func New(cfg Config) (*Pool, error) {
 //
 // A job whose context is done before a worker takes it is not started; its
 // future fails with the context's error. A panic in fn fails the future with
-// a *runtime.PanicError. Safe for concurrent use; call it from a handler
-// with its *net.Ctx as s.
+// a *runtime.PanicError. If s is a runtime.Keeper (a *net.Ctx is), it keeps
+// its resources (the request's bytes, which fn may read) until fn has
+// returned, even if nothing waits for the future.
+//
+// Call it on s's loop (from a handler, with its *net.Ctx as s), or from any
+// goroutine for a Scope with no loop (runtime.Detached). The pool itself is
+// safe for concurrent use.
 func Run[T any](s runtime.Scope, p *Pool, fn func(ctx context.Context) (T, error)) runtime.Future[T] {
 	ctx := s.Context()
 	if err := ctx.Err(); err != nil {
@@ -213,6 +205,9 @@ func Run[T any](s runtime.Scope, p *Pool, fn func(ctx context.Context) (T, error
 	if err := p.submit(j); err != nil {
 		return runtime.Rejected[T](err)
 	}
+	// The job may read the scope's resources (a request's bytes) until it
+	// returns: keep them until its future settles.
+	runtime.KeepFor(s, j.promise)
 	return j.promise.Future()
 }
 
@@ -249,11 +244,17 @@ func (p *Pool) work(w int) {
 	}
 }
 
-// setActive records (or clears, with nil) worker w's running job.
-func (p *Pool) setActive(w int, cancel context.CancelFunc) {
+// setActive records (or clears, with nil) worker w's running job. Recording
+// fails once Close has given up waiting, so that no job starts after Close
+// has cancelled the running ones.
+func (p *Pool) setActive(w int, cancel context.CancelFunc) bool {
 	p.activeMu.Lock()
+	defer p.activeMu.Unlock()
+	if cancel != nil && p.m.closing.Load() {
+		return false
+	}
 	p.active[w] = cancel
-	p.activeMu.Unlock()
+	return true
 }
 
 // Close stops the pool: Run fails with ErrClosed from now on, and the queued
@@ -281,14 +282,15 @@ func (p *Pool) Close(ctx context.Context) error {
 	case <-ctx.Done():
 		err = ctx.Err()
 		p.activeMu.Lock()
+		// From now on no job starts (setActive refuses it): workers
+		// drain the queue, failing what is left with ErrClosed.
+		p.m.closing.Store(true)
 		for _, cancel := range p.active {
 			if cancel != nil {
 				cancel()
 			}
 		}
 		p.activeMu.Unlock()
-		// Workers drain the queue; jobs still there see the pool closing.
-		p.m.closing.Store(true)
 		<-finished
 	}
 	p.workers.Release()
@@ -302,7 +304,6 @@ type job[T any] struct {
 	promise runtime.Promise[T]
 	meter   runtime.Meter // the caller's, if it measures
 	queued  time.Time
-	jctx    jobContext
 }
 
 func (j *job[T]) start(p *Pool, w int) {
@@ -319,12 +320,14 @@ func (j *job[T]) start(p *Pool, w int) {
 		return
 	}
 	ctx, cancel := context.WithCancel(j.ctx)
-	p.setActive(w, cancel)
+	if !p.setActive(w, cancel) {
+		cancel()
+		j.drop(ErrClosed)
+		return
+	}
 	p.m.running.Add(1)
-	ws := &p.state[w]
-	ws.yieldEvery, ws.lastYield = p.cfg.YieldEvery, started
-	j.jctx = jobContext{Context: ctx, ws: ws}
-	v, err := j.call(&j.jctx)
+	jctx := &jobContext{Context: ctx, yieldEvery: p.cfg.YieldEvery, epoch: started}
+	v, err := j.call(jctx)
 	p.m.running.Add(-1)
 	p.setActive(w, nil)
 	cancel()
@@ -338,11 +341,11 @@ func (j *job[T]) start(p *Pool, w int) {
 	if errors.As(err, &pe) {
 		p.m.panicked.Add(1)
 	}
-	j.fn, j.ctx, j.meter, j.jctx = nil, nil, nil, jobContext{}
+	j.fn, j.ctx, j.meter = nil, nil, nil
 	j.promise.Settle(v, err)
 }
 
-func (j *job[T]) call(ctx context.Context) (v T, err error) {
+func (j *job[T]) call(ctx *jobContext) (v T, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = runtime.NewPanicError(r)

@@ -308,3 +308,25 @@ func indexOf(s, sub string) int {
 	}
 	return -1
 }
+
+func TestJobContextOutlivesTheJob(t *testing.T) {
+	// A job may hand its ctx to a goroutine that outlives it (a logger, an
+	// HTTP client): the ctx must stay usable, from any goroutine.
+	p := newPool(t, offload.Config{Workers: 1, Nice: -1})
+	done := make(chan any, 1)
+	f := offload.Run(runtime.Detached(context.Background()), p, func(ctx context.Context) (int, error) {
+		go func() {
+			defer func() { done <- recover() }()
+			time.Sleep(20 * time.Millisecond)
+			_ = ctx.Value("trace-id")
+			_ = ctx.Err()
+		}()
+		return 1, nil
+	})
+	if _, err := wait(t, f); err != nil {
+		t.Fatal(err)
+	}
+	if r := <-done; r != nil {
+		t.Fatalf("using the job's ctx after the job returned panicked: %v", r)
+	}
+}
