@@ -35,24 +35,29 @@ func privateSocket() (addr string, cleanup func(), err error) {
 	return "unix://" + filepath.Join(dir, "loops.sock"), func() { os.RemoveAll(dir) }, nil
 }
 
-// probeLoops waits until gnet's loops run: gnet calls OnBoot before it
-// starts them, and registering a connection before then races with its
-// set-up. gnet starts accepting on its private socket only after the loops
-// exist, so a connection to it that reaches OnOpen proves they do.
-func probeLoops(addr string, ready, stopped <-chan struct{}) error {
-	c, err := stdnet.Dial("unix", strings.TrimPrefix(addr, "unix://"))
-	if err != nil {
-		return err
+// probeLoops waits until gnet's loops run, and makes weft know each of
+// them: gnet calls OnBoot before it starts them, and weft hands connections
+// to loops it has chosen (Enroll). gnet accepts on its private socket only
+// once the loops exist, and its round-robin balancer gives n probes, one
+// after another, to n different loops.
+func probeLoops(addr string, n int, probed, stopped <-chan struct{}) error {
+	for range n {
+		c, err := stdnet.Dial("unix", strings.TrimPrefix(addr, "unix://"))
+		if err != nil {
+			return err
+		}
+		select {
+		case <-probed:
+			c.Close()
+		case <-stopped:
+			c.Close()
+			return errors.New("the engine stopped")
+		case <-time.After(10 * time.Second):
+			c.Close()
+			return errors.New("the loops did not start within 10 s")
+		}
 	}
-	defer c.Close()
-	select {
-	case <-ready:
-		return nil
-	case <-stopped:
-		return errors.New("the engine stopped")
-	case <-time.After(10 * time.Second):
-		return errors.New("the loops did not start within 10 s")
-	}
+	return nil
 }
 
 // acceptLoop accepts connections until ln is closed. It runs on a goroutine
@@ -64,7 +69,7 @@ func probeLoops(addr string, ready, stopped <-chan struct{}) error {
 // before Register, and when it cannot be taken back the process is out of
 // descriptors: the loop stops accepting, leaving connections queued in the
 // kernel, until some close.
-func (st *serverState) acceptLoop(ln stdnet.Listener, eng gnet.Engine, done chan<- struct{}) {
+func (st *serverState) acceptLoop(ln stdnet.Listener, done chan<- struct{}) {
 	defer close(done)
 	log := st.cfg.log
 	spare := -1
@@ -121,28 +126,52 @@ func (st *serverState) acceptLoop(ln stdnet.Listener, eng gnet.Engine, done chan
 		switch {
 		case st.draining.Load():
 			c.Close()
-		case st.conns.Load() >= int64(st.cfg.maxConns):
+		case st.conns.Load()+st.registering.Load() >= int64(st.cfg.maxConns):
 			refuse(c)
 		default:
 			unix.Close(spare)
 			spare = -1
-			st.register(eng, c)
+			st.register(c)
 		}
 	}
 }
 
-// register hands c to one of gnet's loops (the least loaded). gnet
-// duplicates the descriptor and closes c.
-func (st *serverState) register(eng gnet.Engine, c stdnet.Conn) {
-	ch, err := eng.Register(gnet.NewNetConnContext(context.Background(), c))
+// register hands c to the loop pickLoop chooses; gnet duplicates the
+// descriptor and closes c. It waits a little for the loop to take it, which
+// keeps the spare descriptor's promise (gnet's dup happens before that), but
+// not behind a loop that is busy: the other loops' clients must not wait.
+func (st *serverState) register(c stdnet.Conn) {
+	l := st.pickLoop()
+	if l == nil {
+		c.Close()
+		return
+	}
+	ch, err := l.el.Enroll(context.Background(), c)
 	if err != nil {
 		c.Close()
 		return
 	}
-	if r := <-ch; r.Err != nil {
-		st.cfg.log.Debug("cannot register a connection with a loop", zap.Error(r.Err))
+	st.registering.Add(1)
+	l.enrolling.Add(1)
+	done := func(r gnet.RegisteredResult) {
+		l.enrolling.Add(-1)
+		st.registering.Add(-1)
+		if r.Err != nil {
+			st.cfg.log.Debug("cannot register a connection with a loop", zap.Error(r.Err))
+		}
+	}
+	t := time.NewTimer(registerWait)
+	defer t.Stop()
+	select {
+	case r := <-ch:
+		done(r)
+	case <-t.C:
+		go func() { done(<-ch) }()
 	}
 }
+
+// registerWait is how long accepting waits for a loop to take a connection.
+const registerWait = 20 * time.Millisecond
 
 // refuse answers a connection beyond MaxConns with 503 and closes it,
 // without giving it to a loop.

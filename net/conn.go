@@ -8,6 +8,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/weftgo/weft/net/internal/http1"
+	"github.com/weftgo/weft/runtime"
 )
 
 // conn is one client connection. All of it is loop-only: it is touched only
@@ -82,6 +83,7 @@ func (cn *conn) onTraffic() (action gnet.Action) {
 // reports whether the connection must now be closed.
 func (cn *conn) pumpOnLoop() bool {
 	cn.busy = true
+	defer func() { cn.busy = false }()
 	served, bytes := 0, 0
 	for !cn.closed {
 		cn.flushOnLoop()
@@ -96,7 +98,6 @@ func (cn *conn) pumpOnLoop() bool {
 			break
 		}
 	}
-	cn.busy = false
 	return cn.doneOnLoop()
 }
 
@@ -144,7 +145,13 @@ func (cn *conn) readOnLoop() (int, int) {
 			}
 			c.limit = cfg.maxBodyBytes
 			if cfg.bodyLimit != nil && (c.req.Chunked || c.req.ContentLength > 0) {
-				c.limit = c.headLimitOnLoop(data[:head], cfg)
+				limit, err := c.headLimitOnLoop(data[:head], cfg)
+				if err != nil {
+					cn.rejectOnLoop(c, err)
+					n++
+					break
+				}
+				c.limit = limit
 			}
 			if !c.req.Chunked {
 				if c.req.ContentLength > c.limit {
@@ -216,7 +223,7 @@ func (cn *conn) rejectOnLoop(c *Ctx, err error) {
 	cn.closing = true
 	c.closeAfter = true
 	c.badRequest = true
-	status := StatusBadRequest
+	status := StatusOf(err)
 	if pe, ok := err.(*http1.Error); ok {
 		status = pe.Status
 	}
@@ -250,8 +257,10 @@ func (cn *conn) dispatchOnLoop(c *Ctx) {
 		c.finishOnLoop(err)
 		return
 	}
+	// A Result made elsewhere (on another loop, or on none) settles there:
+	// bring it to this loop before anything touches c or the connection.
 	c.roots++
-	res.Listen((*rootListener)(c))
+	runtime.Bind(res, runtime.Loop(l)).Listen((*rootListener)(c))
 }
 
 // flushOnLoop writes the responses at the head of the queue that are
@@ -406,6 +415,12 @@ func (cn *conn) drainOnLoop() bool {
 		return false
 	}
 	if cn.idleOnLoop() && cn.gc.InboundBuffered() == 0 {
+		if cn.gc.OutboundBuffered() > 0 {
+			// Answers still being sent: the sweep closes it once they
+			// are (doneOnLoop), or at WriteTimeout.
+			cn.closing = true
+			return false
+		}
 		cn.closeNowOnLoop()
 		return true
 	}

@@ -20,14 +20,17 @@ import (
 //
 // Loop-only: call its methods on the loop that runs the handler (in the
 // handler and its continuations), never from Blocking functions or offload
-// jobs. Two exceptions are safe for concurrent use: Context, and Loop. Give
-// off-loop code values, not the Ctx.
+// jobs. The exceptions, safe for concurrent use: Loop, LoopLag, Measure and
+// Timings. Give off-loop code values (and the context from Context), not the
+// Ctx.
 //
 // The strings and byte slices it returns (Method, Path, Header, Param, Body,
 // ...) are views of the request's bytes, which the Ctx owns: they stay valid
-// until the Ctx is recycled, so continuations and off-loop jobs of the same
-// request may use them. Anything kept longer must be copied
-// (strings.Clone, bytes.Clone).
+// until the Ctx is recycled, which waits for the request's Result, for
+// anything held with HoldUntil, and for every Blocking function and offload
+// job started with the Ctx as its scope. So continuations and off-loop jobs
+// of the request may use them; anything kept longer (a goroutine of your
+// own, a cache) must be copied (strings.Clone, bytes.Clone).
 type Ctx struct {
 	l    *loop
 	conn *conn
@@ -109,6 +112,9 @@ func (c *Ctx) reset() {
 	c.start = 0
 	c.frozen, c.written, c.closeAfter, c.badRequest = false, false, false, false
 	c.roots = 0
+	if c.cancel != nil {
+		c.cancel()
+	}
 	c.reqCtx, c.cancel = nil, nil
 }
 
@@ -138,17 +144,25 @@ func (c *Ctx) loadRequest(src []byte) error {
 }
 
 // headLimitOnLoop asks Server.BodyLimit for the request's body limit, with
-// the head copied in so that c's accessors work.
-func (c *Ctx) headLimitOnLoop(head []byte, cfg *config) int64 {
+// the head copied in so that c's accessors work. A panic in the hook (user
+// code) is an error, answered 500.
+func (c *Ctx) headLimitOnLoop(head []byte, cfg *config) (limit int64, err error) {
 	c.raw = append(c.raw[:0], head...)
 	c.body = nil
-	limit := cfg.bodyLimit(c)
+	defer func() {
+		c.params.Names, c.params.Values = nil, c.params.Values[:0]
+		c.route = ""
+		if r := recover(); r != nil {
+			pe := runtime.NewPanicError(r)
+			c.l.log.Error("panic in Server.BodyLimit", zap.Any("panic", r), zap.ByteString("stack", pe.Stack))
+			limit, err = 0, pe
+		}
+	}()
+	limit = cfg.bodyLimit(c)
 	if limit <= 0 || limit > cfg.maxBodyBytes {
 		limit = cfg.maxBodyBytes
 	}
-	c.params.Names, c.params.Values = nil, c.params.Values[:0]
-	c.route = ""
-	return limit
+	return limit, nil
 }
 
 // str returns the request bytes of s as a string that shares c.raw.
@@ -299,10 +313,15 @@ func (c *Ctx) SetRoute(pattern string) { c.route = pattern }
 
 // Context returns the request's context. It is cancelled when the response
 // is final (the handler's Result settled, or a timeout answered), when the
-// client goes away, and when Shutdown gives up waiting. Safe for concurrent use once made:
-// call it on the loop, then pass the context to off-loop code.
+// client goes away, and when Shutdown gives up waiting; asked for after the
+// response is final, it is already cancelled. Loop-only; the context it
+// returns is safe for concurrent use: pass it to off-loop code.
 func (c *Ctx) Context() context.Context {
 	if c.reqCtx == nil {
+		if c.frozen || c.written {
+			// Made after the fact: born cancelled, as it would have been.
+			return c.l.doneCtx
+		}
 		c.reqCtx, c.cancel = context.WithCancel(c.l.ctx)
 	}
 	return c.reqCtx

@@ -3,7 +3,6 @@ package net
 import (
 	stdnet "net"
 	"runtime/debug"
-	"sync"
 
 	"github.com/panjf2000/gnet/v2"
 	"go.uber.org/zap"
@@ -17,10 +16,10 @@ type engine struct {
 	st     *serverState
 	booted chan<- error
 
-	// ready is closed when the first connection reaches a loop through
-	// gnet's private socket: Start's probe, which proves the loops run.
-	ready     chan struct{}
-	readyOnce sync.Once
+	// probed receives each connection that reaches a loop through gnet's
+	// private socket: Start's probes, which prove the loops run and let
+	// weft know every loop before it hands connections to them.
+	probed chan struct{}
 }
 
 func (e *engine) OnBoot(eng gnet.Engine) gnet.Action {
@@ -36,8 +35,12 @@ func (e *engine) OnOpen(gc gnet.Conn) (_ []byte, action gnet.Action) {
 	st := e.st
 	if _, ok := gc.LocalAddr().(*stdnet.UnixAddr); ok {
 		// Start's probe through gnet's private socket (or a stranger):
-		// the loops run. Never served.
-		e.readyOnce.Do(func() { close(e.ready) })
+		// this loop runs. Never served.
+		st.loopFor(gc.EventLoop())
+		select {
+		case e.probed <- struct{}{}:
+		default:
+		}
 		return nil, gnet.Close
 	}
 	if st.draining.Load() {
@@ -47,6 +50,7 @@ func (e *engine) OnOpen(gc gnet.Conn) (_ []byte, action gnet.Action) {
 	}
 	st.conns.Add(1)
 	l := st.loopFor(gc.EventLoop())
+	l.open.Add(1)
 	gc.SetContext(l.openOnLoop(gc))
 	return nil, gnet.None
 }
@@ -64,6 +68,7 @@ func (e *engine) OnClose(gc gnet.Conn, _ error) (action gnet.Action) {
 	if cn, ok := gc.Context().(*conn); ok {
 		gc.SetContext(nil)
 		cn.closedOnLoop()
+		cn.l.open.Add(-1)
 		e.st.conns.Add(-1)
 	}
 	return gnet.None

@@ -22,10 +22,11 @@ func Fail(err error) Result { return runtime.Rejected[struct{}](err) }
 // connection, must not block, and returns a Result.
 //
 // The handler builds the response in c. Everything c gives it (the request's
-// strings and bytes, c itself) stays valid until the Result settles and the
-// response is written, so a handler may read them in its continuations and
-// pass them to Blocking or offload jobs; after that, c is recycled. Copy what
-// must outlive the request (strings.Clone, bytes.Clone).
+// strings and bytes, c itself) stays valid until the Result settles, the
+// response is written, and every Blocking function or offload job started
+// with c has returned; after that, c is recycled. So a handler may read them
+// in its continuations and pass them to its jobs. Copy what must outlive the
+// request (strings.Clone, bytes.Clone).
 //
 // A panic in a handler or in one of its continuations is recovered, logged
 // and answered with a 500; the connection and the server go on.

@@ -122,10 +122,23 @@ func (h *holdListener) Settled(struct{}, error) {
 // settles, even after the response is written. Middleware that answers
 // before the handler's own Result settles (a timeout) holds the Ctx until
 // that Result settles, so the handler's late continuations still find their
-// request.
+// request. Loop-only.
 func (c *Ctx) HoldUntil(f Result) {
 	c.roots++
-	f.Listen((*holdListener)(c))
+	runtime.Bind(f, c.l).Listen((*holdListener)(c))
+}
+
+// Keep and Release make Ctx a runtime.Keeper: runtime.Blocking and
+// offload.Run call Keep when they start work for the request and Release,
+// on the loop, once that work's future has settled, so the request's bytes
+// are not reused while a job may still read them. Call them yourself only
+// in pairs, on the loop, for work of your own that reads the request.
+func (c *Ctx) Keep() { c.roots++ }
+
+// Release ends a Keep. Loop-only.
+func (c *Ctx) Release() {
+	c.roots--
+	c.recycleIfDoneOnLoop()
 }
 
 // timeoutOnLoop answers a request whose handler outlived HandlerTimeout.

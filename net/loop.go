@@ -29,6 +29,9 @@ type loop struct {
 	// it from another goroutine.
 	inflight atomic.Int64
 	lag      *runtime.LagMonitor
+	// open and enrolling count the loop's connections and those handed to
+	// it and not yet opened, for the accept loop's choice of a loop.
+	open, enrolling atomic.Int64
 
 	mu        sync.Mutex
 	inbox     []runtime.Task
@@ -42,11 +45,15 @@ type loop struct {
 	out     []byte // response bytes being gathered for one write
 	ctx     context.Context
 	cancel  context.CancelFunc
+	doneCtx context.Context // already cancelled, for contexts asked for too late
 }
 
 func newLoop(st *serverState, el gnet.EventLoop, id int) *loop {
 	l := &loop{el: el, st: st, log: st.cfg.log}
 	l.ctx, l.cancel = context.WithCancel(st.ctx)
+	var cancelDone context.CancelFunc
+	l.doneCtx, cancelDone = context.WithCancel(context.Background())
+	cancelDone()
 	l.lag = runtime.NewLagMonitor(l, runtime.LagConfig{
 		OnBlocked: func(waited time.Duration) {
 			l.log.Warn("event loop blocked: a handler or continuation is not returning",
@@ -80,6 +87,15 @@ func (l *loop) Post(t runtime.Task) error {
 		}
 	}
 	return nil
+}
+
+// closeInbox marks the loop stopped: gnet runs no more of its tasks, so
+// Post must say so rather than queue work that never runs.
+func (l *loop) closeInbox() {
+	l.mu.Lock()
+	l.closed = true
+	l.inbox = nil
+	l.mu.Unlock()
 }
 
 // Running reports whether the caller runs on this loop.
@@ -144,9 +160,11 @@ func (l *loop) sweepOnLoop(now int64) {
 	for i := 0; i < len(l.conns); i++ {
 		cn := l.conns[i]
 		if cn.expiredOnLoop(cfg, now) {
-			// Closing removes cn from l.conns (swapping the last
-			// one in), so look at index i again.
 			cn.closeNowOnLoop()
+		}
+		if cn.closed {
+			// Closing removed cn from l.conns (swapping the last one
+			// in), so look at index i again.
 			i--
 		}
 	}
@@ -188,17 +206,20 @@ type serverState struct {
 	cancel context.CancelFunc
 
 	draining atomic.Bool
-	lastReq  atomic.Int64  // while draining: when a request was last read, unix ns
-	stopping chan struct{} // closed when Shutdown begins (beginDrain)
-	stopOnce sync.Once
-	conns    atomic.Int64
-	now      atomic.Int64             // coarse clock, unix ns, updated by the ticker
-	date     atomic.Pointer[dateLine] // "Date: ...\r\n", updated by the ticker
-	loopsMu  sync.Mutex               // serializes additions to loops
-	loops    atomic.Pointer[[]*loop]  // copy on write, in the order they appeared
-	byGnet   sync.Map                 // gnet.EventLoop -> *loop
-	tickStop chan struct{}
-	tickDone chan struct{}
+	// registering counts connections handed to gnet whose registration
+	// has not been confirmed yet (they count toward MaxConns).
+	registering atomic.Int64
+	lastReq     atomic.Int64  // while draining: when a request was last read, unix ns
+	stopping    chan struct{} // closed when Shutdown begins (beginDrain)
+	stopOnce    sync.Once
+	conns       atomic.Int64
+	now         atomic.Int64             // coarse clock, unix ns, updated by the ticker
+	date        atomic.Pointer[dateLine] // "Date: ...\r\n", updated by the ticker
+	loopsMu     sync.Mutex               // serializes additions to loops
+	loops       atomic.Pointer[[]*loop]  // copy on write, in the order they appeared
+	byGnet      sync.Map                 // gnet.EventLoop -> *loop
+	tickStop    chan struct{}
+	tickDone    chan struct{}
 }
 
 type dateLine struct {
@@ -264,7 +285,10 @@ func (st *serverState) stopTicker() {
 		close(st.tickStop)
 	}
 	<-st.tickDone
-	st.forEachLoop(func(l *loop) { l.lag.Stop() })
+	st.forEachLoop(func(l *loop) {
+		l.lag.Stop()
+		l.closeInbox()
+	})
 	st.cancel()
 }
 
@@ -303,6 +327,31 @@ func (st *serverState) forEachLoop(fn func(*loop)) {
 	}
 }
 
+// pickLoop returns the loop to give a new connection: the one with the
+// fewest connections (open or being handed over), among those not lagging
+// (a blocked loop would make its new clients wait); any, if all lag.
+func (st *serverState) pickLoop() *loop {
+	p := st.loops.Load()
+	if p == nil {
+		return nil
+	}
+	var best *loop
+	var bestN int64
+	bestLagging := true
+	for _, l := range *p {
+		n := l.open.Load() + l.enrolling.Load()
+		lagging := l.lag.Lag() > lagSkip
+		if best == nil || (bestLagging && !lagging) || (lagging == bestLagging && n < bestN) {
+			best, bestN, bestLagging = l, n, lagging
+		}
+	}
+	return best
+}
+
+// lagSkip is the lag past which a loop gets no new connections while
+// another loop is responsive.
+const lagSkip = 100 * time.Millisecond
+
 // inflight sums the loops' in-flight counts without locks.
 func (st *serverState) inflight() int64 {
 	var n int64
@@ -334,6 +383,21 @@ func (st *serverState) waitIdle(ctx context.Context) error {
 		}
 	}
 	st.forEachLoop(func(l *loop) { _ = l.Post((*closeIdle)(l)) })
+	return nil
+}
+
+// waitConns waits until every connection is closed (each closes once its
+// last answer is sent), or ctx ends.
+func (st *serverState) waitConns(ctx context.Context) error {
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	for st.conns.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
 	return nil
 }
 

@@ -123,6 +123,7 @@ type Server struct {
 	runErr    error
 	ln        stdnet.Listener
 	accepting chan struct{} // closed when the accept loop has returned
+	startDone chan struct{} // closed when Start returns
 	state     atomic.Pointer[serverState]
 	shutdown  atomic.Bool
 }
@@ -288,7 +289,10 @@ func (s *Server) Start() error {
 		return errors.New("weft/net: Server already started")
 	}
 	s.started = true
+	done := make(chan struct{})
+	s.startDone = done
 	s.mu.Unlock()
+	defer close(done)
 
 	ln, err := stdnet.Listen("tcp", cfg.addr)
 	if err == nil {
@@ -315,10 +319,10 @@ func (s *Server) serve(cfg config, ln stdnet.Listener, loopsAddr string, cleanup
 	stopped := s.stopped
 	s.mu.Unlock()
 	booted := make(chan error, 1)
-	h := &engine{srv: s, st: st, booted: booted, ready: make(chan struct{})}
+	h := &engine{srv: s, st: st, booted: booted, probed: make(chan struct{}, 1)}
 	opts := []gnet.Option{
 		gnet.WithNumEventLoop(cfg.loops),
-		gnet.WithLoadBalancing(gnet.LeastConnections), // Register is called off gnet's acceptor
+		gnet.WithLoadBalancing(gnet.RoundRobin), // only Start's probes use gnet's acceptor
 		gnet.WithLogger(cfg.log.Named("gnet").Sugar()),
 		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
 	}
@@ -344,17 +348,23 @@ func (s *Server) serve(cfg config, ln stdnet.Listener, loopsAddr string, cleanup
 		<-stopped
 		return fmt.Errorf("weft/net: starting the loops: %w", err)
 	}
-	if err := probeLoops(loopsAddr, h.ready, stopped); err != nil {
+	if err := probeLoops(loopsAddr, cfg.loops, h.probed, stopped); err != nil {
 		ln.Close()
-		s.Shutdown(context.Background())
+		s.shutdown.Store(true)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		s.mu.Lock()
+		eng := s.eng
+		s.mu.Unlock()
+		_ = eng.Stop(ctx)
+		<-stopped
 		return fmt.Errorf("weft/net: starting the loops: %w", err)
 	}
 	accepting := make(chan struct{})
 	s.mu.Lock()
 	s.ln, s.accepting = ln, accepting
-	eng := s.eng
 	s.mu.Unlock()
-	go st.acceptLoop(ln, eng, accepting)
+	go st.acceptLoop(ln, accepting)
 	return nil
 }
 
@@ -418,9 +428,16 @@ func (s *Server) ListenAddr() stdnet.Addr {
 // Call it from outside the loops (never from a handler).
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
+	starting := s.startDone
+	s.mu.Unlock()
+	if starting == nil {
+		return nil // never started
+	}
+	<-starting // a Start in progress finishes first (it does not block)
+	s.mu.Lock()
 	if !s.started {
 		s.mu.Unlock()
-		return nil
+		return nil // Start failed: nothing runs
 	}
 	st, stopped, ln, accepting := s.state.Load(), s.stopped, s.ln, s.accepting
 	s.mu.Unlock()
@@ -429,12 +446,20 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	st.beginDrain()
-	if ln != nil {
-		ln.Close() // new connections are refused by the kernel from now on
-		<-accepting
+	ln.Close() // new connections are refused by the kernel from now on
+	var err error
+	select {
+	case <-accepting:
+	case <-ctx.Done():
+		err = ctx.Err()
 	}
-
-	err := st.waitIdle(ctx)
+	if err == nil {
+		// Answer what is in flight and what arrives, then let every
+		// connection finish sending before gnet's close could cut it.
+		if err = st.waitIdle(ctx); err == nil {
+			err = st.waitConns(ctx)
+		}
+	}
 	for _, f := range s.OnShutdown {
 		if ferr := f(ctx); ferr != nil && (err == nil || !errors.Is(ferr, ctx.Err())) {
 			err = errors.Join(err, ferr)

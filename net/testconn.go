@@ -91,6 +91,7 @@ func (tc *TestConn) Closed() bool { return tc.mc.closed }
 func (tc *TestConn) Close() {
 	tc.closeOnLoop()
 	tc.st.stopTicker()
+	tc.l.owner.Release() // the goroutine is the caller's again
 }
 
 func (tc *TestConn) closeOnLoop() {
