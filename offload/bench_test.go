@@ -38,7 +38,7 @@ func roundTrips(b *testing.B, start func(s runtime.Scope) runtime.Future[int]) {
 // loop.
 func BenchmarkOffloadRoundTrip(b *testing.B) {
 	for _, nice := range []int{-1, 0} {
-		b.Run(map[int]string{-1: "unlocked", 0: "default-nice7"}[nice], func(b *testing.B) {
+		b.Run(map[int]string{-1: "unlocked", 0: "default-locked-niced"}[nice], func(b *testing.B) {
 			p := newPool(b, offload.Config{Workers: 2, Nice: nice})
 			roundTrips(b, func(s runtime.Scope) runtime.Future[int] { return offload.Run(s, p, empty) })
 		})

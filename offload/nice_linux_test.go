@@ -25,7 +25,7 @@ func TestWorkerThreadsAreNiced(t *testing.T) {
 		nice int
 		want int
 	}{
-		{"default", 0, 7},
+		{"default", 0, 15},
 		{"explicit", 12, 12},
 		{"none", -1, base},
 	}

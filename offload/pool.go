@@ -31,22 +31,22 @@ type Config struct {
 
 	// Nice is the nice value (1 to 19) of the worker threads, each locked
 	// to an OS thread of its own, so that the kernel runs the loops'
-	// threads first when both want a core. Default 7; negative: workers
+	// threads first when both want a core. Default 15; negative: workers
 	// are ordinary goroutines at the process's priority. See
 	// docs/offload.md for the measurements behind the default.
 	Nice int
 
 	// YieldEvery is how long a worker runs a job before it lets a waiting
 	// loop have its processor, at the job's next ctx.Err() check.
-	// Default 1 ms; negative: never (loops then wait for Go's preemption,
+	// Default 1.5 ms; negative: never (loops then wait for Go's preemption,
 	// up to 10 ms, whenever every worker is busy).
 	YieldEvery time.Duration
 }
 
 const (
 	defaultQueuePerWorker = 64
-	defaultNice           = 7
-	defaultYieldEvery     = time.Millisecond
+	defaultNice           = 15
+	defaultYieldEvery     = 1500 * time.Microsecond
 )
 
 // jobContext is the context a job runs with: its Err also lets a waiting
