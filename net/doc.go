@@ -1,0 +1,39 @@
+// Package net is weft's HTTP/1.1 server on gnet event loops: Server, the
+// per-request Ctx, Handler and Middleware, and the limits, timeouts and
+// graceful shutdown around them.
+//
+// One event loop per core reads its connections, parses requests (strictly:
+// anything that could desynchronize framing is a 400 and a close), and runs
+// the handler. A handler returns a Result, a runtime.Future: ready at once
+// for a synchronous answer, which costs no allocation, or settled later by a
+// continuation on the same loop after a database query (runtime.Blocking) or
+// a CPU-bound job (the offload package). Responses go out in request order
+// whatever order their futures settle in.
+//
+//	srv := &net.Server{Addr: ":8080", Handler: func(c *net.Ctx) net.Result {
+//		return c.Text(200, "Hello, "+c.Query("name"))
+//	}}
+//	if err := srv.Start(); err != nil {
+//		log.Fatal(err)
+//	}
+//	// ... on SIGTERM:
+//	srv.Shutdown(ctx)
+//
+// docs/architecture.md explains the request path and every default limit;
+// docs/operations.md what hostile clients cost.
+//
+// # Concurrency
+//
+// A connection belongs to one loop for its life, and so do its requests,
+// their Ctx and every continuation of their futures: handler code never
+// races with itself. Ctx is loop-only (except Loop, LoopLag, Measure and
+// Timings); give off-loop code values and the context from Ctx.Context. The
+// strings and bytes a Ctx returns stay valid until the request's Result has
+// settled, its response is written, and every Blocking function and offload
+// job started for it has returned. Server's methods are safe for concurrent
+// use; call Shutdown from outside the loops. TestConn is confined to the
+// goroutine that made it, which acts as its loop.
+//
+// weft does not import net/http: status codes and texts are defined here
+// (they equal net/http's).
+package net
