@@ -177,18 +177,17 @@ func newStatic(cfg StaticConfig) *static {
 // staticRequest is what the off-loop part needs of the request: values,
 // never the Ctx.
 type staticRequest struct {
-	name      string // clean, slash-separated, relative to the root ("." for it)
-	dir       bool   // the path ended in '/' (or was empty)
-	base      string // the last segment as sent, for a redirect
-	query     string
-	get       bool // GET, not HEAD: Range applies
-	ifMatch   string
-	ifNone    string
-	ifModSnc  string
-	ifUnmod   string
-	rangeHdr  string
-	ifRange   string
-	cacheable bool
+	name     string // clean, slash-separated, relative to the root ("." for it)
+	dir      bool   // the path ended in '/' (or was empty)
+	base     string // the last segment as sent, for a redirect
+	query    string
+	get      bool // GET, not HEAD: Range applies
+	ifMatch  string
+	ifNone   string
+	ifModSnc string
+	ifUnmod  string
+	rangeHdr string
+	ifRange  string
 }
 
 // staticFile is a file as read, or as the cache holds it.

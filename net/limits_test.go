@@ -56,7 +56,7 @@ func TestClientThatDoesNotReadIsPausedThenResumed(t *testing.T) {
 	for i := range n {
 		fmt.Fprintf(&b, "GET /%d HTTP/1.1\r\nHost: x\r\n\r\n", i)
 	}
-	go rc.send(b.String())
+	go io.WriteString(rc.c, b.String()) // errors show up in the reads below
 	time.Sleep(500 * time.Millisecond)
 	// Not reading: the server must have stopped producing for this client
 	// long before the 2000th request (socket buffers take a few MiB).

@@ -401,13 +401,5 @@ func (st *serverState) waitConns(ctx context.Context) error {
 	return nil
 }
 
-// waitConnsClosed waits up to d for every connection to be closed.
-func (st *serverState) waitConnsClosed(d time.Duration) {
-	deadline := time.Now().Add(d)
-	for st.conns.Load() > 0 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // cancelAll cancels every request's context.
 func (st *serverState) cancelAll() { st.cancel() }

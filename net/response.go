@@ -241,15 +241,6 @@ func (j *jsonEncoder) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// resetResponse forgets the response built so far.
-func (c *Ctx) resetResponse() {
-	c.status, c.contentType = StatusOK, ""
-	c.setBody(nil)
-	clear(c.header)
-	c.header = c.header[:0]
-	c.wbuf = c.wbuf[:0]
-}
-
 // resetForError forgets the status, the body and the headers that describe
 // the body, before the error handler answers; other headers (CORS, a
 // request id, Set-Cookie, ...) stay, as with Express's final handler.

@@ -470,7 +470,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		st.forEachLoop(func(l *loop) { _ = l.Post((*closeAll)(l)) })
 		// Give the loops a moment to close what they hold before gnet
 		// drops its tasks.
-		st.waitConnsClosed(100 * time.Millisecond)
+		closeCtx, cancelClose := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		_ = st.waitConns(closeCtx)
+		cancelClose()
 	}
 	stopCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

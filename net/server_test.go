@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -111,12 +112,10 @@ func (r *rawConn) expectClosed() {
 	if len(b) > 0 {
 		r.t.Fatalf("read %q after the last response, want the connection closed", b)
 	}
-	if err != nil && !errors.Is(err, syscallReset) && !strings.Contains(err.Error(), "reset") {
+	if err != nil && !errors.Is(err, syscall.ECONNRESET) {
 		r.t.Fatalf("waiting for close: %v", err)
 	}
 }
-
-var syscallReset = errors.New("connection reset")
 
 // delayed resolves after d, off the loop.
 func delayed(c *net.Ctx, d time.Duration, v string) runtime.Future[string] {

@@ -27,13 +27,6 @@ func settle[T any](t *testing.T, f runtime.Future[T]) (T, error) {
 	return v, err
 }
 
-// onLoop runs fn on l and returns what it returns.
-func onLoop[T any](l *runtimetest.Loop, fn func() T) T {
-	var v T
-	l.Do(func() { v = fn() })
-	return v
-}
-
 func TestReadyFuturesDoNotAllocate(t *testing.T) {
 	double := func(v int) runtime.Future[int] { return runtime.Resolved(v * 2) }
 	half := func(v int) (int, error) { return v / 2, nil }
