@@ -116,7 +116,7 @@ func Compress(cfg CompressConfig) net.Middleware {
 				}
 				return m.compressOnLoop(c)
 			}
-			return runtime.Then(res, func(struct{}) net.Result {
+			return runtime.Then(c, res, func(struct{}) net.Result {
 				return m.compressOnLoop(c)
 			})
 		}
@@ -286,10 +286,10 @@ func (m *compressor) compressOffLoop(c *net.Ctx, cd coding, body []byte) net.Res
 	} else {
 		f = runtime.Blocking(c, job)
 	}
-	return runtime.Then(f, func(out []byte) net.Result {
+	return runtime.Then(c, f, func(out []byte) net.Result {
 		m.setEncodedOnLoop(c, cd, out)
 		return net.Done()
-	}).Catch(func(err error) net.Result {
+	}).Catch(c, func(err error) net.Result {
 		if errors.Is(err, offload.ErrOverloaded) || errors.Is(err, offload.ErrClosed) {
 			// The job never ran: keep the loop's promise and send
 			// the body as it is.

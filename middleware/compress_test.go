@@ -215,7 +215,7 @@ func TestCompressHeadMatchesGet(t *testing.T) {
 func TestCompressAsyncAndErrors(t *testing.T) {
 	body := jsonBody(4 << 10)
 	async := func(c *net.Ctx) net.Result {
-		return runtime.Then(runtime.After(c, time.Millisecond), func(struct{}) net.Result {
+		return runtime.Then(c, runtime.After(c, time.Millisecond), func(struct{}) net.Result {
 			return c.Send(200, "application/json", body)
 		})
 	}
@@ -244,7 +244,7 @@ func TestCompressAsyncAndErrors(t *testing.T) {
 func timings(into *net.Timings) net.Middleware {
 	return func(next net.Handler) net.Handler {
 		return func(c *net.Ctx) net.Result {
-			return next(c).Finally(func(struct{}, error) { *into = c.Timings() })
+			return next(c).Finally(c, func(struct{}, error) { *into = c.Timings() })
 		}
 	}
 }

@@ -128,7 +128,7 @@ func Logger(cfg LoggerConfig) net.Middleware {
 				st.done(c, start, err)
 				return res
 			}
-			return res.Finally(func(_ struct{}, err error) { st.done(c, start, err) })
+			return res.Finally(c, func(_ struct{}, err error) { st.done(c, start, err) })
 		}
 	}
 }

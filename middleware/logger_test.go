@@ -43,7 +43,7 @@ func TestLogger(t *testing.T) {
 		}},
 		{"failed asynchronously", func(c *net.Ctx) net.Result {
 			f := runtime.Blocking(c, func(context.Context) (int, error) { return 0, net.Errorf(502, "upstream down") })
-			return runtime.Then(f, func(int) net.Result { return c.Text(200, "") })
+			return runtime.Then(c, f, func(int) net.Result { return c.Text(200, "") })
 		}, get("/users/7"), map[string]any{
 			"status": 502.0, "bytes": absent, "error": "502 Bad Gateway: upstream down",
 		}},
@@ -101,9 +101,9 @@ func TestLoggerTimeSplit(t *testing.T) {
 	h := func(c *net.Ctx) net.Result {
 		c.SetHeader("Server-Timing", "db;dur=1")
 		db := runtime.Blocking(c, func(context.Context) (int, error) { time.Sleep(blockFor); return 0, nil })
-		return runtime.Then(db, func(int) net.Result {
+		return runtime.Then(c, db, func(int) net.Result {
 			cpu := offload.Run(c, pool, func(ctx context.Context) (int, error) { spinFor(ctx, cpuFor); return 0, nil })
-			return runtime.Then(cpu, func(int) net.Result { return c.Text(200, "done") })
+			return runtime.Then(c, cpu, func(int) net.Result { return c.Text(200, "done") })
 		})
 	}
 	log, sink := newLogSink(zap.InfoLevel)

@@ -59,7 +59,7 @@ func Recover(cfg RecoverConfig) net.Middleware {
 					return res
 				}
 			}
-			return res.Catch(st.catchFor(c))
+			return res.Catch(c, st.catchFor(c))
 		}
 	}
 }

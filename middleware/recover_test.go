@@ -25,16 +25,16 @@ func panicNow(c *net.Ctx) net.Result { panic("boom in the handler") }
 
 func panicInContinuation(c *net.Ctx) net.Result {
 	f := runtime.Blocking(c, func(context.Context) (int, error) { return 1, nil })
-	return runtime.Then(f, func(int) net.Result { panic("boom in a continuation") })
+	return runtime.Then(c, f, func(int) net.Result { panic("boom in a continuation") })
 }
 
 func panicInReadyContinuation(c *net.Ctx) net.Result {
-	return runtime.Then(runtime.Resolved(1), func(int) net.Result { panic("boom in a ready continuation") })
+	return runtime.Then(c, runtime.Resolved(1), func(int) net.Result { panic("boom in a ready continuation") })
 }
 
 func panicInBlocking(c *net.Ctx) net.Result {
 	f := runtime.Blocking(c, func(context.Context) (int, error) { panic("boom in Blocking") })
-	return runtime.Then(f, func(int) net.Result { return c.Text(200, "unreachable") })
+	return runtime.Then(c, f, func(int) net.Result { return c.Text(200, "unreachable") })
 }
 
 func panicWithError(c *net.Ctx) net.Result { panic(errors.New("an error value")) }
@@ -43,7 +43,7 @@ func TestRecover(t *testing.T) {
 	pool := testPool(t)
 	panicInOffload := func(c *net.Ctx) net.Result {
 		f := offload.Run(c, pool, func(context.Context) (int, error) { panic("boom in an offload job") })
-		return runtime.Then(f, func(int) net.Result { return c.Text(200, "unreachable") })
+		return runtime.Then(c, f, func(int) net.Result { return c.Text(200, "unreachable") })
 	}
 	tests := []struct {
 		name  string
@@ -87,7 +87,7 @@ func TestRecoverPassesOtherResults(t *testing.T) {
 		{"error", func(c *net.Ctx) net.Result { return net.Fail(net.NewError(409, "")) }, 409},
 		{"asynchronous error", func(c *net.Ctx) net.Result {
 			f := runtime.Blocking(c, func(context.Context) (int, error) { return 0, net.NewError(502, "") })
-			return runtime.Then(f, func(int) net.Result { return c.Text(200, "") })
+			return runtime.Then(c, f, func(int) net.Result { return c.Text(200, "") })
 		}, 502},
 	}
 	for _, tt := range tests {

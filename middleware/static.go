@@ -250,7 +250,7 @@ func (s *static) serveOffLoop(c *net.Ctx, req staticRequest) net.Result {
 	ans := runtime.Blocking(c, func(context.Context) (staticAnswer, error) {
 		return s.open(&req), nil
 	})
-	return runtime.Then(ans, func(a staticAnswer) net.Result {
+	return runtime.Then(c, ans, func(a staticAnswer) net.Result {
 		return s.respond(c, a)
 	})
 }

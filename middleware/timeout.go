@@ -75,7 +75,7 @@ func Timeout(cfg TimeoutConfig) net.Middleware {
 			// The response may be answered before res settles: keep the
 			// Ctx for res's continuations until it does.
 			c.HoldUntil(res)
-			return runtime.WithTimeout(res, st.d).Catch(func(err error) net.Result {
+			return runtime.WithTimeout(c, res, st.d).Catch(c, func(err error) net.Result {
 				if errors.Is(err, runtime.ErrTimeout) {
 					return st.expired(c)
 				}

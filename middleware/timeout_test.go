@@ -19,19 +19,19 @@ import (
 // after answers with body once d has passed on the loop's timer.
 func after(d time.Duration, body string) net.Handler {
 	return func(c *net.Ctx) net.Result {
-		return runtime.Then(runtime.After(c, d), func(struct{}) net.Result { return c.Text(200, body) })
+		return runtime.Then(c, runtime.After(c, d), func(struct{}) net.Result { return c.Text(200, body) })
 	}
 }
 
 func TestTimeout(t *testing.T) {
 	const d = 50 * time.Millisecond
 	teapot := func(c *net.Ctx) net.Result {
-		return runtime.Then(runtime.After(c, time.Millisecond), func(struct{}) net.Result {
+		return runtime.Then(c, runtime.After(c, time.Millisecond), func(struct{}) net.Result {
 			return net.Fail(net.NewError(418, "short and stout"))
 		})
 	}
 	ownTimeout := func(c *net.Ctx) net.Result {
-		return runtime.WithTimeout(runtime.After(c, time.Hour), time.Millisecond)
+		return runtime.WithTimeout(c, runtime.After(c, time.Hour), time.Millisecond)
 	}
 	custom := func(c *net.Ctx) net.Result { return c.Text(504, "gave up") }
 	tests := []struct {
@@ -78,7 +78,7 @@ func TestTimeoutHoldsTheCtx(t *testing.T) {
 			<-release
 			return struct{}{}, nil
 		})
-		return runtime.Then(f, func(struct{}) net.Result {
+		return runtime.Then(c, f, func(struct{}) net.Result {
 			seen <- c.Path() + " " + c.Header("X-Mark")
 			c.SetHeader("X-Late", "yes")
 			return c.Text(200, "late")
@@ -140,7 +140,7 @@ func TestTimeoutCancelsOffloadJob(t *testing.T) {
 		if c.Path() == "/fast" {
 			return c.Text(200, "fast")
 		}
-		return runtime.Then(offload.Run(c, pool, spin), func(n int) net.Result {
+		return runtime.Then(c, offload.Run(c, pool, spin), func(n int) net.Result {
 			return c.Text(200, fmt.Sprint("late ", n))
 		})
 	}
@@ -202,7 +202,7 @@ func TestTimeoutSynchronousAllocations(t *testing.T) {
 
 func ExampleTimeout() {
 	slow := func(c *net.Ctx) net.Result {
-		return runtime.Then(runtime.After(c, time.Hour), func(struct{}) net.Result {
+		return runtime.Then(c, runtime.After(c, time.Hour), func(struct{}) net.Result {
 			return c.Text(200, "never sent")
 		})
 	}

@@ -20,7 +20,7 @@ func Example() {
 	handler := func(c *net.Ctx) net.Result {
 		if c.Path() == "/slow" {
 			// Wait 10 ms without blocking the loop, then answer.
-			return runtime.Then(runtime.After(c, 10*time.Millisecond), func(struct{}) net.Result {
+			return runtime.Then(c, runtime.After(c, 10*time.Millisecond), func(struct{}) net.Result {
 				return c.Text(200, "slow")
 			})
 		}
@@ -49,7 +49,7 @@ func ExampleMiddleware() {
 	timing := func(next net.Handler) net.Handler {
 		return func(c *net.Ctx) net.Result {
 			start := time.Now()
-			return next(c).Finally(func(_ struct{}, err error) {
+			return next(c).Finally(c, func(_ struct{}, err error) {
 				c.SetHeader("X-Took-Over-1ms", fmt.Sprint(time.Since(start) > time.Millisecond))
 			})
 		}

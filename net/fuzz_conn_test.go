@@ -49,11 +49,11 @@ func fuzzHandler(c *net.Ctx) net.Result {
 	answer := fuzzAnswer(c.Method(), c.Path(), c.RawQuery(), c.Header("X-H"), c.Trailer("X-T"), c.Body())
 	switch p := c.Path(); {
 	case strings.HasPrefix(p, "/async/"):
-		return runtime.Then(runtime.After(c, 0), func(struct{}) net.Result { return c.Text(200, answer) })
+		return runtime.Then(c, runtime.After(c, 0), func(struct{}) net.Result { return c.Text(200, answer) })
 	case strings.HasPrefix(p, "/later/"):
 		pr := runtime.NewPromise[string](c.Loop())
 		go pr.Resolve(answer)
-		return runtime.Then(pr.Future(), func(s string) net.Result { return c.Text(200, s) })
+		return runtime.Then(c, pr.Future(), func(s string) net.Result { return c.Text(200, s) })
 	case strings.HasPrefix(p, "/fail/"):
 		return net.Fail(net.NewError(409, "taken"))
 	case strings.HasPrefix(p, "/panic/"):

@@ -40,7 +40,7 @@ type Handler func(c *Ctx) Result
 //	func Timing(next net.Handler) net.Handler {
 //		return func(c *net.Ctx) net.Result {
 //			start := time.Now()
-//			return next(c).Finally(func(_ struct{}, err error) {
+//			return next(c).Finally(c, func(_ struct{}, err error) {
 //				c.SetHeader("X-Elapsed", time.Since(start).String())
 //			})
 //		}

@@ -50,7 +50,7 @@ func (p *pathCounter) handle(c *net.Ctx) net.Result {
 	p.mu.Unlock()
 	answer := fmt.Sprintf("%s %s %s %d", c.Method(), c.Path(), c.Host(), len(c.Body()))
 	if strings.HasPrefix(c.Path(), "/async/") {
-		return runtime.Then(runtime.After(c, time.Millisecond), func(struct{}) net.Result {
+		return runtime.Then(c, runtime.After(c, time.Millisecond), func(struct{}) net.Result {
 			return c.Text(200, answer)
 		})
 	}
@@ -546,7 +546,7 @@ func TestIdleTimeoutSparesBusyConnections(t *testing.T) {
 		if c.Path() == "/slow" {
 			// Longer than the idle timeout: the connection is busy,
 			// not idle.
-			return runtime.Then(runtime.After(c, 700*time.Millisecond), func(struct{}) net.Result {
+			return runtime.Then(c, runtime.After(c, 700*time.Millisecond), func(struct{}) net.Result {
 				return c.Text(200, "slow")
 			})
 		}
@@ -632,7 +632,7 @@ func TestPanicStormCostsNoOneElse(t *testing.T) {
 			panics.Add(1)
 			panic("storm")
 		case "/panic-later":
-			return runtime.Then(runtime.After(c, 0), func(struct{}) net.Result {
+			return runtime.Then(c, runtime.After(c, 0), func(struct{}) net.Result {
 				panics.Add(1)
 				panic(errors.New("storm in a continuation"))
 			})

@@ -38,9 +38,9 @@ func TestJobKeepsItsRequestBytes(t *testing.T) {
 			seen <- string(body)
 			return string(body), nil
 		})
-		return runtime.Then(runtime.WithTimeout(f, 5*time.Millisecond), func(s string) net.Result {
+		return runtime.Then(c, runtime.WithTimeout(c, f, 5*time.Millisecond), func(s string) net.Result {
 			return c.Text(200, s)
-		}).Catch(func(error) net.Result { return c.Text(200, "gave up") })
+		}).Catch(c, func(error) net.Result { return c.Text(200, "gave up") })
 	}})
 	tc.Serve([]byte("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nAAAA"), time.Second)
 	tc.Serve([]byte("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nBBBB"), time.Second)
@@ -75,7 +75,7 @@ func TestContextAfterTheResponseIsCancelled(t *testing.T) {
 		// be cancelled with the request: a promise of our own is not.)
 		p := runtime.NewPromise[struct{}](c.Loop())
 		time.AfterFunc(700*time.Millisecond, func() { p.Resolve(struct{}{}) })
-		return runtime.Then(p.Future(), func(struct{}) net.Result {
+		return runtime.Then(c, p.Future(), func(struct{}) net.Result {
 			got <- c.Context() // asked for after the 503 was final
 			return c.Text(200, "late")
 		})

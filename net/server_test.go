@@ -165,7 +165,7 @@ func TestPipelinedResponsesKeepRequestOrder(t *testing.T) {
 			return c.Text(200, c.Query("id"))
 		}
 		id := c.Query("id")
-		return runtime.Then(delayed(c, d*time.Millisecond, id), func(v string) net.Result {
+		return runtime.Then(c, delayed(c, d*time.Millisecond, id), func(v string) net.Result {
 			return c.Text(200, v)
 		})
 	}})
@@ -190,7 +190,7 @@ func TestPipelinedRequestsBeyondTheLimitAreServedWithoutNewData(t *testing.T) {
 	// back for them when the slow ones settle.
 	addr := startServer(t, &net.Server{MaxPipelined: 2, Handler: func(c *net.Ctx) net.Result {
 		id := c.Query("id")
-		return runtime.Then(delayed(c, 10*time.Millisecond, id), func(v string) net.Result {
+		return runtime.Then(c, delayed(c, 10*time.Millisecond, id), func(v string) net.Result {
 			return c.Text(200, v)
 		})
 	}})
@@ -234,7 +234,7 @@ func TestNetHTTPClientBodies(t *testing.T) {
 		// Echo after a hop off the loop: the body must survive other
 		// connections' reads meanwhile.
 		body := c.Body()
-		return runtime.Then(delayed(c, time.Millisecond, ""), func(string) net.Result {
+		return runtime.Then(c, delayed(c, time.Millisecond, ""), func(string) net.Result {
 			return c.Send(200, "application/octet-stream", body)
 		})
 	}})
@@ -316,7 +316,7 @@ func TestFutureResolvedFromAnotherGoroutine(t *testing.T) {
 			time.Sleep(5 * time.Millisecond)
 			p.Resolve("from a goroutine")
 		}()
-		return runtime.Then(p.Future(), func(s string) net.Result {
+		return runtime.Then(c, p.Future(), func(s string) net.Result {
 			if !c.Loop().Running() {
 				return net.Fail(errors.New("continuation ran off the loop"))
 			}
@@ -343,7 +343,7 @@ func TestClientGoneBeforeFutureResolvesWritesNothingElsewhere(t *testing.T) {
 			mu.Unlock()
 			reqCtx := c.Context()
 			context.AfterFunc(reqCtx, func() { ctxDone <- reqCtx.Err() })
-			return runtime.Then(p.Future(), func(s string) net.Result { return c.Text(200, s) })
+			return runtime.Then(c, p.Future(), func(s string) net.Result { return c.Text(200, s) })
 		}
 		return c.Text(200, "mine")
 	}})
@@ -391,7 +391,7 @@ func TestBorrowedBytesSurviveOtherConnections(t *testing.T) {
 	// shared read buffer.
 	addr := startServer(t, &net.Server{Loops: 1, Handler: func(c *net.Ctx) net.Result {
 		path, hdr, body := c.Path(), c.Header("X-Tag"), c.Body()
-		return runtime.Then(delayed(c, 20*time.Millisecond, ""), func(string) net.Result {
+		return runtime.Then(c, delayed(c, 20*time.Millisecond, ""), func(string) net.Result {
 			return c.Text(200, path+"|"+hdr+"|"+string(body))
 		})
 	}})
@@ -433,7 +433,7 @@ func TestErrorsAndPanicsBecomeResponses(t *testing.T) {
 		case "/panic":
 			panic("handler bug")
 		case "/panic-later":
-			return runtime.Then(delayed(c, time.Millisecond, ""), func(string) net.Result {
+			return runtime.Then(c, delayed(c, time.Millisecond, ""), func(string) net.Result {
 				var m map[string]int
 				m["x"]++ // a runtime panic in a continuation
 				return c.Text(200, "unreachable")
@@ -558,7 +558,7 @@ func TestHandlerTimeout(t *testing.T) {
 			time.Sleep(50 * time.Millisecond)
 			return "late", nil
 		})
-		return runtime.Then(f, func(s string) net.Result { return c.Text(200, s) })
+		return runtime.Then(c, f, func(s string) net.Result { return c.Text(200, s) })
 	}})
 	rc := dial(t, addr)
 	rc.send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -594,7 +594,7 @@ func TestIdleTimeoutClosesConnections(t *testing.T) {
 
 func TestShutdownFinishesInFlightRequests(t *testing.T) {
 	srv := &net.Server{Addr: "127.0.0.1:0", Loops: 2, Handler: func(c *net.Ctx) net.Result {
-		return runtime.Then(delayed(c, 200*time.Millisecond, "done"), func(s string) net.Result { return c.Text(200, s) })
+		return runtime.Then(c, delayed(c, 200*time.Millisecond, "done"), func(s string) net.Result { return c.Text(200, s) })
 	}}
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
@@ -628,7 +628,7 @@ func TestShutdownDeadlineCancelsRequests(t *testing.T) {
 			close(cancelled)
 			return "", ctx.Err()
 		})
-		return runtime.Then(f, func(s string) net.Result { return c.Text(200, s) })
+		return runtime.Then(c, f, func(s string) net.Result { return c.Text(200, s) })
 	}}
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
@@ -680,7 +680,7 @@ func TestConnectionCloseWithAsyncHandler(t *testing.T) {
 	// A request that closes the connection, answered asynchronously: the
 	// answer must still be written before the close.
 	addr := startServer(t, &net.Server{Handler: func(c *net.Ctx) net.Result {
-		return runtime.Then(runtime.After(c, 5*time.Millisecond), func(struct{}) net.Result {
+		return runtime.Then(c, runtime.After(c, 5*time.Millisecond), func(struct{}) net.Result {
 			return c.Text(200, "late but sent")
 		})
 	}})
@@ -721,7 +721,7 @@ func TestShutdownAnswersEveryPipelinedRequest(t *testing.T) {
 	srv := &net.Server{Addr: "127.0.0.1:0", Loops: 1, Handler: func(c *net.Ctx) net.Result {
 		id := c.Query("id")
 		f := runtime.Blocking(c, func(context.Context) (string, error) { <-release; return id, nil })
-		return runtime.Then(f, func(s string) net.Result { return c.Text(200, s) })
+		return runtime.Then(c, f, func(s string) net.Result { return c.Text(200, s) })
 	}}
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
@@ -752,7 +752,7 @@ func TestExpectContinueBehindEarlierResponses(t *testing.T) {
 	// still be sent once that response is written.
 	addr := startServer(t, &net.Server{Handler: func(c *net.Ctx) net.Result {
 		if c.Path() == "/slow" {
-			return runtime.Then(runtime.After(c, 50*time.Millisecond), func(struct{}) net.Result {
+			return runtime.Then(c, runtime.After(c, 50*time.Millisecond), func(struct{}) net.Result {
 				return c.Text(200, "slow")
 			})
 		}

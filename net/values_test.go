@@ -26,7 +26,7 @@ func TestValuesAndTimings(t *testing.T) {
 			time.Sleep(20 * time.Millisecond)
 			return 1, nil
 		})
-		return runtime.Then(f, func(int) net.Result {
+		return runtime.Then(c, f, func(int) net.Result {
 			tm := c.Timings()
 			return c.Text(200, fmt.Sprintf("%v %v %v", c.Value(userKey{}), c.Value("missing"), tm.BlockingRan >= 20*time.Millisecond))
 		})
@@ -50,7 +50,7 @@ func TestInFlightAndLoopLag(t *testing.T) {
 			return c.Text(200, fmt.Sprint(c.LoopLag() < 50*time.Millisecond))
 		}
 		f := runtime.Blocking(c, func(context.Context) (int, error) { <-release; return 0, nil })
-		return runtime.Then(f, func(int) net.Result { return c.Text(200, "released") })
+		return runtime.Then(c, f, func(int) net.Result { return c.Text(200, "released") })
 	}}
 	addr := startServer(t, srv)
 	rc := dial(t, addr)

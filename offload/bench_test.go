@@ -23,7 +23,7 @@ func roundTrips(b *testing.B, start func(s runtime.Scope) runtime.Future[int]) {
 			close(done)
 			return
 		}
-		runtime.Then(start(s), func(int) runtime.Future[struct{}] {
+		runtime.Then(s, start(s), func(int) runtime.Future[struct{}] {
 			step(left - 1)
 			return runtime.Resolved(struct{}{})
 		})

@@ -9,7 +9,7 @@
 //	digest := offload.Run(c, pool, func(ctx context.Context) (string, error) {
 //		return hash(ctx, c.Body()) // checks ctx now and then
 //	})
-//	return runtime.Then(digest, func(d string) net.Result { return c.Text(200, d) })
+//	return runtime.Then(c, digest, func(d string) net.Result { return c.Text(200, d) })
 //
 // The queue is bounded: when it is full, Run fails at once with an
 // *OverloadError, which the server answers 503 with Retry-After; a loop

@@ -32,7 +32,7 @@ func Example() {
 			}
 			return hex.EncodeToString(sum[:8]), nil
 		})
-		return runtime.Then(digest, func(hex string) net.Result {
+		return runtime.Then(c, digest, func(hex string) net.Result {
 			return c.Text(200, hex)
 		})
 	}

@@ -62,7 +62,7 @@ func TestContinuationRunsOnTheCallersLoop(t *testing.T) {
 			jobOnLoop.Store(l.Running())
 			return 21, nil
 		})
-		out = runtime.Map(f, func(v int) (int, error) {
+		out = runtime.Map(scope{l, context.Background()}, f, func(v int) (int, error) {
 			contOnLoop.Store(l.Running())
 			return v * 2, nil
 		})

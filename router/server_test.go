@@ -32,7 +32,7 @@ func TestOverRealServer(t *testing.T) {
 		f := runtime.Blocking(c, func(ctx context.Context) (string, error) {
 			return `{"id":"` + id + `"}`, nil
 		})
-		return runtime.Then(f, func(s string) net.Result {
+		return runtime.Then(c, f, func(s string) net.Result {
 			return c.Send(200, "application/json", []byte(s))
 		})
 	})

@@ -29,7 +29,7 @@ func TestBlockingRunsOffTheLoopAndContinuesOnIt(t *testing.T) {
 			fnOnLoop.Store(l.Running())
 			return "rows", nil
 		})
-		out = runtime.Map(f, func(v string) (string, error) {
+		out = runtime.Map(l, f, func(v string) (string, error) {
 			contOnLoop.Store(l.Running())
 			return v + "!", nil
 		})
@@ -77,7 +77,7 @@ func TestAfter(t *testing.T) {
 	var out runtime.Future[struct{}]
 	onLoop := make(chan bool, 1)
 	l.Do(func() {
-		out = runtime.Map(runtime.After(scope{l, context.Background()}, 30*time.Millisecond), func(struct{}) (struct{}, error) {
+		out = runtime.Map(l, runtime.After(scope{l, context.Background()}, 30*time.Millisecond), func(struct{}) (struct{}, error) {
 			onLoop <- l.Running()
 			return struct{}{}, nil
 		})

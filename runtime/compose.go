@@ -7,13 +7,14 @@ import (
 )
 
 // Then returns a future for fn applied to f's value: when f resolves, fn runs
-// with the value (on f's loop), and the future returned by fn settles the
+// with the value on s's loop, and the future returned by fn settles the
 // result. If f fails, fn is skipped and the error passes through, as in a
 // JavaScript promise chain.
 //
 // If f is ready, fn runs at once and Then returns fn's own future, without
 // allocating. A panic in fn fails the result with a *PanicError.
-func Then[T, U any](f Future[T], fn func(T) Future[U]) Future[U] {
+func Then[T, U any](s Scope, f Future[T], fn func(T) Future[U]) Future[U] {
+	f = bindTo(s, f)
 	if v, err, ok := f.readyResult(); ok {
 		if err != nil {
 			return Rejected[U](err)
@@ -27,10 +28,11 @@ func Then[T, U any](f Future[T], fn func(T) Future[U]) Future[U] {
 }
 
 // Map returns a future for fn applied to f's value, for steps that compute a
-// value (or an error) without waiting. If f fails, fn is skipped. If f is
-// ready, fn runs at once, without allocating. A panic in fn fails the result
-// with a *PanicError.
-func Map[T, U any](f Future[T], fn func(T) (U, error)) Future[U] {
+// value (or an error) without waiting; fn runs on s's loop. If f fails, fn is
+// skipped. If f is ready, fn runs at once, without allocating. A panic in fn
+// fails the result with a *PanicError.
+func Map[T, U any](s Scope, f Future[T], fn func(T) (U, error)) Future[U] {
+	f = bindTo(s, f)
 	if v, err, ok := f.readyResult(); ok {
 		if err != nil {
 			return Rejected[U](err)
@@ -44,10 +46,11 @@ func Map[T, U any](f Future[T], fn func(T) (U, error)) Future[U] {
 }
 
 // Catch returns a future that settles like f, except that when f fails, fn
-// runs with the error and its future settles the result instead (return
-// Rejected to keep failing). A panic in fn fails the result with a
+// runs with the error on s's loop and its future settles the result instead
+// (return Rejected to keep failing). A panic in fn fails the result with a
 // *PanicError. If f is ready, fn runs (or is skipped) at once.
-func (f Future[T]) Catch(fn func(error) Future[T]) Future[T] {
+func (f Future[T]) Catch(s Scope, fn func(error) Future[T]) Future[T] {
+	f = bindTo(s, f)
 	if v, err, ok := f.readyResult(); ok {
 		if err == nil {
 			return Resolved(v)
@@ -61,13 +64,14 @@ func (f Future[T]) Catch(fn func(error) Future[T]) Future[T] {
 }
 
 // Finally returns a future that settles like f after fn has seen f's result;
-// fn runs whether f succeeded or failed, on f's loop. If fn panics, the result
+// fn runs whether f succeeded or failed, on s's loop. If fn panics, the result
 // fails with a *PanicError. If f is ready, fn runs at once.
 //
 // Middleware that must not allocate on the synchronous path checks
 // [Future.Ready] first and calls its code directly: the closure passed to
 // Finally is allocated even when f is ready.
-func (f Future[T]) Finally(fn func(T, error)) Future[T] {
+func (f Future[T]) Finally(s Scope, fn func(T, error)) Future[T] {
+	f = bindTo(s, f)
 	if v, err, ok := f.readyResult(); ok {
 		if perr := callFinally(fn, v, err); perr != nil {
 			return Rejected[T](perr)
@@ -78,6 +82,23 @@ func (f Future[T]) Finally(fn func(T, error)) Future[T] {
 	n.out.loop = f.p.loop
 	f.p.listen(n)
 	return Future[T]{p: &n.out}
+}
+
+// bindTo returns f as a future whose listeners run on s's loop: f itself
+// when it is ready or already belongs there, otherwise a future on s's loop
+// that f's result is posted to (see [Bind]). Comparing loops is a pointer
+// comparison: attaching a continuation never asks which goroutine runs.
+func bindTo[T any](s Scope, f Future[T]) Future[T] {
+	return Bind(f, scopeLoop(s))
+}
+
+// scopeLoop returns s's loop, and explains a nil scope rather than letting it
+// fail as a nil dereference.
+func scopeLoop(s Scope) Loop {
+	if s == nil {
+		panic("weft/runtime: nil Scope: pass the handler's Ctx, or runtime.Detached(ctx) off the loops")
+	}
+	return s.Loop()
 }
 
 // readyResult returns f's result if it is ready.
@@ -176,11 +197,11 @@ func callFinally[T any](fn func(T, error), v T, err error) (perr error) {
 
 // All returns a future for the values of fs, in order, once all have
 // resolved; it fails with the first error, without waiting for the rest (as
-// Promise.all). With no futures it resolves to an empty slice. Its
-// continuations run on the loop of the first pending future in fs.
-func All[T any](fs ...Future[T]) Future[[]T] {
+// Promise.all). With no futures it resolves to an empty slice. The inputs may
+// belong to any loops; the result settles on s's loop.
+func All[T any](s Scope, fs ...Future[T]) Future[[]T] {
 	vals := make([]T, len(fs))
-	j := joinFor[T, []T](fs, joinAll)
+	j := joinFor[T, []T](s, fs, joinAll)
 	if j == nil {
 		for i, f := range fs {
 			v, err := f.Get()
@@ -197,12 +218,13 @@ func All[T any](fs ...Future[T]) Future[[]T] {
 
 // Any returns a future for the first value among fs to resolve successfully;
 // if all fail, it fails with an error that joins theirs (errors.Join, in the
-// order of fs). With no futures it fails with ErrNoFutures.
-func Any[T any](fs ...Future[T]) Future[T] {
+// order of fs). With no futures it fails with ErrNoFutures. The result
+// settles on s's loop.
+func Any[T any](s Scope, fs ...Future[T]) Future[T] {
 	if len(fs) == 0 {
 		return Rejected[T](ErrNoFutures)
 	}
-	j := joinFor[T, T](fs, joinAny)
+	j := joinFor[T, T](s, fs, joinAny)
 	if j == nil {
 		errs := make([]error, len(fs))
 		for i, f := range fs {
@@ -219,8 +241,9 @@ func Any[T any](fs ...Future[T]) Future[T] {
 }
 
 // Race returns a future that settles like the first of fs to settle, value or
-// error (as Promise.race). With no futures it fails with ErrNoFutures.
-func Race[T any](fs ...Future[T]) Future[T] {
+// error (as Promise.race). With no futures it fails with ErrNoFutures. The
+// result settles on s's loop.
+func Race[T any](s Scope, fs ...Future[T]) Future[T] {
 	if len(fs) == 0 {
 		return Rejected[T](ErrNoFutures)
 	}
@@ -229,7 +252,7 @@ func Race[T any](fs ...Future[T]) Future[T] {
 			return Future[T]{v: v, err: err}
 		}
 	}
-	j := joinFor[T, T](fs, joinRace)
+	j := joinFor[T, T](s, fs, joinRace)
 	if j == nil {
 		// Every input became ready since the loop above (a future with no
 		// loop, settled by another goroutine): the first one wins.
@@ -270,12 +293,13 @@ type joinSlot[T, R any] struct {
 	loop Loop
 }
 
-// joinFor returns the state for combining fs, or nil if every input is
-// ready (the caller then combines them at once).
-func joinFor[T, R any](fs []Future[T], kind joinKind) *join[T, R] {
+// joinFor returns the state for combining fs on s's loop, or nil if every
+// input is ready (the caller then combines them at once).
+func joinFor[T, R any](s Scope, fs []Future[T], kind joinKind) *join[T, R] {
+	l := scopeLoop(s)
 	for _, f := range fs {
 		if !f.Ready() {
-			return &join[T, R]{kind: kind, out: promise[R]{loop: f.p.loop}}
+			return &join[T, R]{kind: kind, out: promise[R]{loop: l}}
 		}
 	}
 	return nil
@@ -334,10 +358,11 @@ func (s *joinSlot[T, R]) Settled(v T, err error) {
 }
 
 // WithTimeout returns a future that settles like f, or fails with ErrTimeout
-// if f has not settled within d. It stops waiting; it does not stop the work
-// behind f, which should watch a context with the same deadline. A ready f
-// is returned as it is.
-func WithTimeout[T any](f Future[T], d time.Duration) Future[T] {
+// if f has not settled within d; its listeners run on s's loop. It stops
+// waiting; it does not stop the work behind f, which should watch a context
+// with the same deadline. A ready f is returned as it is.
+func WithTimeout[T any](s Scope, f Future[T], d time.Duration) Future[T] {
+	f = bindTo(s, f)
 	if f.Ready() {
 		return f
 	}

@@ -3,6 +3,7 @@ package runtime_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -24,7 +25,7 @@ func TestCombinators(t *testing.T) {
 	errA, errB := errors.New("a"), errors.New("b")
 	cases := []struct {
 		name    string
-		combine func(fs []runtime.Future[int]) runtime.Future[[]int]
+		combine func(s runtime.Scope, fs []runtime.Future[int]) runtime.Future[[]int]
 		in      []input
 		want    []int
 		wantErr []error // every one must match under errors.Is
@@ -51,11 +52,11 @@ func TestCombinators(t *testing.T) {
 					promises[i] = runtime.NewPromise[int](l)
 					fs[i] = promises[i].Future()
 				} else {
-					fs[i] = runtime.Map(runtime.Resolved(in.v), func(v int) (int, error) { return v, in.err })
+					fs[i] = runtime.Map(l, runtime.Resolved(in.v), func(v int) (int, error) { return v, in.err })
 				}
 			}
 			var out runtime.Future[[]int]
-			l.Do(func() { out = tc.combine(fs) })
+			l.Do(func() { out = tc.combine(l, fs) })
 			order := slices.Clone(tc.in)
 			idx := make([]int, len(order))
 			for i := range idx {
@@ -83,14 +84,16 @@ func TestCombinators(t *testing.T) {
 	}
 }
 
-func all(fs []runtime.Future[int]) runtime.Future[[]int] { return runtime.All(fs...) }
-
-func anyOf(fs []runtime.Future[int]) runtime.Future[[]int] {
-	return runtime.Map(runtime.Any(fs...), func(v int) ([]int, error) { return []int{v}, nil })
+func all(s runtime.Scope, fs []runtime.Future[int]) runtime.Future[[]int] {
+	return runtime.All(s, fs...)
 }
 
-func race(fs []runtime.Future[int]) runtime.Future[[]int] {
-	return runtime.Map(runtime.Race(fs...), func(v int) ([]int, error) { return []int{v}, nil })
+func anyOf(s runtime.Scope, fs []runtime.Future[int]) runtime.Future[[]int] {
+	return runtime.Map(s, runtime.Any(s, fs...), func(v int) ([]int, error) { return []int{v}, nil })
+}
+
+func race(s runtime.Scope, fs []runtime.Future[int]) runtime.Future[[]int] {
+	return runtime.Map(s, runtime.Race(s, fs...), func(v int) ([]int, error) { return []int{v}, nil })
 }
 
 func TestAllAcrossLoopsSettlesOnTheFirstPendingLoop(t *testing.T) {
@@ -99,7 +102,7 @@ func TestAllAcrossLoopsSettlesOnTheFirstPendingLoop(t *testing.T) {
 	onA := make(chan bool, 1)
 	var out runtime.Future[[]int]
 	a.Do(func() {
-		out = runtime.Map(runtime.All(pa.Future(), pb.Future()), func(v []int) ([]int, error) {
+		out = runtime.Map(a, runtime.All(a, pa.Future(), pb.Future()), func(v []int) ([]int, error) {
 			onA <- a.Running()
 			return v, nil
 		})
@@ -130,7 +133,7 @@ func TestWithTimeout(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			p := runtime.NewPromise[int](l)
 			var out runtime.Future[int]
-			l.Do(func() { out = runtime.WithTimeout(p.Future(), tc.timeout) })
+			l.Do(func() { out = runtime.WithTimeout(l, p.Future(), tc.timeout) })
 			if tc.resolve >= 0 {
 				p.Resolve(4)
 			}
@@ -146,5 +149,65 @@ func TestWithTimeout(t *testing.T) {
 				t.Fatalf("result changed after a late resolve: %v", err2)
 			}
 		})
+	}
+}
+
+// TestContinuationsRunWhereAttached is the rule of the package: a
+// continuation attached on loop b to a future of loop a runs on b, for every
+// combinator, whether the future settles before or after it is attached.
+func TestContinuationsRunWhereAttached(t *testing.T) {
+	cases := []struct {
+		name   string
+		attach func(s runtime.Scope, f runtime.Future[int], seen func()) runtime.Future[int]
+	}{
+		{"Then", func(s runtime.Scope, f runtime.Future[int], seen func()) runtime.Future[int] {
+			return runtime.Then(s, f, func(v int) runtime.Future[int] { seen(); return runtime.Resolved(v) })
+		}},
+		{"Map", func(s runtime.Scope, f runtime.Future[int], seen func()) runtime.Future[int] {
+			return runtime.Map(s, f, func(v int) (int, error) { seen(); return v, nil })
+		}},
+		{"Catch", func(s runtime.Scope, f runtime.Future[int], seen func()) runtime.Future[int] {
+			failed := runtime.Map(s, f, func(int) (int, error) { return 0, errBoom })
+			return failed.Catch(s, func(error) runtime.Future[int] { seen(); return runtime.Resolved(1) })
+		}},
+		{"Finally", func(s runtime.Scope, f runtime.Future[int], seen func()) runtime.Future[int] {
+			return f.Finally(s, func(int, error) { seen() })
+		}},
+		{"All", func(s runtime.Scope, f runtime.Future[int], seen func()) runtime.Future[int] {
+			return runtime.Map(s, runtime.All(s, f), func(v []int) (int, error) { seen(); return v[0], nil })
+		}},
+		{"Any", func(s runtime.Scope, f runtime.Future[int], seen func()) runtime.Future[int] {
+			return runtime.Map(s, runtime.Any(s, f), func(v int) (int, error) { seen(); return v, nil })
+		}},
+		{"Race", func(s runtime.Scope, f runtime.Future[int], seen func()) runtime.Future[int] {
+			return runtime.Map(s, runtime.Race(s, f), func(v int) (int, error) { seen(); return v, nil })
+		}},
+		{"WithTimeout", func(s runtime.Scope, f runtime.Future[int], seen func()) runtime.Future[int] {
+			return runtime.Map(s, runtime.WithTimeout(s, f, time.Hour), func(v int) (int, error) { seen(); return v, nil })
+		}},
+	}
+	for _, tc := range cases {
+		for _, settledFirst := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/settled=%v", tc.name, settledFirst), func(t *testing.T) {
+				a, b := runtimetest.NewLoop(t), runtimetest.NewLoop(t)
+				p := runtime.NewPromise[int](a)
+				if settledFirst {
+					p.Resolve(1)
+					a.Do(func() {}) // let a take the result in
+				}
+				onB := make(chan bool, 1)
+				var out runtime.Future[int]
+				b.Do(func() {
+					out = tc.attach(b, p.Future(), func() { onB <- b.Running() })
+				})
+				p.Resolve(1)
+				if _, err := settle(t, out); err != nil {
+					t.Fatal(err)
+				}
+				if !<-onB {
+					t.Fatal("the continuation attached on loop b ran off it")
+				}
+			})
+		}
 	}
 }

@@ -11,16 +11,16 @@
 // A [Loop] runs tasks one at a time on one goroutine, like Node's event loop.
 // Code that runs on a loop must never block, so anything slow is started
 // somewhere else and handed back as a [Future]: a value (or an error) that will
-// be there later. The future remembers its loop; when it is resolved on another
-// goroutine, its continuations are posted back to that loop and run there, in
-// the order they were registered. Code that runs on a loop therefore never
+// be there later. A continuation remembers the loop it was attached on; when
+// the future is resolved on another goroutine, its continuations are posted
+// back to that loop and run there, in the order they were registered. Code that runs on a loop therefore never
 // races with itself, even when it continues after a database query or a CPU
 // job, and needs no locks for the state it owns.
 //
 //	rows := runtime.Blocking(c, func(ctx context.Context) ([]User, error) {
 //		return queryUsers(ctx, db) // a goroutine, off the loop
 //	})
-//	return runtime.Then(rows, func(users []User) net.Result {
+//	return runtime.Then(c, rows, func(users []User) net.Result {
 //		return c.JSON(200, users) // back on c's loop
 //	})
 //
@@ -35,6 +35,14 @@
 // given to them becomes a [*PanicError] carrying the stack, delivered to the
 // future like any other error.
 //
+// Every combinator takes a [Scope] first, and the rule is one line: a
+// continuation runs on the loop of the scope it is attached with (on the
+// goroutine that settles the future, for a scope with no loop). In a handler
+// the scope is the request's *net.Ctx, so code after a future always runs on
+// the request's loop, even when the future belongs to another loop (a cache
+// fill or a singleflight shared by requests on every loop). Finding the loop
+// is a method call on the scope, not a lookup of the running goroutine.
+//
 // Cancellation rides on context.Context, not on futures: [Blocking] and
 // [After] take a [Scope] whose context cancels the work. [WithTimeout] only
 // stops waiting; it cannot stop work that ignores its context.
@@ -43,10 +51,11 @@
 //
 // Future values may be copied and passed between goroutines freely. Their
 // continuations ([Then], [Map], [Future.Catch], [Future.Finally], [All], ...)
-// run on the future's loop once it settles, or at once on the calling
-// goroutine if it has already settled, so register them from the loop.
-// [Promise.Resolve] and [Promise.Reject] are safe for concurrent use: that is
-// how work off the loop hands its result back. [Future.Wait] is for code off
-// the loop only: called on the future's own loop it would deadlock, so it
-// panics instead.
+// run on the loop of the scope they are attached with once the future
+// settles, or at once on the calling goroutine if it has already settled, so
+// attach them from that scope's loop. [Promise.Resolve] and [Promise.Reject]
+// are safe for concurrent use: that is how work off the loop hands its result
+// back. [Future.Wait] is for code off the loops only: called on a loop it
+// would block it (and deadlock it, for the loop's own future), so it panics
+// instead.
 package runtime

@@ -23,9 +23,9 @@ func Example() {
 		rows := runtime.Blocking(scope, func(ctx context.Context) ([]string, error) {
 			return []string{"ada", "grace"}, nil // a database query, off the loop
 		})
-		out = runtime.Then(rows, func(names []string) runtime.Future[string] {
+		out = runtime.Then(scope, rows, func(names []string) runtime.Future[string] {
 			return runtime.Resolved(strings.Join(names, ", ")) // back on the loop
-		}).Catch(func(err error) runtime.Future[string] {
+		}).Catch(scope, func(err error) runtime.Future[string] {
 			return runtime.Resolved("no users: " + err.Error())
 		})
 	})
@@ -40,8 +40,8 @@ func ExampleAll() {
 	a := runtime.Blocking(s, func(context.Context) (int, error) { return 1, nil })
 	b := runtime.Blocking(s, func(context.Context) (int, error) { return 2, nil })
 	c := runtime.Blocking(s, func(context.Context) (int, error) { return 0, errors.New("c failed") })
-	fmt.Println(runtime.All(a, b).Wait(context.Background()))
-	fmt.Println(runtime.All(a, b, c).Wait(context.Background()))
+	fmt.Println(runtime.All(s, a, b).Wait(context.Background()))
+	fmt.Println(runtime.All(s, a, b, c).Wait(context.Background()))
 	// Output:
 	// [1 2] <nil>
 	// [] c failed
@@ -49,7 +49,8 @@ func ExampleAll() {
 
 // A ready future costs nothing, and Then runs at once on it.
 func ExampleResolved() {
-	f := runtime.Then(runtime.Resolved(20), func(v int) runtime.Future[int] {
+	s := runtime.Detached(context.Background())
+	f := runtime.Then(s, runtime.Resolved(20), func(v int) runtime.Future[int] {
 		return runtime.Resolved(v + 1)
 	})
 	v, _ := f.Get()

@@ -13,10 +13,12 @@ import (
 // no allocation; only a future that is still pending when it is made points
 // to shared state.
 //
-// Its continuations run on its loop (see the package doc). Reading a future
-// ([Future.Ready], [Future.Get]) and registering continuations are meant for
-// its loop; [Future.Wait] is for code off the loop. A Future value is safe to
-// copy across goroutines.
+// A future belongs to the loop it was made for: the loop its result is
+// taken in on. Continuations attached with the combinators run on the loop
+// of the scope they are attached with, which may be another (see the package
+// doc). [Future.Get] and [Future.Listen] are for the future's own loop;
+// [Future.Wait] is for code off the loops. A Future value is safe to copy
+// across goroutines.
 type Future[T any] struct {
 	p   *promise[T] // nil: resolved at creation, result below
 	v   T

@@ -31,6 +31,7 @@ func TestReadyFuturesDoNotAllocate(t *testing.T) {
 	double := func(v int) runtime.Future[int] { return runtime.Resolved(v * 2) }
 	half := func(v int) (int, error) { return v / 2, nil }
 	recoverTo1 := func(error) runtime.Future[int] { return runtime.Resolved(1) }
+	s := runtime.Detached(context.Background())
 	cases := []struct {
 		name string
 		fn   func()
@@ -38,11 +39,11 @@ func TestReadyFuturesDoNotAllocate(t *testing.T) {
 		{"Resolved+Get", func() { _, _ = runtime.Resolved(42).Get() }},
 		{"Rejected+Get", func() { _, _ = runtime.Rejected[int](errBoom).Get() }},
 		{"zero Future", func() { var f runtime.Future[struct{}]; _ = f.Ready() }},
-		{"Then on resolved", func() { _, _ = runtime.Then(runtime.Resolved(21), double).Get() }},
-		{"Then on rejected", func() { _, _ = runtime.Then(runtime.Rejected[int](errBoom), double).Get() }},
-		{"Map on resolved", func() { _, _ = runtime.Map(runtime.Resolved(84), half).Get() }},
-		{"Catch on rejected", func() { _, _ = runtime.Rejected[int](errBoom).Catch(recoverTo1).Get() }},
-		{"WithTimeout on resolved", func() { _, _ = runtime.WithTimeout(runtime.Resolved(1), time.Second).Get() }},
+		{"Then on resolved", func() { _, _ = runtime.Then(s, runtime.Resolved(21), double).Get() }},
+		{"Then on rejected", func() { _, _ = runtime.Then(s, runtime.Rejected[int](errBoom), double).Get() }},
+		{"Map on resolved", func() { _, _ = runtime.Map(s, runtime.Resolved(84), half).Get() }},
+		{"Catch on rejected", func() { _, _ = runtime.Rejected[int](errBoom).Catch(s, recoverTo1).Get() }},
+		{"WithTimeout on resolved", func() { _, _ = runtime.WithTimeout(s, runtime.Resolved(1), time.Second).Get() }},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -62,7 +63,7 @@ func TestContinuationRunsOnTheFuturesLoop(t *testing.T) {
 	got := make(chan seen, 1)
 	p := runtime.NewPromise[int](l)
 	l.Do(func() {
-		runtime.Then(p.Future(), func(v int) runtime.Future[struct{}] {
+		runtime.Then(l, p.Future(), func(v int) runtime.Future[struct{}] {
 			got <- seen{l.Running(), v}
 			return runtime.Resolved(struct{}{})
 		})
@@ -81,7 +82,7 @@ func TestContinuationsRunInRegistrationOrder(t *testing.T) {
 	var last runtime.Future[int]
 	l.Do(func() {
 		for i := range 10 {
-			last = runtime.Map(p.Future(), func(v int) (int, error) {
+			last = runtime.Map(l, p.Future(), func(v int) (int, error) {
 				order = append(order, i)
 				return v, nil
 			})
@@ -143,7 +144,7 @@ func TestResolveOnTheLoopDefersContinuations(t *testing.T) {
 	var steps []string
 	var f runtime.Future[int]
 	l.Do(func() {
-		f = runtime.Map(p.Future(), func(v int) (int, error) {
+		f = runtime.Map(l, p.Future(), func(v int) (int, error) {
 			steps = append(steps, "continuation")
 			return v, nil
 		})
@@ -165,58 +166,58 @@ func TestChain(t *testing.T) {
 	}
 	cases := []struct {
 		name  string
-		build func(src runtime.Future[int]) runtime.Future[int]
+		build func(s runtime.Scope, src runtime.Future[int]) runtime.Future[int]
 		src   result
 		want  result
 	}{
 		{
 			name: "Then passes the value",
-			build: func(src runtime.Future[int]) runtime.Future[int] {
-				return runtime.Then(src, func(v int) runtime.Future[int] { return runtime.Resolved(v + 1) })
+			build: func(s runtime.Scope, src runtime.Future[int]) runtime.Future[int] {
+				return runtime.Then(s, src, func(v int) runtime.Future[int] { return runtime.Resolved(v + 1) })
 			},
 			src: result{v: 1}, want: result{v: 2},
 		},
 		{
 			name: "Then skips on error",
-			build: func(src runtime.Future[int]) runtime.Future[int] {
-				return runtime.Then(src, func(v int) runtime.Future[int] { panic("must not run") })
+			build: func(s runtime.Scope, src runtime.Future[int]) runtime.Future[int] {
+				return runtime.Then(s, src, func(v int) runtime.Future[int] { panic("must not run") })
 			},
 			src: result{err: errBoom}, want: result{err: errBoom},
 		},
 		{
 			name: "Map error",
-			build: func(src runtime.Future[int]) runtime.Future[int] {
-				return runtime.Map(src, func(v int) (int, error) { return 0, errBoom })
+			build: func(s runtime.Scope, src runtime.Future[int]) runtime.Future[int] {
+				return runtime.Map(s, src, func(v int) (int, error) { return 0, errBoom })
 			},
 			src: result{v: 1}, want: result{err: errBoom},
 		},
 		{
 			name: "Catch recovers",
-			build: func(src runtime.Future[int]) runtime.Future[int] {
-				return src.Catch(func(err error) runtime.Future[int] { return runtime.Resolved(99) })
+			build: func(s runtime.Scope, src runtime.Future[int]) runtime.Future[int] {
+				return src.Catch(s, func(err error) runtime.Future[int] { return runtime.Resolved(99) })
 			},
 			src: result{err: errBoom}, want: result{v: 99},
 		},
 		{
 			name: "Catch skipped on success",
-			build: func(src runtime.Future[int]) runtime.Future[int] {
-				return src.Catch(func(err error) runtime.Future[int] { panic("must not run") })
+			build: func(s runtime.Scope, src runtime.Future[int]) runtime.Future[int] {
+				return src.Catch(s, func(err error) runtime.Future[int] { panic("must not run") })
 			},
 			src: result{v: 5}, want: result{v: 5},
 		},
 		{
 			name: "Finally keeps the result",
-			build: func(src runtime.Future[int]) runtime.Future[int] {
-				return src.Finally(func(int, error) {})
+			build: func(s runtime.Scope, src runtime.Future[int]) runtime.Future[int] {
+				return src.Finally(s, func(int, error) {})
 			},
 			src: result{err: errBoom}, want: result{err: errBoom},
 		},
 		{
 			name: "error after Then chain reaches Catch",
-			build: func(src runtime.Future[int]) runtime.Future[int] {
-				f := runtime.Map(src, func(v int) (int, error) { return 0, errBoom })
-				f = runtime.Then(f, func(v int) runtime.Future[int] { panic("must not run") })
-				return f.Catch(func(err error) runtime.Future[int] {
+			build: func(s runtime.Scope, src runtime.Future[int]) runtime.Future[int] {
+				f := runtime.Map(s, src, func(v int) (int, error) { return 0, errBoom })
+				f = runtime.Then(s, f, func(v int) runtime.Future[int] { panic("must not run") })
+				return f.Catch(s, func(err error) runtime.Future[int] {
 					if !errors.Is(err, errBoom) {
 						return runtime.Rejected[int](fmt.Errorf("catch saw %v", err))
 					}
@@ -240,7 +241,7 @@ func TestChain(t *testing.T) {
 					if pending {
 						src = p.Future()
 					}
-					out = tc.build(src)
+					out = tc.build(l, src)
 				})
 				if pending {
 					p.Settle(tc.src.v, tc.src.err)
@@ -257,20 +258,20 @@ func TestChain(t *testing.T) {
 func TestPanicsBecomePanicErrors(t *testing.T) {
 	cases := []struct {
 		name  string
-		build func(src runtime.Future[int]) runtime.Future[int]
+		build func(s runtime.Scope, src runtime.Future[int]) runtime.Future[int]
 	}{
-		{"Then", func(src runtime.Future[int]) runtime.Future[int] {
-			return runtime.Then(src, func(int) runtime.Future[int] { panic("in then") })
+		{"Then", func(s runtime.Scope, src runtime.Future[int]) runtime.Future[int] {
+			return runtime.Then(s, src, func(int) runtime.Future[int] { panic("in then") })
 		}},
-		{"Map", func(src runtime.Future[int]) runtime.Future[int] {
-			return runtime.Map(src, func(int) (int, error) { panic("in map") })
+		{"Map", func(s runtime.Scope, src runtime.Future[int]) runtime.Future[int] {
+			return runtime.Map(s, src, func(int) (int, error) { panic("in map") })
 		}},
-		{"Catch", func(src runtime.Future[int]) runtime.Future[int] {
-			return runtime.Map(src, func(int) (int, error) { return 0, errBoom }).
-				Catch(func(error) runtime.Future[int] { panic("in catch") })
+		{"Catch", func(s runtime.Scope, src runtime.Future[int]) runtime.Future[int] {
+			return runtime.Map(s, src, func(int) (int, error) { return 0, errBoom }).
+				Catch(s, func(error) runtime.Future[int] { panic("in catch") })
 		}},
-		{"Finally", func(src runtime.Future[int]) runtime.Future[int] {
-			return src.Finally(func(int, error) { panic("in finally") })
+		{"Finally", func(s runtime.Scope, src runtime.Future[int]) runtime.Future[int] {
+			return src.Finally(s, func(int, error) { panic("in finally") })
 		}},
 	}
 	for _, tc := range cases {
@@ -284,7 +285,7 @@ func TestPanicsBecomePanicErrors(t *testing.T) {
 					if pending {
 						src = p.Future()
 					}
-					out = tc.build(src)
+					out = tc.build(l, src)
 				})
 				p.Resolve(1)
 				_, err := settle(t, out)
@@ -301,7 +302,7 @@ func TestPanicsBecomePanicErrors(t *testing.T) {
 }
 
 func TestPanicErrorUnwrapsErrorValues(t *testing.T) {
-	f := runtime.Map(runtime.Resolved(1), func(int) (int, error) { panic(errBoom) })
+	f := runtime.Map(runtime.Detached(context.Background()), runtime.Resolved(1), func(int) (int, error) { panic(errBoom) })
 	_, err := f.Get()
 	if !errors.Is(err, errBoom) {
 		t.Fatalf("errors.Is(%v, errBoom) = false; a panic(err) must unwrap to err", err)
@@ -343,8 +344,8 @@ func TestThenFlattensAFutureFromAnotherLoop(t *testing.T) {
 	onA := make(chan bool, 1)
 	var out runtime.Future[int]
 	a.Do(func() {
-		f := runtime.Then(pa.Future(), func(v int) runtime.Future[int] { return pb.Future() })
-		out = runtime.Map(f, func(v int) (int, error) {
+		f := runtime.Then(a, pa.Future(), func(v int) runtime.Future[int] { return pb.Future() })
+		out = runtime.Map(a, f, func(v int) (int, error) {
 			onA <- a.Running()
 			return v, nil
 		})

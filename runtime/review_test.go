@@ -20,7 +20,7 @@ func TestRaceOfFuturesSettlingMeanwhile(t *testing.T) {
 	for range 20000 {
 		p := runtime.NewPromise[int](nil)
 		go p.Resolve(1)
-		if _, err := settle(t, runtime.Race(p.Future())); err != nil {
+		if _, err := settle(t, runtime.Race(runtime.Detached(context.Background()), p.Future())); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -70,7 +70,7 @@ func TestBindBringsAFutureToALoop(t *testing.T) {
 			p := runtime.NewPromise[int](tc.loop)
 			onA := make(chan bool, 1)
 			a.Do(func() {
-				runtime.Map(runtime.Bind(p.Future(), a), func(v int) (int, error) {
+				runtime.Map(a, p.Future(), func(v int) (int, error) {
 					onA <- a.Running()
 					return v, nil
 				})

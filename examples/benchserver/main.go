@@ -47,7 +47,7 @@ func routes(pool *offload.Pool, job cpuJob) *router.Router {
 	r := router.New()
 	r.GET("/cpu", func(c *net.Ctx) net.Result {
 		digest := offload.Run(c, pool, job.run)
-		return runtime.Then(digest, func(hex string) net.Result {
+		return runtime.Then(c, digest, func(hex string) net.Result {
 			return c.Text(net.StatusOK, hex)
 		})
 	})

@@ -27,7 +27,7 @@ func main() {
 	})
 	r.GET("/slow", func(c *net.Ctx) net.Result {
 		// The loop serves other requests during the 100 ms.
-		return runtime.Then(runtime.After(c, 100*time.Millisecond), func(struct{}) net.Result {
+		return runtime.Then(c, runtime.After(c, 100*time.Millisecond), func(struct{}) net.Result {
 			return c.Text(200, "done waiting\n")
 		})
 	})

@@ -213,7 +213,7 @@ func (a *app) listUsers(c *net.Ctx) net.Result {
 	users := runtime.Blocking(c, func(ctx context.Context) ([]User, error) {
 		return queryUsers(ctx, a.db)
 	})
-	return runtime.Then(users, func(u []User) net.Result {
+	return runtime.Then(c, users, func(u []User) net.Result {
 		return c.JSON(200, u)
 	})
 }
@@ -226,7 +226,7 @@ func (a *app) getUser(c *net.Ctx) net.Result {
 	user := runtime.Blocking(c, func(ctx context.Context) (User, error) {
 		return queryUser(ctx, a.db, id)
 	})
-	return runtime.Then(user, func(u User) net.Result {
+	return runtime.Then(c, user, func(u User) net.Result {
 		return c.JSON(200, u)
 	})
 }
@@ -243,7 +243,7 @@ func (a *app) createUser(c *net.Ctx) net.Result {
 	created := runtime.Blocking(c, func(ctx context.Context) (User, error) {
 		return insertUser(ctx, a.db, u)
 	})
-	return runtime.Then(created, func(u User) net.Result {
+	return runtime.Then(c, created, func(u User) net.Result {
 		c.SetHeader("Location", "/users/"+strconv.FormatInt(u.ID, 10))
 		return c.JSON(net.StatusCreated, u)
 	})
@@ -267,7 +267,7 @@ func (a *app) hash(c *net.Ctx) net.Result {
 	sum := offload.Run(c, a.pool, func(ctx context.Context) (string, error) {
 		return hashChain(ctx, seed, n)
 	})
-	return runtime.Then(sum, func(h string) net.Result {
+	return runtime.Then(c, sum, func(h string) net.Result {
 		return c.JSON(200, map[string]any{"seed": seed, "rounds": n, "sha256": h})
 	})
 }

@@ -47,9 +47,9 @@ func routes(pool *offload.Pool) *router.Router {
 		png := offload.Run(c, pool, func(ctx context.Context) ([]byte, error) {
 			return thumbnail(ctx, body, width, blur)
 		})
-		return runtime.Then(png, func(b []byte) net.Result {
+		return runtime.Then(c, png, func(b []byte) net.Result {
 			return c.Send(200, "image/png", b)
-		}).Catch(func(err error) net.Result {
+		}).Catch(c, func(err error) net.Result {
 			if errors.Is(err, errTooLarge) {
 				return net.Fail(net.NewError(413, "image too large"))
 			}

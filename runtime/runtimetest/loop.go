@@ -3,6 +3,7 @@
 package runtimetest
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"runtime/debug"
@@ -70,6 +71,14 @@ func (l *Loop) Post(t runtime.Task) error {
 
 // Running reports whether the caller runs on the loop.
 func (l *Loop) Running() bool { return l.owner.Running() }
+
+// Loop returns l: a *Loop is also a [runtime.Scope], so that a test can pass
+// it to the combinators (runtime.Then(l, f, fn)) and to runtime.Blocking.
+func (l *Loop) Loop() runtime.Loop { return l }
+
+// Context returns context.Background(): work started with l as its scope is
+// never cancelled by it.
+func (l *Loop) Context() context.Context { return context.Background() }
 
 // Do runs fn on the loop and waits for it to return. Called on the loop, it
 // runs fn at once.
