@@ -8,48 +8,31 @@ package main
 
 import (
 	"context"
-	"errors"
 	"log"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
 
-	"github.com/weftgo/weft/net"
-	"github.com/weftgo/weft/router"
-	"github.com/weftgo/weft/runtime"
+	"github.com/weftgo/weft"
 )
 
 func main() {
-	r := router.New()
-	r.GET("/hello/:name", func(c *net.Ctx) net.Result {
+	app := weft.New()
+	app.GET("/hello/:name", func(c *weft.Ctx) weft.Result {
 		return c.Text(200, "Hello, "+c.Param("name")+"!\n")
 	})
-	r.GET("/slow", func(c *net.Ctx) net.Result {
+	app.GET("/slow", func(c *weft.Ctx) weft.Result {
 		// The loop serves other requests during the 100 ms.
-		return runtime.Then(c, runtime.After(c, 100*time.Millisecond), func(struct{}) net.Result {
+		return weft.Then(c, weft.After(c, 100*time.Millisecond), func(struct{}) weft.Result {
 			return c.Text(200, "done waiting\n")
 		})
 	})
 
-	srv := &net.Server{Addr: addr(), Handler: r.Serve}
-	if err := srv.Start(); err != nil {
-		log.Fatal(err)
-	}
-	log.Printf("hello: listening on %s", srv.ListenAddr())
-
-	stop, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer cancel()
-	select {
-	case <-stop.Done():
-	case <-waitErr(srv):
-	}
-	ctx, cancelShutdown := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancelShutdown()
-	if err := srv.Shutdown(ctx); err != nil {
-		log.Printf("hello: shutdown: %v", err)
-	}
-	if err := srv.Wait(); err != nil && !errors.Is(err, net.ErrServerClosed) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	log.Printf("hello: listening on %s", addr())
+	if err := app.Run(ctx, addr()); err != nil {
 		log.Fatal(err)
 	}
 }
@@ -59,11 +42,4 @@ func addr() string {
 		return ":" + p
 	}
 	return ":8080"
-}
-
-// waitErr reports the server stopping by itself (an engine failure).
-func waitErr(srv *net.Server) <-chan error {
-	ch := make(chan error, 1)
-	go func() { ch <- srv.Wait() }()
-	return ch
 }

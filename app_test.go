@@ -1,0 +1,126 @@
+package weft_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/weftgo/weft"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m,
+		// gnet's shared worker pool (ants) keeps idle workers for a while
+		// after the engines that used it stop.
+		goleak.IgnoreAnyFunction("github.com/panjf2000/ants/v2.(*goWorker).run.func1"),
+		goleak.IgnoreTopFunction("github.com/panjf2000/ants/v2.(*poolCommon).purgeStaleWorkers"),
+		goleak.IgnoreTopFunction("github.com/panjf2000/ants/v2.(*poolCommon).ticktock"),
+	)
+}
+
+// TestRunServesUntilItsContextEnds drives an App the way main does: Run on a
+// free port, a synchronous and an asynchronous route, then a cancelled
+// context drains it and Run returns nil.
+func TestRunServesUntilItsContextEnds(t *testing.T) {
+	app := weft.New()
+	app.Server.Loops = 2
+	app.GET("/hello/:name", func(c *weft.Ctx) weft.Result {
+		return c.Text(200, "Hello, "+c.Param("name"))
+	})
+	app.GET("/slow", func(c *weft.Ctx) weft.Result {
+		v := weft.Blocking(c, func(context.Context) (string, error) { return "from a goroutine", nil })
+		return weft.Then(c, v, func(s string) weft.Result { return c.Text(200, s) })
+	})
+	app.GET("/teapot", func(c *weft.Ctx) weft.Result {
+		return weft.Fail(weft.NewError(418, "short and stout"))
+	})
+
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan error, 1)
+	go func() { ran <- app.Run(ctx, "127.0.0.1:0") }()
+	addr := waitAddr(t, app, ran)
+
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	cl := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	cases := []struct {
+		path   string
+		status int
+		body   string
+	}{
+		{"/hello/ada", 200, "Hello, ada"},
+		{"/slow", 200, "from a goroutine"},
+		{"/teapot", 418, "short and stout"},
+		{"/nowhere", 404, "Not Found"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.path, func(t *testing.T) {
+			resp, err := cl.Get("http://" + addr + tc.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tc.status || string(b) != tc.body {
+				t.Fatalf("GET %s = %d %q, want %d %q", tc.path, resp.StatusCode, b, tc.status, tc.body)
+			}
+		})
+	}
+	tr.CloseIdleConnections()
+	cancel()
+	if err := <-ran; err != nil {
+		t.Fatalf("Run after its context ended = %v, want nil", err)
+	}
+}
+
+// TestStartReportsBadSettings: a bad setting is an error from Start that
+// names the field, not a panic or a server half started.
+func TestStartReportsBadSettings(t *testing.T) {
+	app := weft.New()
+	app.Server.MaxPipelined = -1
+	err := app.Start("127.0.0.1:0")
+	if err == nil {
+		app.Shutdown(context.Background())
+		t.Fatal("Start accepted MaxPipelined = -1")
+	}
+	if !strings.Contains(err.Error(), "MaxPipelined") {
+		t.Fatalf("Start error %q does not name the field", err)
+	}
+}
+
+func TestListenReturnsNilAfterShutdown(t *testing.T) {
+	app := weft.New()
+	app.Server.Loops = 1
+	done := make(chan error, 1)
+	go func() { done <- app.Listen("127.0.0.1:0") }()
+	waitAddr(t, app, done)
+	if err := app.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("Listen after Shutdown = %v, want nil", err)
+	}
+}
+
+// waitAddr waits until app listens (or stopped with an error) and returns
+// its address.
+func waitAddr(t *testing.T, app *weft.App, stopped chan error) string {
+	t.Helper()
+	for range 1000 {
+		if a := app.Addr(); a != nil {
+			return a.String()
+		}
+		select {
+		case err := <-stopped:
+			t.Fatalf("app stopped before listening: %v", err)
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	t.Fatal("app did not start listening")
+	return ""
+}
