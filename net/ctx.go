@@ -308,8 +308,9 @@ func (c *Ctx) Param(name string) string {
 // with SetRoute ("/users/:id"), for logs and metrics.
 func (c *Ctx) Route() string { return c.route }
 
-// SetRoute records the pattern of the route that matched; routers call it.
-func (c *Ctx) SetRoute(pattern string) { c.route = pattern }
+// SetRoute records on c the pattern of the route that matched, which
+// c.Route returns; routers call it, handlers never need to. Loop-only.
+func SetRoute(c *Ctx, pattern string) { c.route = pattern }
 
 // Context returns the request's context. It is cancelled when the response
 // is final (the handler's Result settled, or a timeout answered), when the

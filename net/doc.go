@@ -26,7 +26,7 @@
 //
 // A connection belongs to one loop for its life, and so do its requests,
 // their Ctx and every continuation of their futures: handler code never
-// races with itself. Ctx is loop-only (except Loop, LoopLag, Measure and
+// races with itself. Ctx is loop-only (except Loop, LoopLag, Tracker and
 // Timings); give off-loop code values and the context from Ctx.Context. The
 // strings and bytes a Ctx returns stay valid until the request's Result has
 // settled, its response is written, and every Blocking function and offload

@@ -128,17 +128,22 @@ func (c *Ctx) HoldUntil(f Result) {
 	runtime.Bind(f, c.l).Listen((*holdListener)(c))
 }
 
-// Keep and Release make Ctx a runtime.Keeper: runtime.Blocking and
-// offload.Run call Keep when they start work for the request and Release,
-// on the loop, once that work's future has settled, so the request's bytes
-// are not reused while a job may still read them. Call them yourself only
-// in pairs, on the loop, for work of your own that reads the request.
-func (c *Ctx) Keep() { c.roots++ }
+// Tracker returns the runtime.Tracker of the request, for code that starts
+// work off the loop for it (runtime.Blocking and offload.Run use it):
+// Keep and Release, on the loop, keep the request's bytes from reuse while
+// the work may read them; Measure records the work's time for Timings.
+// Handlers never need it. Safe for concurrent use; the Tracker's Keep and
+// Release are loop-only, its Measure safe for concurrent use.
+func (c *Ctx) Tracker() runtime.Tracker { return (*tracker)(c) }
 
-// Release ends a Keep. Loop-only.
-func (c *Ctx) Release() {
-	c.roots--
-	c.recycleIfDoneOnLoop()
+// tracker is a Ctx seen as the runtime.Tracker of its request.
+type tracker Ctx
+
+func (t *tracker) Keep() { t.roots++ }
+
+func (t *tracker) Release() {
+	t.roots--
+	(*Ctx)(t).recycleIfDoneOnLoop()
 }
 
 // timeoutOnLoop answers a request whose handler outlived HandlerTimeout.

@@ -63,15 +63,15 @@ func (t *ctxTiming) reset() {
 	t.blockingRan.Store(0)
 }
 
-// Measure implements runtime.Meter for work started with c as its Scope.
-// Safe for concurrent use.
-func (c *Ctx) Measure(w runtime.Work, queued, ran time.Duration) {
+// Measure records work started for the request, for Timings. Safe for
+// concurrent use.
+func (t *tracker) Measure(w runtime.Work, queued, ran time.Duration) {
 	switch w {
 	case runtime.WorkOffload:
-		c.timing.offloadQueued.Add(int64(queued))
-		c.timing.offloadRan.Add(int64(ran))
+		t.timing.offloadQueued.Add(int64(queued))
+		t.timing.offloadRan.Add(int64(ran))
 	case runtime.WorkBlocking:
-		c.timing.blockingRan.Add(int64(ran))
+		t.timing.blockingRan.Add(int64(ran))
 	}
 }
 

@@ -187,7 +187,7 @@ func New(cfg Config) (*Pool, error) {
 //
 // A job whose context is done before a worker takes it is not started; its
 // future fails with the context's error. A panic in fn fails the future with
-// a *runtime.PanicError. If s is a runtime.Keeper (a *net.Ctx is), it keeps
+// a *runtime.PanicError. If s has a runtime.Tracker (a *net.Ctx does), it keeps
 // its resources (the request's bytes, which fn may read) until fn has
 // returned, even if nothing waits for the future.
 //
@@ -201,7 +201,7 @@ func Run[T any](s runtime.Scope, p *Pool, fn func(ctx context.Context) (T, error
 		return runtime.Rejected[T](err)
 	}
 	j := &job[T]{fn: fn, ctx: ctx, promise: runtime.NewPromise[T](s.Loop()), queued: time.Now()}
-	j.meter, _ = s.(runtime.Meter)
+	j.tracker = runtime.TrackerOf(s)
 	if err := p.submit(j); err != nil {
 		return runtime.Rejected[T](err)
 	}
@@ -302,7 +302,7 @@ type job[T any] struct {
 	fn      func(context.Context) (T, error)
 	ctx     context.Context
 	promise runtime.Promise[T]
-	meter   runtime.Meter // the caller's, if it measures
+	tracker runtime.Tracker // the caller's, if it has one
 	queued  time.Time
 }
 
@@ -334,14 +334,14 @@ func (j *job[T]) start(p *Pool, w int) {
 	ran := time.Since(started)
 	p.m.run.observe(int64(ran))
 	p.m.completed.Add(1)
-	if j.meter != nil {
-		j.meter.Measure(runtime.WorkOffload, waited, ran)
+	if j.tracker != nil {
+		j.tracker.Measure(runtime.WorkOffload, waited, ran)
 	}
 	var pe *runtime.PanicError
 	if errors.As(err, &pe) {
 		p.m.panicked.Add(1)
 	}
-	j.fn, j.ctx, j.meter = nil, nil, nil
+	j.fn, j.ctx, j.tracker = nil, nil, nil
 	j.promise.Settle(v, err)
 }
 
@@ -355,7 +355,7 @@ func (j *job[T]) call(ctx *jobContext) (v T, err error) {
 }
 
 func (j *job[T]) drop(err error) {
-	j.fn, j.ctx, j.meter = nil, nil, nil
+	j.fn, j.ctx, j.tracker = nil, nil, nil
 	j.promise.Reject(err)
 }
 

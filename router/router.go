@@ -138,7 +138,7 @@ func (r *Router) dispatch(c *net.Ctx) net.Result {
 		return r.notFound(c)
 	}
 	ps.Names, ps.Values = rt.names, vals
-	c.SetRoute(rt.pattern)
+	net.SetRoute(c, rt.pattern)
 	method := c.Method()
 	if h := rt.handler(method); h != nil {
 		return h(c)

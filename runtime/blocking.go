@@ -20,7 +20,7 @@ import (
 // database/sql does with SetMaxOpenConns). For CPU-bound work use the offload
 // package, whose workers are bounded and keep the loops responsive.
 //
-// If s is a Keeper (a *net.Ctx is), s keeps its resources (the request's
+// If s has a Tracker (a *net.Ctx does), s keeps its resources (the request's
 // bytes) until fn has returned, even if nothing waits for the future.
 //
 // Call it on s's loop (from a handler, with its *net.Ctx as s), or from any
@@ -31,17 +31,17 @@ func Blocking[T any](s Scope, fn func(ctx context.Context) (T, error)) Future[T]
 		return Rejected[T](err)
 	}
 	p := &promise[T]{loop: s.Loop()}
-	KeepFor(s, Promise[T]{p: p})
-	m, _ := s.(Meter)
-	go runBlocking(ctx, p, m, fn)
+	t := TrackerOf(s)
+	keepFor(s, t, p)
+	go runBlocking(ctx, p, t, fn)
 	return Future[T]{p: p}
 }
 
-func runBlocking[T any](ctx context.Context, p *promise[T], m Meter, fn func(context.Context) (T, error)) {
+func runBlocking[T any](ctx context.Context, p *promise[T], t Tracker, fn func(context.Context) (T, error)) {
 	start := time.Now()
 	v, err := callBlocking(ctx, fn)
-	if m != nil {
-		m.Measure(WorkBlocking, 0, time.Since(start))
+	if t != nil {
+		t.Measure(WorkBlocking, 0, time.Since(start))
 	}
 	p.resolve(v, err)
 }
@@ -98,7 +98,7 @@ func (t *timerNode) cancel() {
 	t.out.resolve(struct{}{}, t.ctx.Err())
 }
 
-// Work names a kind of asynchronous work, for a Meter.
+// Work names a kind of asynchronous work, for a Tracker.
 type Work uint8
 
 const (
@@ -107,12 +107,3 @@ const (
 	// WorkOffload is a job run by the offload package.
 	WorkOffload
 )
-
-// A Meter learns how long the asynchronous work started for a Scope waited
-// for a worker and ran. When a Scope implements it (net's *Ctx does, for
-// access logs and Server-Timing), Blocking and the offload package call
-// Measure from the goroutine that ran the work, before its future is
-// resolved. Measure must be safe for concurrent use and cheap.
-type Meter interface {
-	Measure(w Work, queued, ran time.Duration)
-}

@@ -168,8 +168,8 @@ func (p Promise[T]) Settle(v T, err error) bool { return p.p.resolve(v, err) }
 // there (it is the Task) and its Run marks it ready.
 type promise[T any] struct {
 	loop Loop
-	from Loop   // the loop of the future this one follows, if any; see follow
-	keep Keeper // released on the loop once settled (Blocking, offload)
+	from Loop    // the loop of the future this one follows, if any; see follow
+	keep Tracker // released on the loop once settled (Blocking, offload)
 
 	mu      sync.Mutex
 	settled bool // a result is stored
@@ -286,15 +286,17 @@ func (p *promise[T]) fireLocked() {
 }
 
 // KeepFor makes s keep its resources until the future of p settles, when s
-// is a Keeper; Blocking and offload.Run call it when they start work for s,
-// on s's loop. It is exported for other packages that start work off the
+// has a Tracker; Blocking and offload.Run call it when they start work for
+// s, on s's loop. It is exported for other packages that start work off the
 // loop in the same way.
-func KeepFor[T any](s Scope, p Promise[T]) {
-	if k, ok := s.(Keeper); ok && k.Loop() != nil && k.Loop() == p.p.loop {
-		k.Keep()
-		p.p.mu.Lock()
-		p.p.keep = k
-		p.p.mu.Unlock()
+func KeepFor[T any](s Scope, p Promise[T]) { keepFor(s, TrackerOf(s), p.p) }
+
+func keepFor[T any](s Scope, t Tracker, p *promise[T]) {
+	if t != nil && s.Loop() != nil && s.Loop() == p.loop {
+		t.Keep()
+		p.mu.Lock()
+		p.keep = t
+		p.mu.Unlock()
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // A Task is a unit of work run on a loop.
@@ -56,16 +57,31 @@ type Scope interface {
 	Context() context.Context
 }
 
-// A Keeper is a Scope whose resources must outlive the work started for it.
-// net's *Ctx is one: its request's bytes, which a Blocking function or an
-// offload job may read, must not be reused for another request while that
-// work runs. Blocking and the offload package call Keep when they start work
-// for a Keeper, on its loop, and Release on its loop once the work's future
-// has settled, whether or not anything waits for that future.
-type Keeper interface {
-	Scope
+// A Tracker follows the asynchronous work started for a Scope; a Scope that
+// has one returns it from a Tracker() method (net's *Ctx does). It is for
+// code that starts work off the loop, like Blocking and the offload package;
+// handlers never call it.
+//
+// Keep is called on the scope's loop when work starts, and Release on that
+// loop once the work's future has settled, whether or not anything waits for
+// it: the scope keeps the resources the work may read (a request's bytes)
+// until then. Measure is called from the goroutine that ran the work, before
+// its future is resolved, with how long it waited for a worker and ran (for
+// access logs and Server-Timing); it must be safe for concurrent use and
+// cheap.
+type Tracker interface {
 	Keep()
 	Release()
+	Measure(w Work, queued, ran time.Duration)
+}
+
+// TrackerOf returns s's Tracker, or nil if s has none. Safe for concurrent
+// use when s's Tracker method is.
+func TrackerOf(s Scope) Tracker {
+	if ts, ok := s.(interface{ Tracker() Tracker }); ok {
+		return ts.Tracker()
+	}
+	return nil
 }
 
 // Detached returns a Scope with no loop, for starting asynchronous work from

@@ -83,17 +83,19 @@ func TestBindBringsAFutureToALoop(t *testing.T) {
 	}
 }
 
-// keeper is a Scope that counts Keep and Release, and checks Release runs
-// on its loop.
+// keeper is a Scope whose Tracker counts Keep and Release, and checks
+// Release runs on its loop.
 type keeper struct {
 	l       *runtimetest.Loop
 	kept    atomic.Int32
 	offLoop atomic.Bool
 }
 
-func (k *keeper) Loop() runtime.Loop       { return k.l }
-func (k *keeper) Context() context.Context { return context.Background() }
-func (k *keeper) Keep()                    { k.kept.Add(1) }
+func (k *keeper) Loop() runtime.Loop                                 { return k.l }
+func (k *keeper) Context() context.Context                           { return context.Background() }
+func (k *keeper) Tracker() runtime.Tracker                           { return k }
+func (k *keeper) Keep()                                              { k.kept.Add(1) }
+func (k *keeper) Measure(runtime.Work, time.Duration, time.Duration) {}
 func (k *keeper) Release() {
 	if !k.l.Running() {
 		k.offLoop.Store(true)
