@@ -230,3 +230,55 @@ func TestTurnLimitYields(t *testing.T) {
 		t.Fatalf("in the end %d answered; want %d", got, n)
 	}
 }
+
+// TestHeadInPiecesParsesInLinearWork is the regression test of issue 8
+// §5.2: a 4 KiB head arriving 16 bytes at a time over a real socket was
+// parsed from its start at every piece (the partial Ctx went back to the
+// pool, and the parser resumed only for the same buffer address). Each
+// piece is let in only once the loop holds the previous ones, so that
+// every piece is a read of its own.
+func TestHeadInPiecesParsesInLinearWork(t *testing.T) {
+	scanned := make(chan int, 1)
+	addr, l := startInternal(t, &Server{Handler: func(c *Ctx) Result {
+		scanned <- c.req.Scanned
+		return c.Text(200, "ok")
+	}})
+	var head strings.Builder
+	head.WriteString("GET /x HTTP/1.1\r\nHost: x\r\n")
+	for i := 0; head.Len() < 4000; i++ {
+		head.WriteString("X-Field-" + strings.Repeat("a", i%7) + ": " + strings.Repeat("v", 60) + "\r\n")
+	}
+	head.WriteString("\r\n")
+	req := head.String()
+	conn, err := stdnet.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
+	for off := 0; off < len(req); off += 16 {
+		end := min(off+16, len(req))
+		if _, err := io.WriteString(conn, req[off:end]); err != nil {
+			t.Fatal(err)
+		}
+		if end == len(req) {
+			break
+		}
+		for held := 0; held < end; {
+			onLoop(t, l, func() {
+				held = 0
+				for _, cn := range l.conns {
+					held = cn.gc.InboundBuffered()
+				}
+			})
+		}
+	}
+	got := <-scanned
+	if got > 3*len(req) {
+		t.Fatalf("the parser examined %d bytes for a %d-byte head in 16-byte pieces; want linear work (at most %d)", got, len(req), 3*len(req))
+	}
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("%v, %v", res, err)
+	}
+}
