@@ -1,5 +1,60 @@
 package net
 
+// # The connection state machine
+//
+// A connection is in one phase (connPhase): serving requests, closing
+// (reading no more, closing once every answer is written and sent),
+// upgraded (a Protocol owns its bytes) or closed. While serving, its read
+// side is between requests, reading a head, or reading a body (readPhase);
+// a head still arriving keeps its Ctx and the parser's resume state in
+// cn.partial, so that the next bytes continue the parse instead of starting
+// it again.
+//
+// Events only mark the connection (cn.marked): bytes arrived (OnTraffic), a
+// response became final or a stream has bytes, output may have drained, a
+// sweep. One service pass (serviceOnLoop) then does the work, in order:
+// un-pause once gnet's OutboundBuffered is down to half the limit, release
+// the writers waiting for that, parse and dispatch what is buffered (at most
+// maxRequestsPerTurn requests or maxBytesPerTurn bytes), then one merged
+// write of every response that is ready, in request order. OnTraffic runs
+// the pass at once; any other event puts the connection on its loop's ready
+// list, served by one task (serviceTask) after the loop's current batch.
+//
+// # What gnet v2.9.7 allows (measured; see also shared/notes/deps.md)
+//
+// Reading cannot be paused. eventloop.read (eventloop_unix.go:253-299)
+// reads whatever the socket has on every EPOLLIN and appends what OnTraffic
+// left to the connection's inbound ring, which has no bound; the poller's
+// epoll descriptor is unexported, and gnet itself re-arms EPOLLIN on every
+// write that meets EAGAIN (ModReadWrite, connection_unix.go:160-178) and
+// every drained write (ModRead, eventloop_unix.go:348), so removing read
+// interest from outside would be undone by the next write (gnet #712). So
+// weft stops *consuming* a client's bytes instead: while the output is
+// over MaxOutboundBytes, or the pipeline is full, or (later) a streamed
+// body's reader has not taken its chunk, the pass parses nothing, and the
+// bytes wait in gnet's inbound buffer; past MaxInboundBytes the connection
+// is closed (the only bound weft can give). TestInboundIsNotPausedByGnet
+// shows the buffer growing while nothing is consumed. True TCP back-pressure
+// (the client's window closing) needs a pause-read call in gnet.
+//
+// Nothing tells weft that output drained: gnet raises no writable event, and
+// AsyncWrite's callback runs when the bytes are buffered, not sent
+// (connection_unix.go:252-271). So weft polls OutboundBuffered, on the loop,
+// from two places: every service pass (a client that reads its answers
+// usually sends its next request, which is a pass), and a per-loop drain
+// watch that, only while some connection waits for its output to drain
+// (reading paused, a stream or an upgraded protocol waiting to write, a
+// closing connection with bytes still queued), checks them every
+// drainPoll. The 250 ms sweep no longer resumes anything.
+//
+// The turn limit yields through the ready list: a connection that used its
+// turn is marked and served by the next serviceTask, which loop.Run posts
+// for its next batch rather than running in the same one. gnet runs its
+// whole urgent task queue before it polls again (poller_epoll_default.go:
+// 146-154), so tasks posted from a task still run before the next
+// epoll_wait; other connections' callbacks do run between batches only once
+// gnet polls, which is why the limit bounds the work of one batch.
+
 import (
 	"runtime/debug"
 	"time"
@@ -9,6 +64,35 @@ import (
 
 	"github.com/weftgo/weft/net/internal/http1"
 	"github.com/weftgo/weft/runtime"
+)
+
+// connPhase is where a connection is in its life.
+type connPhase uint8
+
+const (
+	phaseServing  connPhase = iota // reads requests and answers them in order
+	phaseClosing                   // reads no more; closes once every answer is written and sent
+	phaseUpgraded                  // a Protocol owns the connection's bytes
+	phaseClosed                    // gnet closed it: never touch gc again
+)
+
+// readPhase is where the read side of a serving connection is.
+type readPhase uint8
+
+const (
+	readIdle readPhase = iota // between requests
+	readHead                  // cn.partial holds a head still arriving
+	readBody                  // cn.partial's head is parsed; its body is arriving
+)
+
+// events are what a connection was marked with since its last pass.
+type events uint8
+
+const (
+	evIn      events = 1 << iota // bytes arrived, or parsing may go on
+	evSettled                    // a response became final, or a stream has bytes
+	evDrain                      // output may have drained
+	evTimers                     // the sweep: check the timeouts
 )
 
 // conn is one client connection. All of it is loop-only: it is touched only
@@ -22,20 +106,28 @@ type conn struct {
 	l   *loop
 	idx int // position in l.conns
 
-	queue   []*Ctx // requests in flight, oldest first
-	partial *Ctx   // a request whose head is read but whose body is not complete
+	phase   connPhase
+	read    readPhase
+	marked  events // what happened since the last pass
+	queued  bool   // on the loop's ready list
+	inPass  bool   // inside serviceOnLoop
+	outHigh bool   // output passed MaxOutboundBytes: parse nothing until it drains to half
+	watched bool   // on the loop's drain watch
+	sent100 bool   // "100 Continue" sent for the partial request
+	// aborting: a streamed response was aborted; close without writing
+	// more. upgrading: a request asked for an upgrade; read nothing more
+	// until it is answered (what follows may be the new protocol's).
+	aborting, upgrading bool
 
-	closed   bool // gnet has closed the connection: never touch gc again
-	closing  bool // read no more requests; close once the queue is written and drained
-	paused   bool // the client does not read: read no more requests until it does
-	busy     bool // inside onTraffic or pump: the caller writes at the end
-	sent100  bool // "100 Continue" sent for the partial request
-	resuming bool // a resume task is queued
+	queue   []*Ctx // requests in flight, oldest first
+	partial *Ctx   // a request whose head or body is still arriving
+
+	up *Upgraded // the protocol's side, once upgraded
 
 	lastActive int64 // coarse time of the last byte read or written
 	reqStart   int64 // coarse time of the first byte of the request being read; 0: none
 	writeStart int64 // coarse time of the last progress of output waiting in gnet's buffer; 0: none waits
-	lastOut    int   // bytes waiting at the last sweep
+	lastOut    int   // bytes waiting at the last check
 }
 
 // A connection's turn on the loop ends after maxRequestsPerTurn requests or
@@ -53,22 +145,26 @@ func (l *loop) openOnLoop(gc gnet.Conn) *conn {
 	return cn
 }
 
+// closedNow reports whether gnet has closed the connection.
+func (cn *conn) closedNow() bool { return cn.phase == phaseClosed }
+
 // onTraffic serves what has arrived on the connection. It runs inside gnet's
-// OnTraffic.
+// OnTraffic, and is the connection's pass for this turn.
 func (cn *conn) onTraffic() (action gnet.Action) {
 	defer func() {
 		if r := recover(); r != nil {
 			cn.l.log.Error("panic in weft serving a connection; closing it",
 				zap.Any("panic", r), zap.ByteString("stack", debug.Stack()))
-			cn.busy = false
+			cn.inPass = false
 			action = gnet.Close
 		}
 	}()
 	cn.lastActive = cn.l.st.now.Load()
-	if cn.pumpOnLoop() {
+	cn.marked |= evIn
+	if cn.serviceOnLoop() {
 		return gnet.Close
 	}
-	if !cn.closed && cn.gc.InboundBuffered() > cn.l.st.cfg.maxInbound {
+	if !cn.closedNow() && cn.gc.InboundBuffered() > cn.l.st.cfg.maxInbound {
 		// More unread bytes than the server will hold for one client
 		// (requests it keeps sending while it does not read our
 		// answers): gnet cannot stop reading the socket, so close.
@@ -78,123 +174,245 @@ func (cn *conn) onTraffic() (action gnet.Action) {
 	return gnet.None
 }
 
-// pumpOnLoop reads and dispatches the requests that are buffered and writes
-// the responses that are ready, until nothing more can be done now. It
-// reports whether the connection must now be closed.
-func (cn *conn) pumpOnLoop() bool {
-	cn.busy = true
-	defer func() { cn.busy = false }()
-	served, bytes := 0, 0
-	for !cn.closed {
-		cn.flushOnLoop()
-		n, b := cn.readOnLoop()
-		if n == 0 {
-			break
+// markOnLoop records ev and makes sure a pass will see it: the running pass,
+// or one from the loop's ready list.
+func (cn *conn) markOnLoop(ev events) {
+	cn.marked |= ev
+	if cn.inPass || cn.queued || cn.closedNow() {
+		return
+	}
+	cn.queued = true
+	cn.l.readyOnLoop(cn)
+}
+
+// serviceOnLoop is the connection's pass: it takes the events marked since
+// the last one and does what they call for. It reports whether the
+// connection must now be closed (the caller closes it: OnTraffic by
+// returning gnet.Close, a task with closeNowOnLoop).
+func (cn *conn) serviceOnLoop() bool {
+	if cn.closedNow() {
+		return false
+	}
+	l := cn.l
+	cfg := l.st.cfg
+	ev := cn.marked
+	cn.marked = 0
+	cn.inPass = true
+	now := l.st.now.Load()
+	if ev&evTimers != 0 {
+		cn.answerOverdueOnLoop(cfg, now)
+	}
+	out := cn.gc.OutboundBuffered()
+	if cn.outHigh && out <= cfg.maxOutbound/2 {
+		cn.outHigh = false
+	}
+	cn.releaseWritersOnLoop(out)
+	more := false
+	switch cn.phase {
+	case phaseServing:
+		// Parse, write; parse again while writing freed room in a full
+		// pipeline, within the turn's budget.
+		t := turn{}
+		for {
+			stop := cn.parseOnLoop(&t)
+			if cn.closedNow() {
+				break
+			}
+			cn.writeOnLoop()
+			if stop != stopPipelineFull || len(cn.queue) >= cfg.maxPipelined || cn.phase != phaseServing {
+				more = stop == stopTurnUsed
+				break
+			}
 		}
-		served, bytes = served+n, bytes+b
-		if served >= maxRequestsPerTurn || bytes >= maxBytesPerTurn {
-			cn.flushOnLoop()
-			cn.resumeLaterOnLoop()
-			break
+	case phaseUpgraded:
+		cn.protocolTrafficOnLoop()
+		cn.writeOnLoop()
+	default:
+		cn.writeOnLoop()
+	}
+	cn.inPass = false
+	if cn.closedNow() {
+		return false
+	}
+	if cn.aborting || (cn.up != nil && cn.up.closing) {
+		return true
+	}
+	cn.noteOutputOnLoop(now)
+	if ev&evTimers != 0 {
+		switch cn.expiredOnLoop(cfg, now) {
+		case expiredNot:
+		case expiredRequest:
+			if len(cn.queue) == 0 {
+				cn.writeRequestTimeoutOnLoop()
+			}
+			return true
+		default:
+			return true
 		}
 	}
-	return cn.doneOnLoop()
+	if cn.doneOnLoop() {
+		return true
+	}
+	if more {
+		cn.marked |= evIn
+	}
+	if cn.marked != 0 {
+		cn.queued = true
+		l.readyOnLoop(cn)
+	}
+	if cn.waitsForDrainOnLoop() {
+		l.watchOnLoop(cn)
+	}
+	return false
 }
 
 // doneOnLoop reports whether the connection is to be closed now: it is
 // closing, every response is written, and gnet has sent them all. (gnet's
 // close sends what it can without waiting, so closing with output still
-// queued would cut a large last response short; the sweep closes such a
-// connection once its output has drained.)
+// queued would cut a large last response short; the drain watch closes such
+// a connection once its output has drained.)
 func (cn *conn) doneOnLoop() bool {
-	return !cn.closed && cn.closing && len(cn.queue) == 0 && cn.gc.OutboundBuffered() == 0
+	return cn.phase == phaseClosing && len(cn.queue) == 0 && cn.gc.OutboundBuffered() == 0
 }
 
-// readOnLoop parses and dispatches buffered requests, as many as the
-// pipelining limit and the turn allow, and returns how many it queued
-// (rejected ones included, so that the pump writes their answer at once)
-// and how many bytes they took.
-func (cn *conn) readOnLoop() (int, int) {
+// waitsForDrainOnLoop reports whether something waits for the connection's
+// output to drain: reading paused, a writer held back, or a close.
+func (cn *conn) waitsForDrainOnLoop() bool {
+	if cn.gc.OutboundBuffered() == 0 {
+		return false
+	}
+	if cn.outHigh || cn.phase == phaseClosing {
+		return true
+	}
+	if cn.up != nil && len(cn.up.waiters) > 0 {
+		return true
+	}
+	return len(cn.queue) > 0 && cn.queue[0].stream != nil && len(cn.queue[0].stream.waiters) > 0
+}
+
+// turn counts what a connection's pass has parsed.
+type turn struct{ requests, bytes int }
+
+// parseStop says why parseOnLoop stopped.
+type parseStop uint8
+
+const (
+	stopWaiting      parseStop = iota // nothing more to parse now
+	stopPipelineFull                  // MaxPipelined requests in flight
+	stopTurnUsed                      // the turn's budget is spent, bytes remain
+)
+
+// parseOnLoop parses and dispatches buffered requests, as many as the
+// pipelining limit and the turn's budget allow, and says why it stopped.
+func (cn *conn) parseOnLoop(t *turn) parseStop {
 	l := cn.l
 	cfg := l.st.cfg
-	if cn.closing || cn.closed || cn.paused || len(cn.queue) >= cfg.maxPipelined {
-		return 0, 0
+	if cn.outHigh || cn.upgrading {
+		return stopWaiting
 	}
-	if p := cn.partial; p != nil && !p.req.Chunked && cn.gc.InboundBuffered() < p.total {
-		return 0, 0 // still waiting for a Content-Length body
+	if len(cn.queue) >= cfg.maxPipelined {
+		return stopPipelineFull
+	}
+	if p := cn.partial; cn.read == readBody && !p.req.Chunked && cn.gc.InboundBuffered() < p.total {
+		return stopWaiting // still waiting for a Content-Length body (Peek would copy it)
 	}
 	buf, _ := cn.gc.Peek(-1)
-	off, n := 0, 0
-	for off < len(buf) && !cn.closing && len(cn.queue) < cfg.maxPipelined && n < maxRequestsPerTurn && off < maxBytesPerTurn {
-		data := buf[off:]
-		c := cn.partial
-		if c == nil {
-			if cn.reqStart == 0 {
-				cn.reqStart = l.st.now.Load()
-			}
-			c = l.getCtx(cn)
-			head, err := http1.ParseHead(data, &c.req, &l.st.limits)
-			if err != nil {
-				cn.rejectOnLoop(c, err)
-				n++
-				break
-			}
-			if head == 0 {
-				l.putCtx(c)
-				break
-			}
-			c.limit = cfg.maxBodyBytes
-			if cfg.bodyLimit != nil && (c.req.Chunked || c.req.ContentLength > 0) {
-				limit, err := c.headLimitOnLoop(data[:head], cfg)
-				if err != nil {
-					cn.rejectOnLoop(c, err)
-					n++
-					break
-				}
-				c.limit = limit
-			}
-			if !c.req.Chunked {
-				if c.req.ContentLength > c.limit {
-					cn.rejectOnLoop(c, http1.ErrBodyTooLarge)
-					n++
-					break
-				}
-				c.total = head + int(max(c.req.ContentLength, 0))
-			}
-			cn.partial, cn.sent100 = c, false
-		}
-		if c.req.Chunked {
-			end, err := c.chunks.Scan(data[c.req.HeadLen:], c.limit, &l.st.limits)
-			if err != nil {
-				cn.partial = nil
-				cn.rejectOnLoop(c, err)
-				n++
-				break
-			}
-			if end == 0 {
-				cn.maybeContinueOnLoop(c)
-				break
-			}
-			c.total = c.req.HeadLen + end
-		} else if len(data) < c.total {
-			cn.maybeContinueOnLoop(c)
+	off := 0
+	stop := stopWaiting
+	for off < len(buf) && cn.phase == phaseServing && !cn.upgrading {
+		if len(cn.queue) >= cfg.maxPipelined {
+			stop = stopPipelineFull
 			break
 		}
-		cn.partial = nil
-		if err := c.loadRequest(data[:c.total]); err != nil {
-			cn.rejectOnLoop(c, err)
-			n++
+		if t.requests >= maxRequestsPerTurn || t.bytes >= maxBytesPerTurn {
+			stop = stopTurnUsed
 			break
 		}
-		off += c.total
-		cn.reqStart = 0
-		n++
-		cn.dispatchOnLoop(c)
+		size, ok := cn.nextRequestOnLoop(buf[off:])
+		if !ok {
+			break
+		}
+		off += size
+		t.requests++
+		t.bytes += size
 	}
-	if off > 0 {
+	if off > 0 && !cn.closedNow() {
 		_, _ = cn.gc.Discard(off)
 	}
-	return n, off
+	return stop
+}
+
+// nextRequestOnLoop reads the request at the start of data: it dispatches
+// it once complete, or answers it if it cannot be accepted. It returns the
+// bytes the request took, and false when nothing more can be read now (the
+// request is incomplete, or was rejected and the connection is closing).
+func (cn *conn) nextRequestOnLoop(data []byte) (int, bool) {
+	l := cn.l
+	if cn.read == readIdle {
+		if cn.reqStart == 0 {
+			cn.reqStart = l.st.now.Load()
+		}
+		cn.partial, cn.read, cn.sent100 = l.getCtx(cn), readHead, false
+	}
+	c := cn.partial
+	if cn.read == readHead {
+		head, err := http1.ParseHead(data, &c.req, &l.st.limits)
+		if err != nil {
+			cn.rejectOnLoop(err)
+			return 0, false
+		}
+		if head == 0 {
+			return 0, false // the rest of the head has not arrived
+		}
+		if err := cn.acceptHeadOnLoop(c, data[:head]); err != nil {
+			cn.rejectOnLoop(err)
+			return 0, false
+		}
+		cn.read = readBody
+	}
+	if c.req.Chunked {
+		end, err := c.chunks.Scan(data[c.req.HeadLen:], c.limit, &l.st.limits)
+		if err != nil {
+			cn.rejectOnLoop(err)
+			return 0, false
+		}
+		if end == 0 {
+			cn.maybeContinueOnLoop(c)
+			return 0, false
+		}
+		c.total = c.req.HeadLen + end
+	} else if len(data) < c.total {
+		cn.maybeContinueOnLoop(c)
+		return 0, false
+	}
+	if err := c.loadRequest(data[:c.total]); err != nil {
+		cn.rejectOnLoop(err)
+		return 0, false
+	}
+	cn.partial, cn.read, cn.reqStart = nil, readIdle, 0
+	cn.dispatchOnLoop(c)
+	return c.total, true
+}
+
+// acceptHeadOnLoop decides the body limit of a request whose head is
+// complete, and refuses a Content-Length over it.
+func (cn *conn) acceptHeadOnLoop(c *Ctx, head []byte) error {
+	cfg := cn.l.st.cfg
+	c.limit = cfg.maxBodyBytes
+	if cfg.bodyLimit != nil && (c.req.Chunked || c.req.ContentLength > 0) {
+		limit, err := c.headLimitOnLoop(head, cfg)
+		if err != nil {
+			return err
+		}
+		c.limit = limit
+	}
+	if !c.req.Chunked {
+		if c.req.ContentLength > c.limit {
+			return http1.ErrBodyTooLarge
+		}
+		c.total = len(head) + int(max(c.req.ContentLength, 0))
+	}
+	return nil
 }
 
 // maybeContinueOnLoop sends "100 Continue" to a client that waits for it
@@ -216,11 +434,13 @@ var (
 	requestTimeoutTail = "Content-Type: text/plain; charset=utf-8\r\nContent-Length: 15\r\nConnection: close\r\n\r\nRequest Timeout"
 )
 
-// rejectOnLoop answers a request that cannot be parsed or accepted with the
-// error's status and closes the connection after it: the framing of what
-// follows cannot be trusted.
-func (cn *conn) rejectOnLoop(c *Ctx, err error) {
-	cn.closing = true
+// rejectOnLoop answers the partial request, which cannot be parsed or
+// accepted, with the error's status and closes the connection after it: the
+// framing of what follows cannot be trusted.
+func (cn *conn) rejectOnLoop(err error) {
+	c := cn.partial
+	cn.partial, cn.read = nil, readIdle
+	cn.phase = phaseClosing
 	c.closeAfter = true
 	c.badRequest = true
 	status := StatusOf(err)
@@ -242,13 +462,17 @@ func (cn *conn) dispatchOnLoop(c *Ctx) {
 		// Read no further; the response closes. A CONNECT exchange
 		// (authority-form) always ends its connection: weft does not
 		// tunnel, and a proxy in front that saw a 2xx would start to.
-		cn.closing = true
+		cn.phase = phaseClosing
 		c.closeAfter = true
 	} else if l.st.draining.Load() {
 		// Still answered while draining, but the connection's last.
 		l.st.lastReq.Store(time.Now().UnixNano())
-		cn.closing = true
+		cn.phase = phaseClosing
 		c.closeAfter = true
+	}
+	if c.req.Minor >= 1 && len(c.req.Headers) > 0 && c.Header("Upgrade") != "" {
+		// What follows may be the new protocol's: wait for the answer.
+		cn.upgrading = true
 	}
 	c.start = l.st.now.Load()
 	res := c.runHandler()
@@ -263,17 +487,29 @@ func (cn *conn) dispatchOnLoop(c *Ctx) {
 	runtime.Bind(res, runtime.Loop(l)).Listen((*rootListener)(c))
 }
 
-// flushOnLoop writes the responses at the head of the queue that are
-// complete, in order, in one write.
-func (cn *conn) flushOnLoop() {
-	if cn.closed {
-		return
-	}
+// writeOnLoop writes the responses at the head of the queue that are
+// ready, in order, in one write: complete responses, and what a streamed
+// response at the head has so far.
+func (cn *conn) writeOnLoop() {
 	l := cn.l
 	out := l.out[:0]
 	draining := l.st.draining.Load()
 	done, wroteLast := 0, false
 	for i, c := range cn.queue {
+		if c.stream != nil {
+			var finished bool
+			out, finished = c.stream.appendOnLoop(out, l.st.date.Load().line)
+			if !finished {
+				break
+			}
+			done++
+			wroteLast = c.closeAfter
+			c.writtenOnLoop()
+			if wroteLast {
+				break
+			}
+			continue
+		}
 		if !c.frozen {
 			break
 		}
@@ -285,6 +521,11 @@ func (cn *conn) flushOnLoop() {
 		}
 		wroteLast = c.closeAfter
 		out = c.appendResponse(out, l.st.date.Load().line)
+		if c.upgrade != nil {
+			cn.handOverOnLoop(c)
+			c.writtenOnLoop()
+			break
+		}
 		c.writtenOnLoop()
 		if wroteLast {
 			break
@@ -294,35 +535,61 @@ func (cn *conn) flushOnLoop() {
 	n := copy(cn.queue, cn.queue[done:])
 	clear(cn.queue[n:])
 	cn.queue = cn.queue[:n]
+	if n == 0 && cn.phase == phaseServing {
+		cn.upgrading = false // answered without an upgrade: read on
+	}
 	if wroteLast {
 		// Nothing after a closing response is answered.
-		cn.closing = true
+		if cn.phase == phaseServing {
+			cn.phase = phaseClosing
+		}
 		cn.dropQueueOnLoop()
 	}
 	if len(out) > 0 {
 		cn.lastActive = l.st.now.Load()
 		_, _ = cn.gc.Write(out)
-		if !cn.closed {
-			if ob := cn.gc.OutboundBuffered(); ob > 0 {
-				if cn.writeStart == 0 {
-					cn.writeStart = cn.lastActive
-				}
-				if ob > l.st.cfg.maxOutbound {
-					// The client is not reading: stop producing for it
-					// until it does (the sweep resumes it).
-					cn.paused = true
-				}
-			}
+		if !cn.closedNow() && cn.gc.OutboundBuffered() > l.st.cfg.maxOutbound {
+			// The client is not reading: stop producing for it until it
+			// does (a pass, or the drain watch, resumes it).
+			cn.outHigh = true
 		}
 	}
 	if cap(out) > maxKeptOut {
 		out = nil
 	}
 	l.out = out[:0]
-	if p := cn.partial; p != nil && len(cn.queue) == 0 && !cn.closed {
+	if p := cn.partial; p != nil && cn.read == readBody && len(cn.queue) == 0 && !cn.closedNow() {
 		// A request waiting for "100 Continue" behind earlier responses
 		// may have it now that they are written.
 		cn.maybeContinueOnLoop(p)
+	}
+}
+
+// noteOutputOnLoop tracks whether the output waiting in gnet's buffer makes
+// progress, for WriteTimeout.
+func (cn *conn) noteOutputOnLoop(now int64) {
+	switch ob := cn.gc.OutboundBuffered(); {
+	case ob == 0:
+		cn.writeStart, cn.lastOut = 0, 0
+	case cn.writeStart == 0 || ob < cn.lastOut:
+		cn.writeStart, cn.lastOut = now, ob // new output, or the client reads
+	}
+}
+
+// releaseWritersOnLoop resolves the futures of writers (a stream, an
+// upgraded protocol) held back by the high-water mark once the output is
+// down to half of it.
+func (cn *conn) releaseWritersOnLoop(out int) {
+	if out > cn.l.st.cfg.maxOutbound/2 {
+		return
+	}
+	if cn.up != nil {
+		cn.up.releaseOnLoop()
+	}
+	if len(cn.queue) > 0 {
+		if s := cn.queue[0].stream; s != nil {
+			s.releaseOnLoop()
+		}
 	}
 }
 
@@ -336,62 +603,38 @@ func (cn *conn) dropQueueOnLoop() {
 	cn.queue = cn.queue[:0]
 }
 
-// afterSettleOnLoop runs when one of cn's requests settled outside
-// onTraffic: write what is ready, then serve what waits in the buffer.
-func (cn *conn) afterSettleOnLoop() {
-	if cn.closed || cn.busy {
-		return
-	}
-	if cn.pumpOnLoop() {
-		cn.closeNowOnLoop()
-	}
-}
-
-// resume is the task that continues serving a connection that used up its
-// turn.
-type resume conn
-
-func (r *resume) Run() {
-	cn := (*conn)(r)
-	cn.resuming = false
-	cn.afterSettleOnLoop()
-}
-
-func (cn *conn) resumeLaterOnLoop() {
-	if cn.resuming {
-		return
-	}
-	cn.resuming = true
-	if cn.l.Post((*resume)(cn)) != nil {
-		cn.resuming = false
-	}
-}
-
 // closeNowOnLoop closes the connection from a task (not from OnTraffic,
 // which returns gnet.Close instead). gnet calls OnClose, and closedOnLoop,
 // before it returns.
 func (cn *conn) closeNowOnLoop() {
-	if cn.closed {
+	if cn.closedNow() {
 		return
 	}
-	if err := cn.l.el.Close(cn.gc); err != nil || !cn.closed {
-		cn.closedOnLoop()
+	if err := cn.l.el.Close(cn.gc); err != nil || !cn.closedNow() {
+		cn.closedOnLoop(nil)
 	}
 }
 
 // closedOnLoop runs from OnClose: forget gc (its fd may soon belong to
-// another client), cancel what is in flight, leave the loop's list.
-func (cn *conn) closedOnLoop() {
-	if cn.closed {
+// another client), cancel what is in flight (the client is gone), leave the
+// loop's list.
+func (cn *conn) closedOnLoop(err error) {
+	if cn.closedNow() {
 		return
 	}
-	cn.closed = true
+	cn.phase = phaseClosed
 	l := cn.l
 	if p := cn.partial; p != nil {
-		cn.partial = nil
+		cn.partial, cn.read = nil, readIdle
 		l.putCtx(p)
 	}
+	for _, c := range cn.queue {
+		c.clientGoneOnLoop()
+	}
 	cn.dropQueueOnLoop()
+	if up := cn.up; up != nil {
+		up.closedOnLoop(err)
+	}
 	last := len(l.conns) - 1
 	l.conns[cn.idx] = l.conns[last]
 	l.conns[cn.idx].idx = cn.idx
@@ -408,91 +651,81 @@ func (cn *conn) idleOnLoop() bool {
 // drainOnLoop ends the connection's part of a graceful shutdown, once
 // requests have stopped coming: an idle connection is closed; one with a
 // request already received is served (its answer closes it); one with
-// requests in flight closes after them. It reports whether the connection
-// was closed.
+// requests in flight closes after them; an upgraded one is told to finish.
+// It reports whether the connection was closed.
 func (cn *conn) drainOnLoop() bool {
-	if cn.closed {
+	if cn.closedNow() {
 		return false
+	}
+	if cn.up != nil {
+		cn.up.shutdownOnLoop()
+		return cn.closedNow()
 	}
 	if cn.idleOnLoop() && cn.gc.InboundBuffered() == 0 {
 		if cn.gc.OutboundBuffered() > 0 {
-			// Answers still being sent: the sweep closes it once they
-			// are (doneOnLoop), or at WriteTimeout.
-			cn.closing = true
+			// Answers still being sent: the drain watch closes it once
+			// they are (doneOnLoop), or WriteTimeout does.
+			cn.phase = phaseClosing
+			cn.l.watchOnLoop(cn)
 			return false
 		}
 		cn.closeNowOnLoop()
 		return true
 	}
-	cn.afterSettleOnLoop()
-	return cn.closed
+	cn.markOnLoop(evIn)
+	return false
 }
 
-// expiredOnLoop reports whether one of the connection's timeouts has passed.
-// Settled-but-unwritten requests are not its concern; a request whose
-// handler is too slow is answered here (HandlerTimeout) without closing.
-func (cn *conn) expiredOnLoop(cfg *config, now int64) bool {
-	if cn.closed {
-		return false
-	}
-	if cn.writeStart != 0 {
-		switch ob := cn.gc.OutboundBuffered(); {
-		case ob == 0:
-			cn.writeStart, cn.lastOut = 0, 0
-			if cn.paused {
-				cn.paused = false
-				cn.afterSettleOnLoop()
-			}
-			if cn.doneOnLoop() {
-				return true
-			}
-		case ob < cn.lastOut:
-			cn.writeStart, cn.lastOut = now, ob // the client reads
-			if cn.paused && ob <= cfg.maxOutbound/2 {
-				cn.paused = false
-				cn.afterSettleOnLoop()
-			}
-		case cfg.writeTimeout > 0 && now-cn.writeStart > int64(cfg.writeTimeout):
-			return true // no progress for WriteTimeout
-		default:
-			cn.lastOut = ob
-		}
-		if cn.closed {
-			return false
-		}
-	}
-	if cfg.handlerTimeout > 0 {
-		for _, c := range cn.queue {
-			if !c.frozen && now-c.start > int64(cfg.handlerTimeout) {
-				c.timeoutOnLoop()
-			}
-		}
-		if len(cn.queue) > 0 && cn.queue[0].frozen && !cn.busy {
-			cn.afterSettleOnLoop()
-			if cn.closed {
-				return false
-			}
-		}
+// expiry is which of a connection's timeouts has passed.
+type expiry uint8
+
+const (
+	expiredNot     expiry = iota
+	expiredWrite          // output made no progress for WriteTimeout
+	expiredRequest        // a request took too long to arrive (ReadHeaderTimeout, ReadTimeout)
+	expiredIdle           // nothing happened for IdleTimeout
+)
+
+// expiredOnLoop reports which of the connection's timeouts has passed, if
+// any. It changes nothing.
+func (cn *conn) expiredOnLoop(cfg *config, now int64) expiry {
+	if cn.writeStart != 0 && cfg.writeTimeout > 0 && now-cn.writeStart > int64(cfg.writeTimeout) {
+		return expiredWrite
 	}
 	if cn.reqStart != 0 {
 		limit := cfg.readHeaderTimeout
-		if cn.partial != nil {
+		if cn.read == readBody {
 			limit = cfg.readTimeout
 		}
 		if limit > 0 && now-cn.reqStart > int64(limit) {
-			if len(cn.queue) == 0 {
-				// Nothing else is owed: say why before closing.
-				out := append(cn.l.out[:0], requestTimeoutHead...)
-				out = append(out, cn.l.st.date.Load().line...)
-				out = append(out, requestTimeoutTail...)
-				_, _ = cn.gc.Write(out)
-				cn.l.out = out[:0]
-			}
-			return true
+			return expiredRequest
 		}
 	}
-	if cfg.idleTimeout > 0 && cn.idleOnLoop() && cn.writeStart == 0 && now-cn.lastActive > int64(cfg.idleTimeout) {
-		return true
+	if cfg.idleTimeout > 0 && cn.phase != phaseUpgraded && cn.idleOnLoop() && cn.writeStart == 0 && now-cn.lastActive > int64(cfg.idleTimeout) {
+		return expiredIdle
 	}
-	return false
+	return expiredNot
+}
+
+// writeRequestTimeoutOnLoop says why the connection closes: a request took
+// too long to arrive.
+func (cn *conn) writeRequestTimeoutOnLoop() {
+	out := append(cn.l.out[:0], requestTimeoutHead...)
+	out = append(out, cn.l.st.date.Load().line...)
+	out = append(out, requestTimeoutTail...)
+	_, _ = cn.gc.Write(out)
+	cn.l.out = out[:0]
+}
+
+// answerOverdueOnLoop answers the requests whose handler outlived
+// HandlerTimeout (the connection stays open).
+func (cn *conn) answerOverdueOnLoop(cfg *config, now int64) {
+	if cfg.handlerTimeout <= 0 {
+		return
+	}
+	for _, c := range cn.queue {
+		if !c.frozen && c.stream == nil && now-c.start > int64(cfg.handlerTimeout) {
+			c.timeoutOnLoop()
+		}
+	}
 }

@@ -53,6 +53,11 @@ type Ctx struct {
 	bodyOwned   bool   // resBody is wbuf
 	wbuf        []byte // owned buffer for bodies the Ctx builds (JSON, Write)
 	json        *jsonEncoder
+	stream      *Stream  // a streamed response, once Stream is called
+	upgrade     Protocol // the protocol to hand the connection to, once Upgrade is called
+
+	streamLength    int64 // Content-Length of a streamed body, with streamLengthSet
+	streamLengthSet bool
 
 	values []ctxValue
 	timing ctxTiming
@@ -65,6 +70,7 @@ type Ctx struct {
 	roots      int   // futures that must settle before recycling
 	closeAfter bool  // close the connection after this response
 	badRequest bool  // answered by the server before any handler ran
+	gone       bool  // the client closed the connection before the answer was written
 	reqCtx     context.Context
 	cancel     context.CancelFunc
 }
@@ -96,6 +102,8 @@ func (c *Ctx) reset() {
 	clear(c.header)
 	c.header = c.header[:0]
 	c.resBody, c.bodyOwned = nil, false
+	c.stream, c.upgrade = nil, nil
+	c.streamLength, c.streamLengthSet, c.gone = 0, false, false
 	if cap(c.wbuf) > maxKeptOut {
 		c.wbuf = nil
 	}
@@ -262,7 +270,7 @@ func unescapeQuery(s string) string {
 
 // RemoteAddr returns the client's address.
 func (c *Ctx) RemoteAddr() stdnet.Addr {
-	if c.conn == nil || c.conn.closed {
+	if c.conn == nil || c.conn.closedNow() {
 		return nil
 	}
 	return c.conn.gc.RemoteAddr()

@@ -63,11 +63,11 @@ func (e *engine) OnTraffic(gc gnet.Conn) gnet.Action {
 	return cn.onTraffic()
 }
 
-func (e *engine) OnClose(gc gnet.Conn, _ error) (action gnet.Action) {
+func (e *engine) OnClose(gc gnet.Conn, err error) (action gnet.Action) {
 	defer e.recoverOnLoop("OnClose", &action)
 	if cn, ok := gc.Context().(*conn); ok {
 		gc.SetContext(nil)
-		cn.closedOnLoop()
+		cn.closedOnLoop(err)
 		cn.l.open.Add(-1)
 		e.st.conns.Add(-1)
 	}

@@ -1,6 +1,8 @@
 package net
 
 import (
+	"strings"
+
 	"go.uber.org/zap"
 
 	"github.com/weftgo/weft/runtime"
@@ -37,10 +39,60 @@ func (c *Ctx) finishOnLoop(err error) {
 	if c.frozen {
 		return
 	}
+	if s := c.stream; s != nil {
+		if err == nil || s.headSent || c.gone {
+			s.finishOnLoop(err)
+			if err != nil {
+				c.logFailureOnLoop(err)
+			}
+			c.freezeOnLoop()
+			return
+		}
+		// Nothing of it was sent: answer the error instead.
+		s.aborted = true
+		s.rejectWaitersOnLoop(err)
+		c.stream = nil
+	}
 	if err != nil {
 		c.answerErrorOnLoop(err)
 	}
 	c.freezeOnLoop()
+}
+
+// clientGoneOnLoop runs when the connection closes before c's answer is
+// written: its context is cancelled at once, and what it streams fails.
+func (c *Ctx) clientGoneOnLoop() {
+	c.gone = true
+	if c.cancel != nil {
+		c.cancel()
+	}
+	if s := c.stream; s != nil && !s.done {
+		s.aborted = true
+		s.pending = s.pending[:0]
+		s.rejectWaitersOnLoop(ErrClientGone)
+	}
+}
+
+// logFailureOnLoop logs a failed Result the way answerErrorOnLoop does,
+// for a response that can no longer be replaced (a stream under way, a
+// client gone): "client closed" at info when the client left, the failure
+// otherwise.
+func (c *Ctx) logFailureOnLoop(err error) {
+	if c.gone {
+		c.l.log.Info("client closed",
+			zap.String("method", strings.Clone(c.Method())),
+			zap.String("path", strings.Clone(c.Path())),
+			zap.String("route", c.route),
+			zap.NamedError("handler", err))
+		return
+	}
+	if StatusOf(err) >= 500 || c.stream != nil {
+		c.l.log.Warn("streamed response failed; connection aborted",
+			zap.String("method", strings.Clone(c.Method())),
+			zap.String("path", strings.Clone(c.Path())),
+			zap.String("route", c.route),
+			zap.Error(err))
+	}
 }
 
 // freezeOnLoop makes the response final and cancels the request's context:
@@ -55,13 +107,21 @@ func (c *Ctx) freezeOnLoop() {
 // answerErrorOnLoop resets the response (keeping the headers that do not
 // describe the body) and lets the error handler build one for err.
 func (c *Ctx) answerErrorOnLoop(err error) {
+	if c.gone {
+		// Nobody to answer: the failure is most likely the cancelled
+		// context.
+		c.logFailureOnLoop(err)
+		return
+	}
 	c.resetForError()
 	status := StatusOf(err)
 	if status >= 500 {
+		// Cloned: a core that keeps fields must not read the request's
+		// bytes after the Ctx is recycled.
 		fields := []zap.Field{
 			zap.Int("status", status),
-			zap.String("method", c.Method()),
-			zap.String("path", c.Path()),
+			zap.String("method", strings.Clone(c.Method())),
+			zap.String("path", strings.Clone(c.Path())),
 			zap.String("route", c.route),
 			zap.Error(err),
 		}
@@ -106,7 +166,7 @@ func (r *rootListener) Settled(_ struct{}, err error) {
 		c.recycleIfDoneOnLoop()
 		return
 	}
-	c.conn.afterSettleOnLoop()
+	c.conn.markOnLoop(evSettled)
 }
 
 // holdListener releases a hold taken by HoldUntil.

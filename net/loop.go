@@ -29,6 +29,9 @@ type loop struct {
 	// it from another goroutine.
 	inflight atomic.Int64
 	lag      *runtime.LagMonitor
+	// sweeps and drains count the sweeps run and the drains the drain
+	// watch saw (for tests).
+	sweeps, drains atomic.Int64
 	// open and enrolling count the loop's connections and those handed to
 	// it and not yet opened, for the accept loop's choice of a loop.
 	open, enrolling atomic.Int64
@@ -41,6 +44,12 @@ type loop struct {
 	// loop-only
 	spare   []runtime.Task
 	conns   []*conn // every open connection, for the sweep
+	ready   []*conn // connections marked since the last serviceTask
+	readyB  []*conn // the other half of ready's double buffer
+	serving bool    // a serviceTask is posted
+	watch   []*conn // connections waiting for their output to drain
+	drainT  *time.Timer
+	armed   bool // drainT will post a drainCheck
 	freeCtx []*Ctx
 	out     []byte // response bytes being gathered for one write
 	ctx     context.Context
@@ -101,25 +110,31 @@ func (l *loop) closeInbox() {
 // Running reports whether the caller runs on this loop.
 func (l *loop) Running() bool { return l.owner.Running() }
 
-// Run drains the inbox; gnet calls it on the loop (it is the gnet.Runnable
-// that Post schedules).
+// Run runs the tasks posted before gnet called it (it is the gnet.Runnable
+// that Post schedules). Tasks posted meanwhile (a connection's next turn,
+// a continuation) wait for the next batch, which Run schedules with one
+// more Execute: a batch never grows while it runs.
 func (l *loop) Run(context.Context) error {
-	for {
-		l.mu.Lock()
-		batch := l.inbox
-		if len(batch) == 0 {
-			l.scheduled = false
-			l.mu.Unlock()
-			return nil
-		}
-		l.inbox = l.spare[:0]
-		l.mu.Unlock()
-		for i, t := range batch {
-			batch[i] = nil
-			l.runTaskOnLoop(t)
-		}
-		l.spare = batch[:0]
+	l.mu.Lock()
+	batch := l.inbox
+	l.inbox = l.spare[:0]
+	l.mu.Unlock()
+	for i, t := range batch {
+		batch[i] = nil
+		l.runTaskOnLoop(t)
 	}
+	l.spare = batch[:0]
+	l.mu.Lock()
+	if len(l.inbox) == 0 || l.closed {
+		l.scheduled = false
+		l.mu.Unlock()
+		return nil
+	}
+	l.mu.Unlock()
+	if err := l.el.Execute(context.Background(), l); err != nil {
+		l.closeInbox()
+	}
+	return nil
 }
 
 func (l *loop) runTaskOnLoop(t runtime.Task) {
@@ -154,47 +169,99 @@ func (l *loop) putCtx(c *Ctx) {
 // maxKeptOut bounds the gathering buffer a loop keeps between writes.
 const maxKeptOut = 64 << 10
 
-// sweepOnLoop enforces the timeouts of every connection of the loop.
-func (l *loop) sweepOnLoop(now int64) {
-	cfg := l.st.cfg
-	for i := 0; i < len(l.conns); i++ {
-		cn := l.conns[i]
-		if cn.expiredOnLoop(cfg, now) {
-			cn.closeNowOnLoop()
-		}
-		if cn.closed {
-			// Closing removed cn from l.conns (swapping the last one
-			// in), so look at index i again.
-			i--
+// readyOnLoop puts cn on the list of connections to serve in the loop's
+// next serviceTask.
+func (l *loop) readyOnLoop(cn *conn) {
+	l.ready = append(l.ready, cn)
+	if !l.serving {
+		l.serving = true
+		if l.Post((*serviceTask)(l)) != nil {
+			l.serving = false
 		}
 	}
 }
 
-// sweeper, closeIdle and closeAll are tasks posted to a loop.
+// watchOnLoop adds cn to the connections whose output the loop watches
+// until it drains, and arms the drain check.
+func (l *loop) watchOnLoop(cn *conn) {
+	if !cn.watched {
+		cn.watched = true
+		l.watch = append(l.watch, cn)
+	}
+	if !l.armed {
+		l.armed = true
+		if l.drainT == nil {
+			l.drainT = time.AfterFunc(drainPoll, func() { _ = l.Post((*drainCheck)(l)) })
+		} else {
+			l.drainT.Reset(drainPoll)
+		}
+	}
+}
+
+// drainPoll is how often a loop looks at the output of connections that
+// wait for it to drain (gnet says nothing when it does).
+const drainPoll = time.Millisecond
+
+// serviceTask, drainCheck, sweeper, closeIdle and closeAll are tasks
+// posted to a loop.
 type (
-	sweeper   loop
-	closeIdle loop
-	closeAll  loop
+	serviceTask loop
+	drainCheck  loop
+	sweeper     loop
+	closeIdle   loop
+	closeAll    loop
 )
 
-func (s *sweeper) Run() {
+// Run serves each connection on the ready list once.
+func (s *serviceTask) Run() {
 	l := (*loop)(s)
-	l.sweepOnLoop(l.st.now.Load())
+	l.serving = false
+	list := l.ready
+	l.ready = l.readyB[:0]
+	for i, cn := range list {
+		list[i] = nil
+		cn.queued = false
+		if cn.serviceOnLoop() {
+			cn.closeNowOnLoop()
+		}
+	}
+	l.readyB = list[:0]
 }
 
-func (s *closeIdle) Run() {
-	l := (*loop)(s)
-	for i := 0; i < len(l.conns); i++ {
-		if l.conns[i].drainOnLoop() {
-			i-- // closing removed it, swapping the last one in
+// Run marks the watched connections whose output has drained (below half
+// the limit, or to nothing for one that waits to close).
+func (d *drainCheck) Run() {
+	l := (*loop)(d)
+	l.armed = false
+	half := l.st.cfg.maxOutbound / 2
+	kept := l.watch[:0]
+	for _, cn := range l.watch {
+		if cn.closedNow() {
+			cn.watched = false
+			continue
 		}
+		ob := cn.gc.OutboundBuffered()
+		if ob == 0 || (ob <= half && cn.phase != phaseClosing) {
+			cn.watched = false
+			l.drains.Add(1)
+			cn.markOnLoop(evDrain)
+			continue
+		}
+		kept = append(kept, cn)
+	}
+	clear(l.watch[len(kept):])
+	l.watch = kept
+	if len(kept) > 0 {
+		l.watchOnLoop(kept[0])
 	}
 }
 
-func (s *closeAll) Run() {
+// Run marks every connection for a look at its timeouts.
+func (s *sweeper) Run() {
 	l := (*loop)(s)
-	for len(l.conns) > 0 {
-		l.conns[len(l.conns)-1].closeNowOnLoop()
+	l.sweeps.Add(1)
+	for _, cn := range l.conns {
+		cn.markOnLoop(evTimers)
 	}
 }
 
@@ -264,7 +331,7 @@ func (st *serverState) updateClock(t time.Time) {
 
 func (st *serverState) runTicker() {
 	defer close(st.tickDone)
-	t := time.NewTicker(tick)
+	t := time.NewTicker(st.cfg.tick)
 	defer t.Stop()
 	for {
 		select {
@@ -403,3 +470,21 @@ func (st *serverState) waitConns(ctx context.Context) error {
 
 // cancelAll cancels every request's context.
 func (st *serverState) cancelAll() { st.cancel() }
+
+// Run serves or closes each connection for a graceful drain.
+func (s *closeIdle) Run() {
+	l := (*loop)(s)
+	for i := 0; i < len(l.conns); i++ {
+		if l.conns[i].drainOnLoop() {
+			i-- // closing removed it, swapping the last one in
+		}
+	}
+}
+
+// Run closes every connection.
+func (s *closeAll) Run() {
+	l := (*loop)(s)
+	for len(l.conns) > 0 {
+		l.conns[len(l.conns)-1].closeNowOnLoop()
+	}
+}

@@ -14,6 +14,7 @@ import (
 
 // SetStatus sets the response status code (default 200).
 func (c *Ctx) SetStatus(code int) {
+	checkFinalStatus(code)
 	if !c.frozen {
 		c.status = code
 	}
@@ -166,6 +167,7 @@ func (c *Ctx) HTML(status int, s string) Result {
 }
 
 func (c *Ctx) sendString(status int, ct, s string) Result {
+	checkFinalStatus(status)
 	if !c.frozen {
 		c.status, c.contentType = status, ct
 		c.setBody(unsafe.Slice(unsafe.StringData(s), len(s)))
@@ -176,6 +178,7 @@ func (c *Ctx) sendString(status int, ct, s string) Result {
 // Send answers with status, contentType and body. body is borrowed until the
 // response is written: do not modify it before then.
 func (c *Ctx) Send(status int, contentType string, body []byte) Result {
+	checkFinalStatus(status)
 	if !c.frozen {
 		c.status, c.contentType = status, contentType
 		c.setBody(body)
@@ -185,6 +188,7 @@ func (c *Ctx) Send(status int, contentType string, body []byte) Result {
 
 // NoContent answers with status and no body.
 func (c *Ctx) NoContent(status int) Result {
+	checkFinalStatus(status)
 	if !c.frozen {
 		c.status = status
 		c.setBody(nil)
@@ -195,6 +199,7 @@ func (c *Ctx) NoContent(status int) Result {
 // Redirect answers with status (301, 302, 303, 307 or 308) and a Location
 // header.
 func (c *Ctx) Redirect(status int, location string) Result {
+	checkFinalStatus(status)
 	if !c.frozen {
 		c.SetHeader("Location", location)
 		c.status = status
@@ -208,6 +213,7 @@ func (c *Ctx) Redirect(status int, location string) Result {
 // encoder and its buffer are reused from request to request; encoding v
 // itself costs what encoding/json costs (one allocation for a small struct).
 func (c *Ctx) JSON(status int, v any) Result {
+	checkFinalStatus(status)
 	if c.frozen {
 		return Result{}
 	}
@@ -245,6 +251,7 @@ func (j *jsonEncoder) Write(p []byte) (int, error) {
 // the body, before the error handler answers; other headers (CORS, a
 // request id, Set-Cookie, ...) stay, as with Express's final handler.
 func (c *Ctx) resetForError() {
+	c.upgrade = nil
 	c.status, c.contentType = StatusOK, ""
 	c.setBody(nil)
 	c.wbuf = c.wbuf[:0]
@@ -292,6 +299,25 @@ func bodyAllowed(status int) bool {
 
 // appendResponse appends the response's bytes to b.
 func (c *Ctx) appendResponse(b, date []byte) []byte {
+	if c.upgrade != nil {
+		return c.appendHead(b, date, -2, false)
+	}
+	withBody := bodyAllowed(c.status)
+	length := int64(-2)
+	if withBody {
+		length = int64(len(c.resBody))
+	}
+	b = c.appendHead(b, date, length, false)
+	if withBody && !c.isHead() {
+		b = append(b, c.resBody...)
+	}
+	return b
+}
+
+// appendHead appends the response's head to b: Content-Length: length
+// when length >= 0, Transfer-Encoding: chunked when chunked, no framing
+// field at all when length is -2 (no body, or a 101).
+func (c *Ctx) appendHead(b, date []byte, length int64, chunked bool) []byte {
 	b = appendStatusLine(b, c.status)
 	b = append(b, date...)
 	if c.contentType != "" {
@@ -305,23 +331,23 @@ func (c *Ctx) appendResponse(b, date []byte) []byte {
 		b = append(b, h.value...)
 		b = append(b, "\r\n"...)
 	}
-	withBody := bodyAllowed(c.status)
-	if withBody {
+	switch {
+	case chunked:
+		b = append(b, "Transfer-Encoding: chunked\r\n"...)
+	case length >= 0:
 		b = append(b, "Content-Length: "...)
-		b = strconv.AppendInt(b, int64(len(c.resBody)), 10)
+		b = strconv.AppendInt(b, length, 10)
 		b = append(b, "\r\n"...)
 	}
 	switch {
+	case c.upgrade != nil:
+		b = append(b, "Connection: Upgrade\r\n"...)
 	case c.closeAfter:
 		b = append(b, "Connection: close\r\n"...)
 	case c.req.Minor == 0:
 		b = append(b, "Connection: keep-alive\r\n"...)
 	}
-	b = append(b, "\r\n"...)
-	if withBody && !c.isHead() {
-		b = append(b, c.resBody...)
-	}
-	return b
+	return append(b, "\r\n"...)
 }
 
 // isHead reports whether the request is HEAD (whose response has no body).

@@ -115,6 +115,9 @@ type Server struct {
 	// negative: none.
 	HandlerTimeout time.Duration
 
+	// tick replaces the sweep's period (tests).
+	tick time.Duration
+
 	mu        sync.Mutex
 	cfg       config
 	eng       gnet.Engine
@@ -149,6 +152,7 @@ type config struct {
 	idleTimeout       time.Duration
 	writeTimeout      time.Duration
 	handlerTimeout    time.Duration
+	tick              time.Duration // the sweep's period
 }
 
 // The defaults, in one place.
@@ -189,6 +193,10 @@ func (s *Server) configure() (config, error) {
 		idleTimeout:       s.IdleTimeout,
 		writeTimeout:      s.WriteTimeout,
 		handlerTimeout:    s.HandlerTimeout,
+		tick:              s.tick,
+	}
+	if c.tick <= 0 {
+		c.tick = tick
 	}
 	if c.handler == nil {
 		return c, errors.New("weft/net: Server.Handler is nil")

@@ -97,7 +97,7 @@ func (tc *TestConn) Close() {
 func (tc *TestConn) closeOnLoop() {
 	if !tc.mc.closed {
 		tc.mc.closed = true
-		tc.cn.closedOnLoop()
+		tc.cn.closedOnLoop(nil)
 	}
 }
 
@@ -166,7 +166,7 @@ func (m *memLoop) Close(c gnet.Conn) error {
 	if !mc.closed {
 		mc.closed = true
 		if cn, ok := mc.ctx.(*conn); ok {
-			cn.closedOnLoop()
+			cn.closedOnLoop(nil)
 		}
 	}
 	return nil

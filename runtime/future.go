@@ -75,6 +75,13 @@ func (f Future[T]) Wait(ctx context.Context) (T, error) {
 		return f.v, f.err
 	}
 	p := f.p
+	p.mu.Lock()
+	if p.settled {
+		v, err := p.v, p.err
+		p.mu.Unlock()
+		return v, err
+	}
+	p.mu.Unlock()
 	if onAnyLoop() {
 		panic("weft/runtime: Future.Wait called on a loop; it would block the loop (and deadlock it, if the future is the loop's own). Register a continuation with Then instead")
 	}

@@ -323,6 +323,22 @@ func TestWaitOnTheOwnLoopPanics(t *testing.T) {
 	p.Resolve(1)
 }
 
+func TestWaitOnALoopForASettledFutureReturns(t *testing.T) {
+	// Issue 8 §5.6: the doc promises it; it panicked.
+	l := runtimetest.NewLoop(t)
+	p := runtime.NewPromise[int](l)
+	var v int
+	var msg any
+	l.Do(func() {
+		p.Resolve(7)
+		defer func() { msg = recover() }()
+		v, _ = p.Future().Wait(context.Background())
+	})
+	if msg != nil || v != 7 {
+		t.Fatalf("Wait on a loop for a settled future: %v, panic %v; want 7", v, msg)
+	}
+}
+
 func TestWaitRespectsItsContext(t *testing.T) {
 	l := runtimetest.NewLoop(t)
 	p := runtime.NewPromise[int](l)

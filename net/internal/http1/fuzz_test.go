@@ -100,6 +100,11 @@ func checkHeadInvariants(t *testing.T, buf []byte, lim *Limits) {
 	if m != n || rerr != err {
 		t.Fatalf("retry of the whole input = %d, %v; one-shot %d, %v", m, rerr, n, err)
 	}
+	// Going on from where the prefixes stopped gives the same request as
+	// one parse.
+	if n > 0 && !reflect.DeepEqual(resolve(buf, r), resolve(buf, retry)) {
+		t.Fatalf("retried parse differs:\n%+v\n%+v", resolve(buf, r), resolve(buf, retry))
+	}
 }
 
 // checkSpans checks that every span of r lies in [0, n).

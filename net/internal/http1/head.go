@@ -16,10 +16,12 @@ type limits struct{ line, head, headers int }
 //     the connection.
 //
 // ParseHead does not allocate (given cap(r.Headers) >= MaxHeaders) and does
-// not retain buf, except that after an incomplete result r remembers where
-// buf started so that the retry can skip the rescan when the new bytes hold
-// no LF. So between an incomplete result and its retry, buf must start with
-// the same bytes (more may follow) and lim must not change; to parse an
+// not retain buf. After an incomplete result r remembers how far it got (by
+// offset: the lines already parsed, and the length seen), so that the retry
+// goes on from there instead of parsing the head again: the work is linear
+// in the head's length however it is split. So between an incomplete result
+// and its retry, buf must start with the same bytes (more may follow; it
+// may be another buffer holding them) and lim must not change; to parse an
 // unrelated request with r after an incomplete one, call r.Reset first. On
 // any result other than success the fields of r are unspecified.
 //
@@ -32,7 +34,10 @@ func ParseHead(buf []byte, r *Request, lim *Limits) (n int, err error) {
 	if r.resume(buf) {
 		return 0, nil
 	}
-	*r = Request{Headers: r.Headers[:0], ContentLength: -1}
+	if r.partPos == 0 || len(buf) < r.partLen {
+		scanned := r.Scanned
+		*r = Request{Headers: r.Headers[:0], ContentLength: -1, Scanned: scanned}
+	}
 	b := buf
 	if len(b) > l.head {
 		b = b[:l.head]
@@ -40,27 +45,27 @@ func ParseHead(buf []byte, r *Request, lim *Limits) (n int, err error) {
 	n, err = parseHead(b, r, l)
 	switch {
 	case err == nil:
+		r.partLen, r.partPos = 0, 0
 		return n, nil
 	case err != errNeedMore:
 		return 0, err
 	case len(buf) > l.head:
 		return 0, ErrHeaderTooLarge
 	}
-	if len(buf) > 0 {
-		r.partBase, r.partLen = &buf[0], len(buf)
-	}
+	r.partLen = len(buf)
 	return 0, nil
 }
 
 // resume reports whether buf, the retry of an incomplete parse of r, is
-// certainly still incomplete and valid as far as a full parse could tell:
-// same start, no new LF (so no line has ended), and not long enough to cross
-// a limit. Errors inside the new bytes are then found by a later full parse,
-// which still happens before any limit is crossed.
+// certainly still incomplete and valid as far as a parse could tell: no new
+// LF (so no line has ended), and not long enough to cross a limit. Errors
+// inside the new bytes are then found by a later parse, which still happens
+// before any limit is crossed.
 func (r *Request) resume(buf []byte) bool {
-	if r.partBase == nil || len(buf) < r.partLen || len(buf) > r.partLimit || &buf[0] != r.partBase {
+	if r.partLen == 0 || len(buf) < r.partLen || len(buf) > r.partLimit {
 		return false
 	}
+	r.Scanned += len(buf) - r.partLen
 	if bytes.IndexByte(buf[r.partLen:], '\n') >= 0 {
 		return false
 	}
@@ -68,36 +73,28 @@ func (r *Request) resume(buf []byte) bool {
 	return true
 }
 
-// parseHead parses a head in b, already cut to l.head bytes. It returns
-// errNeedMore when b ends first.
+// parseHead parses a head in b, already cut to l.head bytes, going on from
+// r.partPos if an earlier call parsed the request line and some fields. It
+// returns errNeedMore when b ends first, with r.partPos and r.partState
+// saying where to go on.
 func parseHead(b []byte, r *Request, l limits) (int, error) {
-	p := 0
-	r.partLimit = min(l.line, l.head)
-	// RFC 9112 §2.2: "a server that is expecting to receive and parse a
-	// request-line SHOULD ignore at least one empty line (CRLF) received
-	// prior to the request-line". Only CRLF, and only a few.
-	for n := 0; p < len(b) && b[p] == '\r'; n++ {
-		if n == maxEmptyLines {
-			return 0, ErrBadRequestLine
+	var st fieldState
+	p := r.partPos
+	if p > 0 {
+		st = r.partState
+		r.Scanned += len(b) - p
+	} else {
+		r.Scanned += len(b)
+		var err error
+		if p, err = parseStartLine(b, r, l); err != nil {
+			return 0, err
 		}
-		if p+1 >= len(b) {
-			return 0, errNeedMore
-		}
-		if b[p+1] != '\n' {
-			return 0, ErrLineEnding
-		}
-		p += 2
+		r.partLimit = l.head
 	}
-	r.partLimit = min(p+l.line, l.head)
-	p, err := parseRequestLine(b, p, l.line, r)
-	if err != nil {
-		return 0, err
-	}
-	r.partLimit = l.head
 
 	// RFC 9112 §5: *( field-line CRLF ) CRLF.
-	var st fieldState
 	for {
+		r.partPos, r.partState = p, st
 		if p >= len(b) {
 			return 0, errNeedMore
 		}
@@ -138,6 +135,30 @@ func parseHead(b []byte, r *Request, l limits) (int, error) {
 	}
 	r.HeadLen = p
 	return p, nil
+}
+
+// parseStartLine skips the empty lines allowed before the request line and
+// parses it; it returns the index after its CRLF.
+func parseStartLine(b []byte, r *Request, l limits) (int, error) {
+	p := 0
+	r.partLimit = min(l.line, l.head)
+	// RFC 9112 §2.2: "a server that is expecting to receive and parse a
+	// request-line SHOULD ignore at least one empty line (CRLF) received
+	// prior to the request-line". Only CRLF, and only a few.
+	for n := 0; p < len(b) && b[p] == '\r'; n++ {
+		if n == maxEmptyLines {
+			return 0, ErrBadRequestLine
+		}
+		if p+1 >= len(b) {
+			return 0, errNeedMore
+		}
+		if b[p+1] != '\n' {
+			return 0, ErrLineEnding
+		}
+		p += 2
+	}
+	r.partLimit = min(p+l.line, l.head)
+	return parseRequestLine(b, p, l.line, r)
 }
 
 // parseRequestLine parses "method SP request-target SP HTTP-version CRLF"

@@ -139,10 +139,16 @@ type Request struct {
 	ExpectContinue bool  // Expect: 100-continue in an HTTP/1.1 request
 	HeadLen        int   // bytes of the head, leading empty lines and final CRLF included
 
+	// Scanned counts the bytes ParseHead examined for this request, over
+	// all its calls: linear in HeadLen however the head was split (tests
+	// check it).
+	Scanned int
+
 	// resume state after an incomplete parse (see resume).
-	partBase  *byte // &buf[0] of the incomplete call
-	partLen   int   // len(buf) of the incomplete call
-	partLimit int   // up to this length, bytes without LF cannot end or break the head
+	partLen   int        // len(buf) of the incomplete call; 0: none
+	partLimit int        // up to this length, bytes without LF cannot end or break the head
+	partPos   int        // where the next field line starts; 0: the request line is not parsed
+	partState fieldState // what the fields before partPos said
 }
 
 // Reset clears r for the next request, keeping the backing array of Headers.

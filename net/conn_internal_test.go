@@ -1,0 +1,284 @@
+package net
+
+import (
+	"bufio"
+	"context"
+	"io"
+	stdnet "net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/weftgo/weft/runtime"
+)
+
+// startInternal starts s on 127.0.0.1 with one loop and a sweep that never
+// comes (so that nothing a test sees can be the sweep's doing).
+func startInternal(t *testing.T, s *Server) (string, *loop) {
+	t.Helper()
+	s.Addr = "127.0.0.1:0"
+	s.Loops = 1
+	s.tick = time.Hour
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := s.Shutdown(ctx); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+	})
+	var l *loop
+	s.state.Load().forEachLoop(func(x *loop) { l = x })
+	return s.ListenAddr().String(), l
+}
+
+// TestReadingResumesWhenOutputDrains is the regression test of issue 8 §5.1:
+// a response larger than MaxOutboundBytes paused reading, and only the
+// 250 ms sweep resumed it. With the sweep disabled, the pipelined request
+// behind such a response must still be answered: the drain watch resumes
+// the connection.
+func TestReadingResumesWhenOutputDrains(t *testing.T) {
+	const size = 8 << 20 // more than the kernel's socket buffers take at once
+	body := strings.Repeat("x", size)
+	addr, l := startInternal(t, &Server{
+		MaxOutboundBytes: 64 << 10,
+		MaxPipelined:     1,
+		Handler:          func(c *Ctx) Result { return c.Text(200, body) },
+	})
+	conn, err := stdnet.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// The deadline only turns a hang (the old behaviour, with no sweep)
+	// into a failure; nothing is timed.
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(conn, "GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReaderSize(conn, 4096)
+	for i := range 2 {
+		res, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("response %d: %v", i+1, err)
+		}
+		n, err := io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		if err != nil || n != size {
+			t.Fatalf("response %d: %d bytes, %v", i+1, n, err)
+		}
+	}
+	if n := l.sweeps.Load(); n != 0 {
+		t.Fatalf("%d sweeps ran; the test needs none", n)
+	}
+	if l.drains.Load() == 0 {
+		t.Fatal("the second request was answered, but not after a drain the watch saw")
+	}
+}
+
+// TestLargeResponsesOnKeepAliveNeedNoSweep: 16 MiB responses one after the
+// other on one connection (the slowness of issue 8): each request, sent once
+// the previous response is read, is a pass that sees the output drained.
+func TestLargeResponsesOnKeepAliveNeedNoSweep(t *testing.T) {
+	const size = 16 << 20
+	body := strings.Repeat("y", size)
+	addr, l := startInternal(t, &Server{Handler: func(c *Ctx) Result { return c.Text(200, body) }})
+	conn, err := stdnet.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
+	br := bufio.NewReaderSize(conn, 64<<10)
+	for i := range 4 {
+		if _, err := io.WriteString(conn, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		res, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("response %d: %v", i+1, err)
+		}
+		n, _ := io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		if n != size {
+			t.Fatalf("response %d: %d bytes", i+1, n)
+		}
+	}
+	if n := l.sweeps.Load(); n != 0 {
+		t.Fatalf("%d sweeps ran; the test needs none", n)
+	}
+}
+
+// onLoop runs fn on l and waits for it.
+func onLoop(t *testing.T, l *loop, fn func()) {
+	t.Helper()
+	done := make(chan struct{})
+	if err := l.Post(taskFunc(func() { fn(); close(done) })); err != nil {
+		t.Fatal(err)
+	}
+	<-done
+}
+
+type taskFunc func()
+
+func (f taskFunc) Run() { f() }
+
+// TestInboundIsNotPausedByGnet is the trial behind conn.go's header: while
+// weft consumes nothing of a connection (its one allowed request is in
+// flight), gnet still reads everything the client sends into the
+// connection's inbound buffer. If gnet ever learns to pause reading, this
+// fails, and weft should use it.
+func TestInboundIsNotPausedByGnet(t *testing.T) {
+	const sent = 4 << 20
+	hold := make(chan struct{})
+	addr, l := startInternal(t, &Server{
+		MaxPipelined:    1,
+		MaxInboundBytes: 64 << 20,
+		Handler: func(c *Ctx) Result {
+			if c.Path() == "/hold" {
+				p := runtime.NewPromise[struct{}](c.Loop())
+				go func() { <-hold; p.Resolve(struct{}{}) }()
+				return runtime.Then(p.Future(), func(struct{}) Result { return c.Text(200, "held") })
+			}
+			return c.Text(200, "ok")
+		},
+	})
+	conn, err := stdnet.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
+	if _, err := io.WriteString(conn, "GET /hold HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	req := "GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+	if _, err := io.WriteString(conn, strings.Repeat(req, sent/len(req))); err != nil {
+		t.Fatal(err)
+	}
+	// Everything was written; wait (by looking on the loop) until gnet has
+	// read it all, unconsumed.
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		var in int
+		onLoop(t, l, func() {
+			for _, cn := range l.conns {
+				in = max(in, cn.gc.InboundBuffered())
+			}
+		})
+		if in >= sent-len(req) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("gnet holds %d unconsumed bytes of %d sent: it paused reading?", in, sent)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(hold)
+}
+
+// TestLoopRunsOnlyItsBatch: a task posted by a task of the loop's batch
+// runs in the next batch (one more gnet Execute), not in the same one.
+func TestLoopRunsOnlyItsBatch(t *testing.T) {
+	tc, err := NewTestConn(&Server{Handler: func(c *Ctx) Result { return Done() }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tc.Close()
+	l := tc.l
+	var order []string
+	_ = l.Post(taskFunc(func() {
+		order = append(order, "a")
+		_ = l.Post(taskFunc(func() { order = append(order, "b") }))
+	}))
+	tc.mc.el.runTasks()
+	if len(order) != 1 {
+		t.Fatalf("first batch ran %v; want only a", order)
+	}
+	tc.mc.el.runTasks()
+	if len(order) != 2 {
+		t.Fatalf("second batch: %v; want a, b", order)
+	}
+}
+
+// TestTurnLimitYields: a client pipelining more than maxRequestsPerTurn
+// requests gets that many answered in its turn; the rest wait for the
+// loop's next batch.
+func TestTurnLimitYields(t *testing.T) {
+	tc, err := NewTestConn(&Server{MaxPipelined: 1000, Handler: func(c *Ctx) Result { return c.Text(200, "k") }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tc.Close()
+	const n = maxRequestsPerTurn*2 + 10
+	tc.mc.buf = append(tc.mc.buf, strings.Repeat("GET / HTTP/1.1\r\nHost: x\r\n\r\n", n)...)
+	tc.cn.onTraffic()
+	count := func() int { return strings.Count(string(tc.mc.out), "HTTP/1.1 200") }
+	if got := count(); got != maxRequestsPerTurn {
+		t.Fatalf("first turn answered %d; want %d", got, maxRequestsPerTurn)
+	}
+	tc.mc.el.runTasks()
+	if got := count(); got != 2*maxRequestsPerTurn {
+		t.Fatalf("after the next batch: %d answered; want %d", got, 2*maxRequestsPerTurn)
+	}
+	for tc.mc.el.runTasks() {
+	}
+	if got := count(); got != n {
+		t.Fatalf("in the end %d answered; want %d", got, n)
+	}
+}
+
+// TestHeadInPiecesParsesInLinearWork is the regression test of issue 8
+// §5.2: a 4 KiB head arriving 16 bytes at a time over a real socket was
+// parsed from its start at every piece (the partial Ctx went back to the
+// pool, and the parser resumed only for the same buffer address). Each
+// piece is let in only once the loop holds the previous ones, so that
+// every piece is a read of its own.
+func TestHeadInPiecesParsesInLinearWork(t *testing.T) {
+	scanned := make(chan int, 1)
+	addr, l := startInternal(t, &Server{Handler: func(c *Ctx) Result {
+		scanned <- c.req.Scanned
+		return c.Text(200, "ok")
+	}})
+	var head strings.Builder
+	head.WriteString("GET /x HTTP/1.1\r\nHost: x\r\n")
+	for i := 0; head.Len() < 4000; i++ {
+		head.WriteString("X-Field-" + strings.Repeat("a", i%7) + ": " + strings.Repeat("v", 60) + "\r\n")
+	}
+	head.WriteString("\r\n")
+	req := head.String()
+	conn, err := stdnet.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
+	for off := 0; off < len(req); off += 16 {
+		end := min(off+16, len(req))
+		if _, err := io.WriteString(conn, req[off:end]); err != nil {
+			t.Fatal(err)
+		}
+		if end == len(req) {
+			break
+		}
+		for held := 0; held < end; {
+			onLoop(t, l, func() {
+				held = 0
+				for _, cn := range l.conns {
+					held = cn.gc.InboundBuffered()
+				}
+			})
+		}
+	}
+	got := <-scanned
+	if got > 3*len(req) {
+		t.Fatalf("the parser examined %d bytes for a %d-byte head in 16-byte pieces; want linear work (at most %d)", got, len(req), 3*len(req))
+	}
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("%v, %v", res, err)
+	}
+}

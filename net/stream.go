@@ -1,0 +1,279 @@
+package net
+
+import (
+	"errors"
+	"strconv"
+
+	"github.com/weftgo/weft/runtime"
+)
+
+// A Stream is a response whose body is written progressively, from the
+// loop, after its head: Ctx.Stream starts one. Its body is chunked unless
+// the handler set Content-Length before starting it.
+//
+// The stream ends when End is called or when the handler's Result settles
+// (a success ends it as End would; a failure aborts it), so a streaming
+// handler returns the future of its last write's continuation, ending with
+// End. A Stream is loop-only: call its methods on the request's loop.
+type Stream struct {
+	c       *Ctx
+	cn      *conn
+	status  int
+	chunked bool
+	head    bool  // HEAD request: the head only
+	length  int64 // declared Content-Length, -1 if chunked
+	written int64 // body bytes taken
+
+	headSent bool   // the head went to the connection
+	pending  []byte // framed bytes not yet given to the connection
+	ending   bool   // End called: the terminator is to be written
+	done     bool   // everything, terminator included, went to the connection
+	aborted  bool
+
+	waiters []runtime.Promise[struct{}]
+}
+
+// Errors a Stream's writes fail with.
+var (
+	// ErrStreamClosed: the stream has ended or was aborted.
+	ErrStreamClosed = errors.New("weft/net: stream ended")
+	// ErrClientGone: the client closed the connection.
+	ErrClientGone = errors.New("weft/net: client closed the connection")
+	// ErrStreamLength: more bytes than the Content-Length set, or fewer at End.
+	ErrStreamLength = errors.New("weft/net: stream body does not match its Content-Length")
+)
+
+// Stream starts a streamed response with status and the headers set so
+// far; write its body with the Stream's methods. It is chunked unless
+// Content-Length was set (SetHeader does not take Content-Length: use
+// SetContentLength). Calling it again returns the same Stream. Loop-only.
+func (c *Ctx) Stream(status int) *Stream {
+	if c.stream != nil {
+		return c.stream
+	}
+	checkFinalStatus(status)
+	s := &Stream{c: c, cn: c.conn, status: status, length: -1, head: c.isHead()}
+	if c.streamLength >= 0 && c.streamLengthSet {
+		s.length = c.streamLength
+	} else {
+		s.chunked = bodyAllowed(status) && c.req.Minor >= 1
+		if !s.chunked && bodyAllowed(status) {
+			// HTTP/1.0 without a length: the body ends with the
+			// connection.
+			c.closeAfter = true
+		}
+	}
+	if !bodyAllowed(status) {
+		s.length = 0
+	}
+	c.status = status
+	c.stream = s
+	if s.cn != nil {
+		s.cn.markOnLoop(evSettled)
+	}
+	return s
+}
+
+// SetContentLength declares the length of a body the handler will stream
+// (Stream then writes Content-Length instead of chunking). Loop-only.
+func (c *Ctx) SetContentLength(n int64) {
+	if !c.frozen && c.stream == nil && n >= 0 {
+		c.streamLength, c.streamLengthSet = n, true
+	}
+}
+
+// Aborted reports whether the response was cut short: a streamed response
+// that failed or was aborted after its head was sent, so that the
+// connection was closed. Access logs use it. Loop-only.
+func (c *Ctx) Aborted() bool { return c.stream != nil && c.stream.aborted }
+
+// Write queues p (copied) as the next bytes of the body. The future is
+// ready at once while the connection's output is under MaxOutboundBytes,
+// and otherwise settles once the client has drained it to half: a producer
+// that waits for it never holds more than the limit. It fails if the
+// stream has ended or the client has gone. Loop-only.
+func (s *Stream) Write(p []byte) runtime.Future[struct{}] {
+	if err := s.takeOnLoop(len(p)); err != nil {
+		return runtime.Rejected[struct{}](err)
+	}
+	if len(p) > 0 && !s.head {
+		if s.chunked {
+			s.pending = strconv.AppendInt(s.pending, int64(len(p)), 16)
+			s.pending = append(s.pending, "\r\n"...)
+			s.pending = append(s.pending, p...)
+			s.pending = append(s.pending, "\r\n"...)
+		} else {
+			s.pending = append(s.pending, p...)
+		}
+	}
+	return s.pacedOnLoop()
+}
+
+// WriteString is Write for a string. Loop-only.
+func (s *Stream) WriteString(str string) runtime.Future[struct{}] {
+	if err := s.takeOnLoop(len(str)); err != nil {
+		return runtime.Rejected[struct{}](err)
+	}
+	if len(str) > 0 && !s.head {
+		if s.chunked {
+			s.pending = strconv.AppendInt(s.pending, int64(len(str)), 16)
+			s.pending = append(s.pending, "\r\n"...)
+			s.pending = append(s.pending, str...)
+			s.pending = append(s.pending, "\r\n"...)
+		} else {
+			s.pending = append(s.pending, str...)
+		}
+	}
+	return s.pacedOnLoop()
+}
+
+// takeOnLoop checks that n more bytes may be written.
+func (s *Stream) takeOnLoop(n int) error {
+	switch {
+	case s.ending || s.aborted:
+		return ErrStreamClosed
+	case s.cn == nil || s.cn.closedNow():
+		return ErrClientGone
+	case s.length >= 0 && s.written+int64(n) > s.length:
+		return ErrStreamLength
+	}
+	s.written += int64(n)
+	return nil
+}
+
+// pacedOnLoop asks for a write and returns the future of the writer's turn.
+func (s *Stream) pacedOnLoop() runtime.Future[struct{}] {
+	cn := s.cn
+	cn.markOnLoop(evSettled)
+	if cn.gc.OutboundBuffered()+len(s.pending) < cn.l.st.cfg.maxOutbound {
+		return runtime.Future[struct{}]{}
+	}
+	p := runtime.NewPromise[struct{}](cn.l)
+	s.waiters = append(s.waiters, p)
+	return p.Future()
+}
+
+// Flush sends what was written at once. Writes are sent by the
+// connection's next pass anyway, in the same loop turn; Flush is there for
+// code that says so. Loop-only.
+func (s *Stream) Flush() {
+	if s.cn != nil && !s.cn.closedNow() {
+		s.cn.markOnLoop(evSettled)
+	}
+}
+
+// End finishes the body (the last chunk, for a chunked stream) and returns
+// a ready Result, or a failed one if a Content-Length was declared and not
+// reached (the connection is then aborted). Loop-only.
+func (s *Stream) End() Result {
+	if s.aborted {
+		return Fail(ErrStreamClosed)
+	}
+	if s.ending {
+		return Result{}
+	}
+	if s.length >= 0 && s.written != s.length && !s.head {
+		return s.Abort(ErrStreamLength)
+	}
+	s.ending = true
+	if s.chunked && !s.head {
+		s.pending = append(s.pending, "0\r\n\r\n"...)
+	}
+	if s.cn != nil {
+		s.cn.markOnLoop(evSettled)
+	}
+	return Result{}
+}
+
+// Abort ends the response by closing the connection, so that the client
+// cannot take a cut body for a complete one; err says why, and the Result
+// fails with it (nil: ErrStreamClosed). If the head has not been sent, the
+// client gets no response at all. Loop-only.
+func (s *Stream) Abort(err error) Result {
+	if err == nil {
+		err = ErrStreamClosed
+	}
+	if s.aborted || (s.ending && s.done) {
+		return Fail(err)
+	}
+	s.aborted = true
+	s.pending = s.pending[:0]
+	s.rejectWaitersOnLoop(err)
+	if cn := s.cn; cn != nil && !cn.closedNow() {
+		cn.aborting = true
+		cn.markOnLoop(evSettled)
+	}
+	return Fail(err)
+}
+
+// appendOnLoop appends what the stream has for the connection to out,
+// and reports whether the stream is finished (its last byte appended).
+func (s *Stream) appendOnLoop(out, date []byte) ([]byte, bool) {
+	if s.aborted {
+		return out, false
+	}
+	if !s.headSent {
+		s.headSent = true
+		out = s.c.appendHead(out, date, s.length, s.chunked)
+	}
+	out = append(out, s.pending...)
+	if cap(s.pending) > maxKeptOut {
+		s.pending = nil
+	} else {
+		s.pending = s.pending[:0]
+	}
+	if s.ending {
+		s.done = true
+		s.rejectWaitersOnLoop(nil)
+		return out, true
+	}
+	return out, false
+}
+
+// releaseOnLoop resolves the futures of writers held back, once the output
+// is down to half the limit.
+func (s *Stream) releaseOnLoop() {
+	if len(s.waiters) == 0 || s.cn.gc.OutboundBuffered()+len(s.pending) > s.cn.l.st.cfg.maxOutbound/2 {
+		return
+	}
+	ws := s.waiters
+	s.waiters = nil
+	for _, p := range ws {
+		p.Resolve(struct{}{})
+	}
+}
+
+// rejectWaitersOnLoop settles the futures of writers held back: resolved
+// when the stream finished normally (err nil), failed otherwise.
+func (s *Stream) rejectWaitersOnLoop(err error) {
+	ws := s.waiters
+	s.waiters = nil
+	for _, p := range ws {
+		if err == nil {
+			p.Resolve(struct{}{})
+		} else {
+			p.Reject(err)
+		}
+	}
+}
+
+// finishOnLoop ends the stream when the handler's Result settles: a
+// success ends it, a failure aborts it.
+func (s *Stream) finishOnLoop(err error) {
+	switch {
+	case err != nil:
+		s.Abort(err)
+	case !s.ending && !s.aborted:
+		s.End()
+	}
+}
+
+// checkFinalStatus panics for a status that cannot be a final response:
+// outside 200–999, or 1xx (weft writes interim responses itself: 100
+// Continue, and 101 through Upgrade). As net/http's checkWriteHeaderCode,
+// it is a programming error, and the panic is answered 500.
+func checkFinalStatus(status int) {
+	if status < 200 || status > 999 {
+		panic("weft/net: invalid final status " + strconv.Itoa(status) + " (want 200–999; 1xx only through the protocol: Upgrade)")
+	}
+}

@@ -1,0 +1,140 @@
+package net_test
+
+import (
+	"bufio"
+	"context"
+	"io"
+	stdnet "net"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/weftgo/weft/net"
+)
+
+// echo is a trivial Protocol: it writes back what it is given, and
+// reports its end on closed.
+type echoProto struct {
+	closed   chan error
+	shutdown chan struct{}
+	last     *net.Upgraded
+}
+
+func (e *echoProto) Traffic(u *net.Upgraded, in []byte) int {
+	e.last = u
+	u.Write(in)
+	return len(in)
+}
+
+func (e *echoProto) Closed(u *net.Upgraded, err error) {
+	if u.Context().Err() == nil {
+		panic("Upgraded.Context not cancelled when Closed runs")
+	}
+	e.closed <- err
+}
+
+func (e *echoProto) Shutdown() {
+	close(e.shutdown)
+	// Say goodbye, then close.
+	u := e.last
+	u.Write([]byte("bye"))
+	u.Close()
+}
+
+func TestUpgradeHandsTheConnectionToTheProtocol(t *testing.T) {
+	e := &echoProto{closed: make(chan error, 1), shutdown: make(chan struct{})}
+	srv := &net.Server{Handler: func(c *net.Ctx) net.Result {
+		if c.Header("Upgrade") != "echo" {
+			return c.Text(200, "plain")
+		}
+		c.SetHeader("Upgrade", "echo")
+		return c.Upgrade(e)
+	}}
+	addr := startServer(t, srv)
+	conn, err := stdnet.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(conn)
+	// A plain request first: the connection serves HTTP until upgraded.
+	io.WriteString(conn, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	res, err := http.ReadResponse(br, nil)
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("plain request: %v, %v", res, err)
+	}
+	io.Copy(io.Discard, res.Body)
+	// The upgrade, with the protocol's first bytes right behind it.
+	io.WriteString(conn, "GET /echo HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\nhello")
+	res, err = http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.StatusCode != 101 || res.Header.Get("Upgrade") != "echo" || res.Header.Get("Connection") != "Upgrade" {
+		t.Fatalf("upgrade answered %d %v", res.StatusCode, res.Header)
+	}
+	if res.Header.Get("Content-Length") != "" || res.Header.Get("Transfer-Encoding") != "" {
+		t.Fatalf("a 101 has no body framing: %v", res.Header)
+	}
+	buf := make([]byte, 5)
+	if _, err := io.ReadFull(br, buf); err != nil || string(buf) != "hello" {
+		t.Fatalf("echo of the bytes sent with the request: %q, %v", buf, err)
+	}
+	io.WriteString(conn, "world")
+	if _, err := io.ReadFull(br, buf); err != nil || string(buf) != "world" {
+		t.Fatalf("echo: %q, %v", buf, err)
+	}
+	conn.Close()
+	select {
+	case err := <-e.closed:
+		if err != nil {
+			t.Fatalf("Closed after the client closed cleanly: %v; want nil", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Closed not called after the client closed")
+	}
+}
+
+func TestUpgradedProtocolIsToldOfShutdown(t *testing.T) {
+	e := &echoProto{closed: make(chan error, 1), shutdown: make(chan struct{})}
+	srv := &net.Server{Addr: "127.0.0.1:0", Loops: 1, Handler: func(c *net.Ctx) net.Result {
+		c.SetHeader("Upgrade", "echo")
+		return c.Upgrade(e)
+	}}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := stdnet.Dial("tcp", srv.ListenAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(conn)
+	io.WriteString(conn, "GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\nhi")
+	if res, err := http.ReadResponse(br, nil); err != nil || res.StatusCode != 101 {
+		t.Fatalf("%v %v", res, err)
+	}
+	buf := make([]byte, 2)
+	if _, err := io.ReadFull(br, buf); err != nil {
+		t.Fatal(err)
+	}
+	shut := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		shut <- srv.Shutdown(ctx)
+	}()
+	rest, err := io.ReadAll(br) // "bye", then the close
+	if err != nil || string(rest) != "bye" {
+		t.Fatalf("after Shutdown the client read %q, %v; want the protocol's goodbye", rest, err)
+	}
+	<-e.shutdown
+	if err := <-shut; err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if err := <-e.closed; err != nil {
+		t.Fatalf("Closed: %v", err)
+	}
+}
