@@ -141,7 +141,7 @@ func TestInboundIsNotPausedByGnet(t *testing.T) {
 			if c.Path() == "/hold" {
 				p := runtime.NewPromise[struct{}](c.Loop())
 				go func() { <-hold; p.Resolve(struct{}{}) }()
-				return runtime.Then(p.Future(), func(struct{}) Result { return c.Text(200, "held") })
+				return runtime.Then(c, p.Future(), func(struct{}) Result { return c.Text(200, "held") })
 			}
 			return c.Text(200, "ok")
 		},
