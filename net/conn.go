@@ -229,6 +229,7 @@ func (cn *conn) rejectOnLoop(c *Ctx, err error) {
 	}
 	cn.queue = append(cn.queue, c)
 	cn.l.inflight.Add(1)
+	cn.l.refusedOnLoop(status, err, cn.gc.RemoteAddr())
 	c.Text(status, StatusText(status))
 	c.freezeOnLoop()
 }
@@ -480,6 +481,7 @@ func (cn *conn) expiredOnLoop(cfg *config, now int64) bool {
 			limit = cfg.readTimeout
 		}
 		if limit > 0 && now-cn.reqStart > int64(limit) {
+			cn.l.refusedOnLoop(StatusRequestTimeout, errRequestTimeout, cn.gc.RemoteAddr())
 			if len(cn.queue) == 0 {
 				// Nothing else is owed: say why before closing.
 				out := append(cn.l.out[:0], requestTimeoutHead...)

@@ -45,6 +45,9 @@ type Ctx struct {
 	route   string
 	trailer []http1.Header
 
+	requestID string // SetRequestID's
+	shown     shown  // route and id, for the watchdog (observe.go)
+
 	// response
 	status      int
 	contentType string
@@ -90,6 +93,8 @@ func (c *Ctx) reset() {
 	clear(c.params.Values[:cap(c.params.Values)])
 	c.params = Params{Values: c.params.Values[:0]}
 	c.route = ""
+	c.requestID = ""
+	c.shown.clearOnLoop()
 	c.trailer = c.trailer[:0]
 	c.status = StatusOK
 	c.contentType = ""
@@ -152,6 +157,7 @@ func (c *Ctx) headLimitOnLoop(head []byte, cfg *config) (limit int64, err error)
 	defer func() {
 		c.params.Names, c.params.Values = nil, c.params.Values[:0]
 		c.route = ""
+		c.shown.clearOnLoop()
 		if r := recover(); r != nil {
 			pe := runtime.NewPanicError(r)
 			c.l.log.Error("panic in Server.BodyLimit", zap.Any("panic", r), zap.ByteString("stack", pe.Stack))
@@ -310,7 +316,10 @@ func (c *Ctx) Route() string { return c.route }
 
 // SetRoute records on c the pattern of the route that matched, which
 // c.Route returns; routers call it, handlers never need to. Loop-only.
-func SetRoute(c *Ctx, pattern string) { c.route = pattern }
+func SetRoute(c *Ctx, pattern string) {
+	c.route = pattern
+	c.shown.setOnLoop(pattern, c.requestID)
+}
 
 // Context returns the request's context. It is cancelled when the response
 // is final (the handler's Result settled, or a timeout answered), when the

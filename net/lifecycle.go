@@ -23,7 +23,9 @@ import (
 
 // runHandler calls the handler, turning a panic into a failed Result.
 func (c *Ctx) runHandler() (res Result) {
+	c.l.obs.running.Store(c)
 	defer func() {
+		c.l.obs.running.Store(nil)
 		if r := recover(); r != nil {
 			res = Fail(runtime.NewPanicError(r))
 		}
@@ -57,13 +59,16 @@ func (c *Ctx) freezeOnLoop() {
 func (c *Ctx) answerErrorOnLoop(err error) {
 	c.resetForError()
 	status := StatusOf(err)
-	if status >= 500 {
+	if _, logged := err.(*loggedError); status >= 500 && !logged {
 		fields := []zap.Field{
 			zap.Int("status", status),
 			zap.String("method", c.Method()),
 			zap.String("path", c.Path()),
 			zap.String("route", c.route),
 			zap.Error(err),
+		}
+		if c.requestID != "" {
+			fields = append(fields, zap.String("request_id", c.requestID))
 		}
 		if pe, ok := err.(*runtime.PanicError); ok {
 			fields = append(fields, zap.ByteString("stack", pe.Stack))

@@ -115,6 +115,21 @@ type Server struct {
 	// negative: none.
 	HandlerTimeout time.Duration
 
+	// BlockedLoopThreshold is how long a loop may run one callback (a
+	// handler, a continuation, the parsing and writing of a connection's
+	// requests) before the server logs, once per episode and while it
+	// lasts, a warning naming the loop, what runs (the route and request
+	// id of a request, or "continuation", "timer", "connection"), how
+	// long so far, and the loop goroutine's stack; and a second line with
+	// the total when the loop returns. Nothing is reported in the first
+	// second after Start, nor while a debugger is attached. See
+	// docs/observability.md. Default 100 ms; negative: never report (the
+	// loops' utilization is still sampled).
+	BlockedLoopThreshold time.Duration
+
+	// blockedQuiet replaces the start-up quiet time in tests.
+	blockedQuiet time.Duration
+
 	mu        sync.Mutex
 	cfg       config
 	eng       gnet.Engine
@@ -149,6 +164,8 @@ type config struct {
 	idleTimeout       time.Duration
 	writeTimeout      time.Duration
 	handlerTimeout    time.Duration
+	blockedThreshold  time.Duration // 0: off
+	blockedQuiet      time.Duration
 }
 
 // The defaults, in one place.
@@ -189,6 +206,8 @@ func (s *Server) configure() (config, error) {
 		idleTimeout:       s.IdleTimeout,
 		writeTimeout:      s.WriteTimeout,
 		handlerTimeout:    s.HandlerTimeout,
+		blockedThreshold:  s.BlockedLoopThreshold,
+		blockedQuiet:      s.blockedQuiet,
 	}
 	if c.handler == nil {
 		return c, errors.New("weft/net: Server.Handler is nil")
@@ -198,6 +217,9 @@ func (s *Server) configure() (config, error) {
 	}
 	if _, _, err := stdnet.SplitHostPort(c.addr); err != nil {
 		return c, fmt.Errorf("weft/net: Server.Addr %q: %w", c.addr, err)
+	}
+	if c.blockedQuiet == 0 {
+		c.blockedQuiet = defaultStartupQuiet
 	}
 	if c.errorHandler == nil {
 		c.errorHandler = DefaultErrorHandler
@@ -254,6 +276,7 @@ func (s *Server) configure() (config, error) {
 		{&c.idleTimeout, defaultIdleTimeout},
 		{&c.writeTimeout, defaultWriteTimeout},
 		{&c.handlerTimeout, defaultHandlerTimeout},
+		{&c.blockedThreshold, defaultBlockedThreshold},
 	} {
 		switch {
 		case *t.v == 0:
