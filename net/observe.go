@@ -1,6 +1,7 @@
 package net
 
 import (
+	"math"
 	stdnet "net"
 	"strings"
 	"sync"
@@ -43,6 +44,7 @@ type loopObs struct {
 
 	samples, busySamples atomic.Uint64 // watchdog samples, and those that found the loop busy
 	blocked              atomic.Uint64 // blocked episodes reported
+	util                 atomic.Uint64 // float64 bits: utilization over the last window of samples
 	refused              [len(refusedStatuses)]atomic.Uint64
 }
 
@@ -171,6 +173,12 @@ func (c *Ctx) RequestID() string { return c.requestID }
 // shards) can be kept in a slice indexed by it. Safe for concurrent use.
 func (c *Ctx) LoopID() int { return c.l.id }
 
+// LoopUtilization returns the share of the last second or so that the
+// request's loop spent running callbacks (0 to 1; 0 in the first second),
+// from the watchdog's samples: Node's event loop utilization, for load
+// shedding. One atomic load. Safe for concurrent use.
+func (c *Ctx) LoopUtilization() float64 { return math.Float64frombits(c.l.obs.util.Load()) }
+
 // Logged wraps err, which middleware has already logged (Recover logs a
 // panic with its stack), so that the server answers it as usual (its
 // ErrorHandler, the status StatusOf gives) without logging it a second time.
@@ -223,6 +231,9 @@ type LoopStats struct {
 	// BusySamples those that found it running a callback: their ratio
 	// over an interval is the loop's utilization.
 	Samples, BusySamples uint64
+	// Utilization is the share of busy samples over the last window of
+	// them (about a second): Ctx.LoopUtilization.
+	Utilization float64
 	// Blocked counts the blocked-loop episodes reported (see
 	// Server.BlockedLoopThreshold).
 	Blocked uint64
@@ -252,6 +263,7 @@ func (s *Server) Stats(into *ServerStats) {
 				LagNow:      l.lag.Lag(),
 				Samples:     l.obs.samples.Load(),
 				BusySamples: l.obs.busySamples.Load(),
+				Utilization: math.Float64frombits(l.obs.util.Load()),
 				Blocked:     l.obs.blocked.Load(),
 			})
 		})

@@ -2,6 +2,7 @@ package net
 
 import (
 	"bytes"
+	"math"
 	"os"
 	"strconv"
 	"time"
@@ -48,7 +49,13 @@ type watched struct {
 	since    time.Time // when it was first seen running; zero: none
 	reported bool      // an episode was reported for this callback
 	quiet    bool      // an episode was found while quiet: not reported
+
+	window, windowBusy int // samples of the current utilization window
 }
+
+// utilWindow is how many samples make one utilization figure (Ctx.
+// LoopUtilization): about a second at the default interval.
+const utilWindow = 100
 
 func newWatchdog(st *serverState, threshold, quiet time.Duration) *watchdog {
 	interval := maxWatchInterval
@@ -98,8 +105,14 @@ func (w *watchdog) lookOnce(l *loop, now time.Time) {
 	s := &w.loops[l.id]
 	a := l.obs.act.Sample()
 	l.obs.samples.Add(1)
+	s.window++
 	if a.Busy {
 		l.obs.busySamples.Add(1)
+		s.windowBusy++
+	}
+	if s.window == utilWindow {
+		l.obs.util.Store(math.Float64bits(float64(s.windowBusy) / utilWindow))
+		s.window, s.windowBusy = 0, 0
 	}
 	if a.Busy && a.Turn == s.turn && !s.since.IsZero() {
 		if w.threshold > 0 && !s.reported && !s.quiet && now.Sub(s.since) >= w.threshold {
@@ -116,7 +129,7 @@ func (w *watchdog) lookOnce(l *loop, now time.Time) {
 	if s.reported {
 		l.log.Warn("event loop unblocked", zap.Int("loop", l.id), zap.Duration("blocked for", now.Sub(s.since)))
 	}
-	*s = watched{}
+	s.turn, s.since, s.reported, s.quiet = 0, time.Time{}, false, false
 	if a.Busy {
 		s.turn, s.since = a.Turn, now
 	}
