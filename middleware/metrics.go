@@ -229,7 +229,7 @@ func (m *Metrics) Middleware() net.Middleware {
 				m.doneOnLoop(sh, c, start, err)
 				return res
 			}
-			return res.Finally(func(_ struct{}, err error) { m.doneOnLoop(sh, c, start, err) })
+			return res.Finally(c, func(_ struct{}, err error) { m.doneOnLoop(sh, c, start, err) })
 		}
 	}
 }
@@ -462,7 +462,7 @@ func Handler(g prometheus.Gatherer) net.Handler {
 	return func(c *net.Ctx) net.Result {
 		accept := c.Header("Accept") // the request's bytes stay valid while the job runs
 		f := runtime.Blocking(c, func(context.Context) (scrape, error) { return gather(g, accept) })
-		return runtime.Then(f, func(s scrape) net.Result {
+		return runtime.Then(c, f, func(s scrape) net.Result {
 			return c.Send(net.StatusOK, s.contentType, s.body)
 		})
 	}

@@ -17,7 +17,7 @@ import (
 // values, shared atomics). "none" is the path without metrics.
 
 func plaintext(c *net.Ctx) net.Result {
-	c.SetRoute("/plaintext")
+	net.SetRoute(c, "/plaintext")
 	return c.Text(net.StatusOK, "Hello, World!")
 }
 

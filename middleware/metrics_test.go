@@ -74,7 +74,7 @@ func TestMetricsEveryFamilyFromTheFirstScrape(t *testing.T) {
 	r.GET("/users/:id", func(c *net.Ctx) net.Result { return c.Text(net.StatusOK, c.Param("id")) })
 	r.POST("/things", func(c *net.Ctx) net.Result { return c.Text(net.StatusCreated, "made") })
 	r.GET("/later", func(c *net.Ctx) net.Result {
-		return runtime.Then(runtime.After(c, time.Millisecond), func(struct{}) net.Result {
+		return runtime.Then(c, runtime.After(c, time.Millisecond), func(struct{}) net.Result {
 			return c.Text(net.StatusAccepted, "later")
 		})
 	})
@@ -378,7 +378,7 @@ func TestMetricsMiddlewareDoesNotAllocate(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := m.Middleware()(func(c *net.Ctx) net.Result {
-		c.SetRoute("/plaintext")
+		net.SetRoute(c, "/plaintext")
 		return c.Text(net.StatusOK, "Hello, World!")
 	})
 	tc := testConn(t, h)

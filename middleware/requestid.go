@@ -94,7 +94,7 @@ func RequestID(cfg RequestIDConfig) net.Middleware {
 		return func(c *net.Ctx) net.Result {
 			id := st.assign(c)
 			c.SetHeader(st.header, id)
-			c.SetRequestID(id) // for the server's own lines: panics, blocked loops
+			net.SetRequestID(c, id) // for the server's own lines: panics, blocked loops
 			return next(c)
 		}
 	}
