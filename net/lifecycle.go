@@ -144,9 +144,13 @@ func (c *Ctx) Tracker() runtime.Tracker { return (*tracker)(c) }
 // tracker is a Ctx seen as the runtime.Tracker of its request.
 type tracker Ctx
 
-func (t *tracker) Keep() { t.roots++ }
+func (t *tracker) Keep() {
+	t.roots++
+	t.timing.keptOnLoop()
+}
 
 func (t *tracker) Release() {
+	t.timing.releasedOnLoop()
 	t.roots--
 	(*Ctx)(t).recycleIfDoneOnLoop()
 }
