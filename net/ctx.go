@@ -20,9 +20,9 @@ import (
 //
 // Loop-only: call its methods on the loop that runs the handler (in the
 // handler and its continuations), never from Blocking functions or offload
-// jobs. The exceptions, safe for concurrent use: Loop, LoopLag, Measure and
-// Timings. Give off-loop code values (and the context from Context), not the
-// Ctx.
+// jobs. The exceptions, safe for concurrent use: Loop, LoopID, LoopLag,
+// LoopUtilization, Tracker and Timings. Give off-loop code values (and the
+// context from Context), not the Ctx.
 //
 // The strings and byte slices it returns (Method, Path, Header, Param, Body,
 // ...) are views of the request's bytes, which the Ctx owns: they stay valid
