@@ -179,14 +179,20 @@ func (w *watchdog) reportBlocked(l *loop, kind uint8, turn uint64, d time.Durati
 // blocked loop; the watchdog keeps quiet then.
 func tracerAttached() bool {
 	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return false
-	}
-	_, rest, ok := bytes.Cut(b, []byte("\nTracerPid:"))
+	return err == nil && tracerPid(b) != 0
+}
+
+// tracerPid returns the TracerPid of a /proc/<pid>/status file, 0 if none
+// or unreadable.
+func tracerPid(status []byte) int {
+	_, rest, ok := bytes.Cut(status, []byte("\nTracerPid:"))
 	if !ok {
-		return false
+		return 0
 	}
 	line, _, _ := bytes.Cut(rest, []byte("\n"))
 	pid, err := strconv.Atoi(string(bytes.TrimSpace(line)))
-	return err == nil && pid != 0
+	if err != nil {
+		return 0
+	}
+	return pid
 }
