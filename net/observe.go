@@ -1,6 +1,7 @@
 package net
 
 import (
+	"context"
 	"math"
 	stdnet "net"
 	"strings"
@@ -178,6 +179,16 @@ func (c *Ctx) LoopID() int { return c.l.id }
 // from the watchdog's samples: Node's event loop utilization, for load
 // shedding. One atomic load. Safe for concurrent use.
 func (c *Ctx) LoopUtilization() float64 { return math.Float64frombits(c.l.obs.util.Load()) }
+
+// SetContext replaces the request's context, what c.Context returns and
+// what runtime.Blocking and offload jobs started for the request get, with
+// ctx. ctx must derive from c.Context(), so that it is cancelled with the
+// request: middleware uses it to carry values (a trace span) into off-loop
+// work. Handlers never need it. Loop-only.
+func SetContext(c *Ctx, ctx context.Context) {
+	c.Context() // the request's own context (and its cancel) exist first
+	c.reqCtx = ctx
+}
 
 // Logged wraps err, which middleware has already logged (Recover logs a
 // panic with its stack), so that the server answers it as usual (its

@@ -2,13 +2,16 @@ package net_test
 
 import (
 	"bufio"
+	"context"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
 	"go.uber.org/zap/zapcore"
 
 	"github.com/weftgo/weft/net"
+	"github.com/weftgo/weft/runtime"
 )
 
 func TestTracerPid(t *testing.T) {
@@ -108,5 +111,38 @@ func TestRefusedConnectionsCountedAndLogged(t *testing.T) {
 	srv.Stats(&st)
 	if st.RefusedMaxConns != 1 || st.RefusedDescriptors != 0 || st.Conns != 1 {
 		t.Errorf("Stats: %d refused at MaxConns, %d for descriptors, %d open; want 1, 0, 1", st.RefusedMaxConns, st.RefusedDescriptors, st.Conns)
+	}
+}
+
+type ctxKey struct{}
+
+func TestSetContextReachesBlockingAndIsCancelledWithTheRequest(t *testing.T) {
+	got := make(chan context.Context, 1)
+	h := func(c *net.Ctx) net.Result {
+		net.SetContext(c, context.WithValue(c.Context(), ctxKey{}, "span"))
+		f := runtime.Blocking(c, func(ctx context.Context) (string, error) {
+			got <- ctx
+			v, _ := ctx.Value(ctxKey{}).(string)
+			return v, nil
+		})
+		return runtime.Then(c, f, func(v string) net.Result { return c.Text(200, v) })
+	}
+	tc, err := net.NewTestConn(&net.Server{Handler: h})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tc.Close()
+	out, err := tc.Serve([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(string(out), "\r\n\r\nspan") {
+		t.Fatalf("response %q, want the value from the replaced context", out)
+	}
+	ctx := <-got
+	select {
+	case <-ctx.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the replaced context was not cancelled when the response was final")
 	}
 }
