@@ -27,7 +27,8 @@ var allowed = map[string][]string{
 	"offload":              {"runtime", "github.com/panjf2000/ants/v2", "go.uber.org/zap", "golang.org/x/sys"},
 	"middleware": {"net", "runtime", "offload", "net/internal/http1", "github.com/panjf2000/gnet/v2",
 		"go.uber.org/zap", "github.com/panjf2000/ants/v2", "golang.org/x/sys",
-		"github.com/klauspost/compress", "golang.org/x/time"},
+		"github.com/klauspost/compress", "golang.org/x/time", "github.com/prometheus/client_golang",
+		"github.com/prometheus/common"},
 }
 
 func TestPackageArrows(t *testing.T) {
@@ -84,6 +85,10 @@ func transitiveOK(dep string, allow []string) bool {
 		"github.com/panjf2000/gnet/v2": {"github.com/panjf2000/ants/v2", "golang.org/x/sys", "golang.org/x/sync", "github.com/valyala/bytebufferpool", "gopkg.in/natefinch/lumberjack.v2", "go.uber.org/zap", "go.uber.org/multierr"},
 		"go.uber.org/zap":              {"go.uber.org/multierr"},
 		"github.com/panjf2000/ants/v2": {"golang.org/x/sync"},
+		"github.com/prometheus/client_golang": {"github.com/prometheus/client_model", "github.com/prometheus/common",
+			"github.com/prometheus/procfs", "github.com/beorn7/perks", "github.com/cespare/xxhash/v2",
+			"github.com/munnerz/goautoneg", "google.golang.org/protobuf", "golang.org/x/sys"},
+		"github.com/prometheus/common": {"github.com/prometheus/client_model", "github.com/munnerz/goautoneg", "google.golang.org/protobuf"},
 	}
 	for _, a := range allow {
 		for _, d := range deps[a] {

@@ -2,8 +2,10 @@ package middleware_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -81,6 +83,21 @@ func TestLoadShedTriggers(t *testing.T) {
 			return middleware.LoadShedConfig{MaxLoopLag: -1, InFlight: inflightFn, MaxInFlight: 10,
 				ExemptFunc: func(c *net.Ctx) bool { return strings.HasPrefix(c.Path(), "/internal/") }}
 		}, 11, "/internal/ready", 200},
+		{"heap above the threshold", func(*testing.T) middleware.LoadShedConfig {
+			return middleware.LoadShedConfig{MaxLoopLag: -1, MaxHeapBytes: 1}
+		}, 0, "/", 503},
+		{"heap below the threshold", func(*testing.T) middleware.LoadShedConfig {
+			return middleware.LoadShedConfig{MaxLoopLag: -1, MaxHeapBytes: 1 << 50}
+		}, 0, "/", 200},
+		{"rss above the threshold", func(*testing.T) middleware.LoadShedConfig {
+			return middleware.LoadShedConfig{MaxLoopLag: -1, MaxRSSBytes: 1}
+		}, 0, "/", 503},
+		{"rss below the threshold", func(*testing.T) middleware.LoadShedConfig {
+			return middleware.LoadShedConfig{MaxLoopLag: -1, MaxRSSBytes: 1 << 50}
+		}, 0, "/", 200},
+		{"utilization of an idle loop", func(*testing.T) middleware.LoadShedConfig {
+			return middleware.LoadShedConfig{MaxLoopLag: -1, MaxUtilization: 0.5}
+		}, 0, "/", 200},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -108,6 +125,8 @@ func TestLoadShedConfigPanics(t *testing.T) {
 		{"threshold without in flight", middleware.LoadShedConfig{MaxInFlight: 5}, "MaxInFlight"},
 		{"negative queue", middleware.LoadShedConfig{MaxQueue: -1}, "MaxQueue"},
 		{"negative retry", middleware.LoadShedConfig{RetryAfter: -time.Second}, "RetryAfter"},
+		{"utilization over 1", middleware.LoadShedConfig{MaxUtilization: 1.5}, "MaxUtilization"},
+		{"negative sample interval", middleware.LoadShedConfig{SampleInterval: -time.Second}, "SampleInterval"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -256,6 +275,115 @@ func BenchmarkLoadShed(b *testing.B) {
 				if _, err := tc.Serve(req, time.Second); err != nil {
 					b.Fatal(err)
 				}
+			}
+		})
+	}
+}
+
+func TestLoadShedCustomHandler(t *testing.T) {
+	var calls atomic.Int64
+	mw := middleware.LoadShed(middleware.LoadShedConfig{MaxLoopLag: -1, MaxHeapBytes: 1,
+		Handler: func(c *net.Ctx) net.Result { return c.JSON(503, map[string]string{"error": "busy"}) }})
+	resp, body := serveTC(t, testConn(t, net.Chain(counting(&calls), mw)), get("/"))
+	if resp.StatusCode != 503 || body != `{"error":"busy"}` || resp.Header.Get("Retry-After") != "10" || calls.Load() != 0 {
+		t.Fatalf("%d %q Retry-After %q, handler ran %d times; want the custom answer", resp.StatusCode, body, resp.Header.Get("Retry-After"), calls.Load())
+	}
+}
+
+// TestLoadShedUtilization keeps one loop busy for long enough that its
+// utilization over the last window passes the threshold; the next request
+// on that loop (same connection) is shed, while the other loop serves.
+func TestLoadShedUtilization(t *testing.T) {
+	entered, release := make(chan struct{}), make(chan struct{})
+	srv := &net.Server{Addr: "127.0.0.1:0", Loops: 2, BlockedLoopThreshold: 10 * time.Millisecond}
+	mw := middleware.LoadShed(middleware.LoadShedConfig{MaxLoopLag: -1, MaxUtilization: 0.5, Exempt: []string{"/block"}})
+	srv.Handler = mw(func(c *net.Ctx) net.Result {
+		if c.Path() == "/block" {
+			close(entered)
+			<-release // holds the loop
+		}
+		return c.Text(200, "ok")
+	})
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	})
+	addr := srv.ListenAddr().String()
+	busy := dialRaw(t, addr)
+	busy.send(get("/block"))
+	<-entered
+	var st net.ServerStats
+	for high := false; !high; {
+		time.Sleep(time.Millisecond)
+		srv.Stats(&st)
+		for _, l := range st.Loops {
+			high = high || l.Utilization > 0.9
+		}
+	}
+	busy.send(get("/work"))
+	close(release)
+	if resp, _ := busy.read("GET"); resp.StatusCode != 200 {
+		t.Fatalf("exempt /block answered %d", resp.StatusCode)
+	}
+	if resp, _ := busy.read("GET"); resp.StatusCode != 503 {
+		t.Fatalf("a request on the busy loop answered %d, want 503", resp.StatusCode)
+	}
+}
+
+func TestHealthReportsPressure(t *testing.T) {
+	srv := &net.Server{Addr: "127.0.0.1:0", Loops: 2}
+	tests := []struct {
+		name     string
+		cfg      middleware.LoadShedConfig
+		status   int
+		pressure []string
+		loops    int
+	}{
+		{"calm, every loop", middleware.LoadShedConfig{Server: srv, MaxHeapBytes: 1 << 50}, 200, nil, 2},
+		{"calm, this loop", middleware.LoadShedConfig{}, 200, nil, 1},
+		{"heap and rss", middleware.LoadShedConfig{Server: srv, MaxHeapBytes: 1, MaxRSSBytes: 1}, 503, []string{"heap", "rss"}, 2},
+		{"in flight", middleware.LoadShedConfig{InFlight: func() int { return 5 }, MaxInFlight: 4}, 503, []string{"in_flight"}, 1},
+	}
+	mux := map[string]net.Handler{}
+	for i, tt := range tests {
+		mux["/h"+fmt.Sprint(i)] = middleware.Health(tt.cfg)
+	}
+	srv.Handler = func(c *net.Ctx) net.Result { return mux[c.Path()](c) }
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	})
+	hc := httpClient(t)
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, err := hc.Get(fmt.Sprintf("http://%s/h%d", srv.ListenAddr(), i))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var rep middleware.PressureReport
+			if err := json.NewDecoder(resp.Body).Decode(&rep); err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != tt.status || !slices.Equal(rep.Pressure, tt.pressure) || len(rep.Loops) != tt.loops {
+				t.Fatalf("%d %+v; want %d, pressure %v, %d loops", resp.StatusCode, rep, tt.status, tt.pressure, tt.loops)
+			}
+			if wantStatus := map[int]string{200: "ok", 503: "under pressure"}[tt.status]; rep.Status != wantStatus {
+				t.Errorf("status %q, want %q", rep.Status, wantStatus)
+			}
+			if tt.status == 503 && resp.Header.Get("Retry-After") != "10" {
+				t.Errorf("Retry-After %q, want 10", resp.Header.Get("Retry-After"))
+			}
+			if rep.HeapBytes == 0 || rep.RSSBytes == 0 {
+				t.Errorf("heap %d, rss %d: want both measured", rep.HeapBytes, rep.RSSBytes)
 			}
 		})
 	}

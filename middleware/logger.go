@@ -67,7 +67,7 @@ type LoggerConfig struct {
 //	latency          from Logger calling the handler to its Result
 //	                 settling: reading the request and writing the
 //	                 response are not in it
-//	loop             latency minus the metered off-loop time below (never
+//	loop             latency minus the off-loop time below (never
 //	                 negative): the handler and its continuations running
 //	                 on the loop, their waits in the loop's queue (loop
 //	                 lag), and waits on anything that is not metered
@@ -75,13 +75,19 @@ type LoggerConfig struct {
 //	offload_queue    time the request's offload jobs waited for a worker
 //	offload          time they ran
 //	blocking         time its runtime.Blocking calls ran
+//	pending          only when the Result settled before some of the
+//	                 request's off-loop work finished (Timeout answered
+//	                 first): how long that work has been queued or
+//	                 running, since the oldest of it started
 //	request_id       the id RequestID gave the request, if it ran
 //	remote           the client's address, ip:port
 //
 // Off-loop times come from Ctx.Timings, which adds jobs up: jobs that ran
 // side by side can sum to more than the latency, and loop is then 0. A job
-// still running when the Result settles (given up on by Timeout) is not
-// counted.
+// still queued or running when the Result settles (given up on by Timeout)
+// is counted in pending, not in loop: a request answered by Timeout while
+// its offload job waited for a worker shows the wait there, never as loop
+// time.
 //
 // With ServerTiming, the same split goes into a Server-Timing header,
 // set in the continuation of the handler's Result, before the response is
@@ -157,7 +163,7 @@ type timeSplit struct {
 
 func splitTime(c *net.Ctx, start time.Time) timeSplit {
 	s := timeSplit{total: time.Since(start), Timings: c.Timings()}
-	s.loop = max(s.total-s.OffloadQueued-s.OffloadRan-s.BlockingRan, 0)
+	s.loop = max(s.total-s.OffloadQueued-s.OffloadRan-s.BlockingRan-s.Pending, 0)
 	return s
 }
 
@@ -192,6 +198,9 @@ func (st *logger) done(c *net.Ctx, start time.Time, err error) {
 		zap.Duration("offload", s.OffloadRan),
 		zap.Duration("blocking", s.BlockingRan),
 	)
+	if s.Pending > 0 {
+		fs = append(fs, zap.Duration("pending", s.Pending))
+	}
 	if id := RequestIDFrom(c); id != "" {
 		fs = append(fs, zap.String("request_id", id))
 	}
@@ -228,6 +237,9 @@ func (s timeSplit) serverTiming() string {
 	}
 	if s.BlockingRan > 0 {
 		b = appendTiming(append(b, ", "...), "blocking", s.BlockingRan)
+	}
+	if s.Pending > 0 {
+		b = appendTiming(append(b, ", "...), "pending", s.Pending)
 	}
 	return string(b)
 }

@@ -135,6 +135,37 @@ func TestLoggerTimeSplit(t *testing.T) {
 	}
 }
 
+// TestLoggerTimeoutWhileQueued: Timeout answers while the request's
+// offload job still waits for a worker; the access line counts that wait
+// as pending off-loop time, not as loop time.
+func TestLoggerTimeoutWhileQueued(t *testing.T) {
+	pool := busyPool(t, 0) // its one worker is held: the job below queues
+	const timeout = 50 * time.Millisecond
+	h := func(c *net.Ctx) net.Result {
+		job := offload.Run(c, pool, func(context.Context) (int, error) { return 0, nil })
+		return runtime.Then(c, job, func(int) net.Result { return c.Text(200, "done") })
+	}
+	log, sink := newLogSink(zap.InfoLevel)
+	tc := testConn(t, net.Chain(h,
+		middleware.Logger(middleware.LoggerConfig{Logger: log}),
+		middleware.Timeout(middleware.TimeoutConfig{Timeout: timeout})))
+	if resp, _ := serveTC(t, tc, get("/")); resp.StatusCode != 503 {
+		t.Fatalf("status %d, want Timeout's 503", resp.StatusCode)
+	}
+	line := sink.one(t)
+	sec := func(k string) time.Duration {
+		v, _ := line[k].(float64)
+		return time.Duration(v * float64(time.Second))
+	}
+	latency, loop, pending := sec("latency"), sec("loop"), sec("pending")
+	if pending < timeout || loop >= pending {
+		t.Fatalf("latency %v, loop %v, pending %v: want the queued job's wait (at least %v) as pending, not loop", latency, loop, pending, timeout)
+	}
+	if sum := loop + pending; sum > latency+time.Microsecond || sum < latency-time.Microsecond {
+		t.Fatalf("loop %v + pending %v = %v, want the latency %v", loop, pending, sum, latency)
+	}
+}
+
 func TestLoggerServerTiming(t *testing.T) {
 	tests := []struct {
 		name    string

@@ -35,8 +35,10 @@ type RecoverConfig struct {
 //
 // The server recovers panics without it (net.Handler's contract: a 500, the
 // connection and the server go on) and logs them through its own logger;
-// Recover adds the request's details, a logger of your choice and a
-// response of your choice. Place it after RequestID and Logger, so that the
+// Recover adds a logger of your choice and a response of your choice. A
+// panic is logged once, with its stack: by Recover if its Logger is
+// enabled for errors (it then hands the panic on wrapped in net.Logged, so
+// the server does not log it again), by the server otherwise. Place it after RequestID and Logger, so that the
 // id is known and the 500 is logged.
 //
 // A request that does not panic costs no allocation. The middleware runs
@@ -81,9 +83,12 @@ func (st *recoverer) catchFor(c *net.Ctx) func(error) net.Result {
 	}
 }
 
-// recovered logs a panic and answers it.
+// recovered logs a panic and answers it. A panic it logged is handed on
+// marked net.Logged, so that the server does not log it again.
 func (st *recoverer) recovered(c *net.Ctx, pe *runtime.PanicError) net.Result {
+	var err error = pe
 	if ce := st.log.Check(zap.ErrorLevel, "panic recovered"); ce != nil {
+		err = net.Logged(pe)
 		// Copies, not views of the request: a panic is rare, and a core
 		// that keeps fields (or hands them to another goroutine) must not
 		// see the next request's bytes.
@@ -99,5 +104,5 @@ func (st *recoverer) recovered(c *net.Ctx, pe *runtime.PanicError) net.Result {
 	if st.handler != nil {
 		return st.handler(c, pe)
 	}
-	return net.Fail(pe)
+	return net.Fail(err)
 }

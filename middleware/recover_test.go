@@ -183,3 +183,46 @@ func BenchmarkRecover(b *testing.B) {
 		{"recover/panic", net.Chain(panicNow, middleware.Recover(middleware.RecoverConfig{Logger: discardLogger()})), req},
 	})
 }
+
+func TestPanicLoggedOnce(t *testing.T) {
+	tests := []struct {
+		name      string
+		recoverer *zap.Logger // Recover's logger; nil: no Recover
+		want      string      // the one line's message
+	}{
+		{"by Recover, when it logs", zap.NewNop(), "panic recovered"},
+		{"by the server, without Recover", nil, "panic in a handler"},
+		{"by the server, when Recover's logger is off", zap.NewNop().WithOptions(zap.IncreaseLevel(zap.FatalLevel)), "panic in a handler"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			log, sink := newLogSink(zap.InfoLevel)
+			mw := []net.Middleware{middleware.RequestID(middleware.RequestIDConfig{})}
+			if tt.recoverer != nil {
+				rl := log
+				if tt.want != "panic recovered" {
+					rl = tt.recoverer
+				}
+				mw = append(mw, middleware.Recover(middleware.RecoverConfig{Logger: rl}))
+			}
+			r := router.New()
+			r.GET("/p", panicNow)
+			tc, err := net.NewTestConn(&net.Server{Handler: net.Chain(r.Serve, mw...), Logger: log})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(tc.Close)
+			if resp, _ := serveTC(t, tc, get("/p", "X-Request-ID: req-9")); resp.StatusCode != 500 {
+				t.Fatalf("status %d, want 500", resp.StatusCode)
+			}
+			lines := sink.lines(t)
+			if len(lines) != 1 {
+				t.Fatalf("%d lines for one panic, want 1: %v", len(lines), lines)
+			}
+			checkFields(t, lines[0], map[string]any{"level": "error", "msg": tt.want, "route": "/p", "request_id": "req-9"})
+			if stack, _ := lines[0]["stack"].(string); !strings.Contains(stack, "panicNow") {
+				t.Errorf("the line's stack does not show panicNow:\n%s", stack)
+			}
+		})
+	}
+}

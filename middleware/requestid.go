@@ -92,7 +92,9 @@ func RequestID(cfg RequestIDConfig) net.Middleware {
 	st := newRequestID(cfg)
 	return func(next net.Handler) net.Handler {
 		return func(c *net.Ctx) net.Result {
-			c.SetHeader(st.header, st.assign(c))
+			id := st.assign(c)
+			c.SetHeader(st.header, id)
+			net.SetRequestID(c, id) // for the server's own lines: panics, blocked loops
 			return next(c)
 		}
 	}

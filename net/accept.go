@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/panjf2000/gnet/v2"
@@ -114,6 +115,9 @@ func (st *serverState) acceptLoop(ln stdnet.Listener, done chan<- struct{}) {
 			// Out of descriptors or memory all the same: keep serving
 			// the connections we have and try again later, as net/http
 			// does.
+			if errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
+				st.refusedConn(false, err, nil)
+			}
 			if !backOff(err) {
 				return
 			}
@@ -127,6 +131,7 @@ func (st *serverState) acceptLoop(ln stdnet.Listener, done chan<- struct{}) {
 		case st.draining.Load():
 			c.Close()
 		case st.conns.Load()+st.registering.Load() >= int64(st.cfg.maxConns):
+			st.refusedConn(true, nil, c.RemoteAddr())
 			refuse(c)
 		default:
 			unix.Close(spare)

@@ -242,7 +242,9 @@ func (cn *conn) serviceOnLoop() bool {
 		switch cn.expiredOnLoop(cfg, now) {
 		case expiredNot:
 		case expiredRequest:
+			cn.l.refusedOnLoop(StatusRequestTimeout, errRequestTimeout, cn.gc.RemoteAddr())
 			if len(cn.queue) == 0 {
+				// Nothing else is owed: say why before closing.
 				cn.writeRequestTimeoutOnLoop()
 			}
 			return true
@@ -449,6 +451,7 @@ func (cn *conn) rejectOnLoop(err error) {
 	}
 	cn.queue = append(cn.queue, c)
 	cn.l.inflight.Add(1)
+	cn.l.refusedOnLoop(status, err, cn.gc.RemoteAddr())
 	c.Text(status, StatusText(status))
 	c.freezeOnLoop()
 }

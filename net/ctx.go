@@ -20,9 +20,9 @@ import (
 //
 // Loop-only: call its methods on the loop that runs the handler (in the
 // handler and its continuations), never from Blocking functions or offload
-// jobs. The exceptions, safe for concurrent use: Loop, LoopLag, Measure and
-// Timings. Give off-loop code values (and the context from Context), not the
-// Ctx.
+// jobs. The exceptions, safe for concurrent use: Loop, LoopID, LoopLag,
+// LoopUtilization, Tracker and Timings. Give off-loop code values (and the
+// context from Context), not the Ctx.
 //
 // The strings and byte slices it returns (Method, Path, Header, Param, Body,
 // ...) are views of the request's bytes, which the Ctx owns: they stay valid
@@ -44,6 +44,9 @@ type Ctx struct {
 	params  Params
 	route   string
 	trailer []http1.Header
+
+	requestID string // SetRequestID's
+	shown     shown  // route and id, for the watchdog (observe.go)
 
 	// response
 	status      int
@@ -96,6 +99,8 @@ func (c *Ctx) reset() {
 	clear(c.params.Values[:cap(c.params.Values)])
 	c.params = Params{Values: c.params.Values[:0]}
 	c.route = ""
+	c.requestID = ""
+	c.shown.clearOnLoop()
 	c.trailer = c.trailer[:0]
 	c.status = StatusOK
 	c.contentType = ""
@@ -160,6 +165,7 @@ func (c *Ctx) headLimitOnLoop(head []byte, cfg *config) (limit int64, err error)
 	defer func() {
 		c.params.Names, c.params.Values = nil, c.params.Values[:0]
 		c.route = ""
+		c.shown.clearOnLoop()
 		if r := recover(); r != nil {
 			pe := runtime.NewPanicError(r)
 			c.l.log.Error("panic in Server.BodyLimit", zap.Any("panic", r), zap.ByteString("stack", pe.Stack))
@@ -318,7 +324,10 @@ func (c *Ctx) Route() string { return c.route }
 
 // SetRoute records on c the pattern of the route that matched, which
 // c.Route returns; routers call it, handlers never need to. Loop-only.
-func SetRoute(c *Ctx, pattern string) { c.route = pattern }
+func SetRoute(c *Ctx, pattern string) {
+	c.route = pattern
+	c.shown.setOnLoop(pattern, c.requestID)
+}
 
 // Context returns the request's context. It is cancelled when the response
 // is final (the handler's Result settled, or a timeout answered), when the

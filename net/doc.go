@@ -26,13 +26,21 @@
 //
 // A connection belongs to one loop for its life, and so do its requests,
 // their Ctx and every continuation of their futures: handler code never
-// races with itself. Ctx is loop-only (except Loop, LoopLag, Tracker and
-// Timings); give off-loop code values and the context from Ctx.Context. The
+// races with itself. Ctx is loop-only (except Loop, LoopID, LoopLag,
+// LoopUtilization, Tracker and Timings); give off-loop code values and the
+// context from Ctx.Context. The
 // strings and bytes a Ctx returns stay valid until the request's Result has
 // settled, its response is written, and every Blocking function and offload
 // job started for it has returned. Server's methods are safe for concurrent
 // use; call Shutdown from outside the loops. TestConn is confined to the
 // goroutine that made it, which acts as its loop.
+//
+// Each server runs a watchdog goroutine off the loops: it samples what each
+// loop runs (for utilization) and reports a loop blocked in one callback
+// for longer than Server.BlockedLoopThreshold, with its stack. Server.Stats
+// reads the loops' figures (lag, utilization samples, blocked episodes,
+// refused requests and connections) for metrics; docs/observability.md
+// describes them.
 //
 // weft does not import net/http: status codes and texts are defined here
 // (they equal net/http's).

@@ -50,6 +50,8 @@ func (e *engine) OnOpen(gc gnet.Conn) (_ []byte, action gnet.Action) {
 	}
 	st.conns.Add(1)
 	l := st.loopFor(gc.EventLoop())
+	l.obs.act.Enter(kindConn)
+	defer l.obs.act.Exit()
 	l.open.Add(1)
 	gc.SetContext(l.openOnLoop(gc))
 	return nil, gnet.None
@@ -60,12 +62,17 @@ func (e *engine) OnTraffic(gc gnet.Conn) gnet.Action {
 	if !ok {
 		return gnet.Close
 	}
-	return cn.onTraffic()
+	cn.l.obs.act.Enter(kindTraffic)
+	action := cn.onTraffic()
+	cn.l.obs.act.Exit()
+	return action
 }
 
 func (e *engine) OnClose(gc gnet.Conn, err error) (action gnet.Action) {
 	defer e.recoverOnLoop("OnClose", &action)
 	if cn, ok := gc.Context().(*conn); ok {
+		cn.l.obs.act.Enter(kindConn)
+		defer cn.l.obs.act.Exit()
 		gc.SetContext(nil)
 		cn.closedOnLoop(err)
 		cn.l.open.Add(-1)

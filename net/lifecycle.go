@@ -25,7 +25,9 @@ import (
 
 // runHandler calls the handler, turning a panic into a failed Result.
 func (c *Ctx) runHandler() (res Result) {
+	c.l.obs.running.Store(c)
 	defer func() {
+		c.l.obs.running.Store(nil)
 		if r := recover(); r != nil {
 			res = Fail(runtime.NewPanicError(r))
 		}
@@ -115,7 +117,7 @@ func (c *Ctx) answerErrorOnLoop(err error) {
 	}
 	c.resetForError()
 	status := StatusOf(err)
-	if status >= 500 {
+	if _, logged := err.(*loggedError); status >= 500 && !logged {
 		// Cloned: a core that keeps fields must not read the request's
 		// bytes after the Ctx is recycled.
 		fields := []zap.Field{
@@ -124,6 +126,9 @@ func (c *Ctx) answerErrorOnLoop(err error) {
 			zap.String("path", strings.Clone(c.Path())),
 			zap.String("route", c.route),
 			zap.Error(err),
+		}
+		if c.requestID != "" {
+			fields = append(fields, zap.String("request_id", c.requestID))
 		}
 		if pe, ok := err.(*runtime.PanicError); ok {
 			fields = append(fields, zap.ByteString("stack", pe.Stack))
@@ -199,9 +204,13 @@ func (c *Ctx) Tracker() runtime.Tracker { return (*tracker)(c) }
 // tracker is a Ctx seen as the runtime.Tracker of its request.
 type tracker Ctx
 
-func (t *tracker) Keep() { t.roots++ }
+func (t *tracker) Keep() {
+	t.roots++
+	t.timing.keptOnLoop()
+}
 
 func (t *tracker) Release() {
+	t.timing.releasedOnLoop()
 	t.roots--
 	(*Ctx)(t).recycleIfDoneOnLoop()
 }

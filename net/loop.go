@@ -21,6 +21,8 @@ import (
 // are touched only on the loop's goroutine.
 type loop struct {
 	owner runtime.Owner
+	id    int
+	obs   loopObs // health figures (observe.go)
 	el    gnet.EventLoop
 	st    *serverState
 	log   *zap.Logger
@@ -58,17 +60,12 @@ type loop struct {
 }
 
 func newLoop(st *serverState, el gnet.EventLoop, id int) *loop {
-	l := &loop{el: el, st: st, log: st.cfg.log}
+	l := &loop{el: el, st: st, log: st.cfg.log, id: id}
 	l.ctx, l.cancel = context.WithCancel(st.ctx)
 	var cancelDone context.CancelFunc
 	l.doneCtx, cancelDone = context.WithCancel(context.Background())
 	cancelDone()
-	l.lag = runtime.NewLagMonitor(l, runtime.LagConfig{
-		OnBlocked: func(waited time.Duration) {
-			l.log.Warn("event loop blocked: a handler or continuation is not returning",
-				zap.Int("loop", id), zap.Duration("for", waited))
-		},
-	})
+	l.lag = runtime.NewLagMonitor(l, runtime.LagConfig{}) // blocked loops: the watchdog's
 	return l
 }
 
@@ -138,7 +135,9 @@ func (l *loop) Run(context.Context) error {
 }
 
 func (l *loop) runTaskOnLoop(t runtime.Task) {
+	l.obs.act.Enter(taskKind(t))
 	defer func() {
+		l.obs.act.Exit()
 		if r := recover(); r != nil {
 			l.log.Error("panic in a loop task", zap.Any("panic", r), zap.ByteString("stack", debug.Stack()))
 		}
@@ -287,6 +286,10 @@ type serverState struct {
 	byGnet      sync.Map                 // gnet.EventLoop -> *loop
 	tickStop    chan struct{}
 	tickDone    chan struct{}
+
+	// health (observe.go, watchdog.go)
+	watch                       *watchdog
+	refusedMaxConns, refusedFDs atomic.Uint64
 }
 
 type dateLine struct {
@@ -311,8 +314,10 @@ func newServerState(cfg *config) *serverState {
 		stopping: make(chan struct{}),
 	}
 	st.ctx, st.cancel = context.WithCancel(context.Background())
+	st.watch = newWatchdog(st, cfg.blockedThreshold, cfg.blockedQuiet)
 	st.updateClock(time.Now())
 	go st.runTicker()
+	go st.watch.run()
 	return st
 }
 
@@ -352,6 +357,9 @@ func (st *serverState) stopTicker() {
 		close(st.tickStop)
 	}
 	<-st.tickDone
+	if st.watch != nil {
+		st.watch.stopAndWait()
+	}
 	st.forEachLoop(func(l *loop) {
 		l.lag.Stop()
 		l.closeInbox()

@@ -118,6 +118,21 @@ type Server struct {
 	// tick replaces the sweep's period (tests).
 	tick time.Duration
 
+	// BlockedLoopThreshold is how long a loop may run one callback (a
+	// handler, a continuation, the parsing and writing of a connection's
+	// requests) before the server logs, once per episode and while it
+	// lasts, a warning naming the loop, what runs (the route and request
+	// id of a request, or "continuation", "timer", "connection"), how
+	// long so far, and the loop goroutine's stack; and a second line with
+	// the total when the loop returns. Nothing is reported in the first
+	// second after Start, nor while a debugger is attached. See
+	// docs/observability.md. Default 100 ms; negative: never report (the
+	// loops' utilization is still sampled).
+	BlockedLoopThreshold time.Duration
+
+	// blockedQuiet replaces the start-up quiet time in tests.
+	blockedQuiet time.Duration
+
 	mu        sync.Mutex
 	cfg       config
 	eng       gnet.Engine
@@ -153,6 +168,8 @@ type config struct {
 	writeTimeout      time.Duration
 	handlerTimeout    time.Duration
 	tick              time.Duration // the sweep's period
+	blockedThreshold  time.Duration // 0: off
+	blockedQuiet      time.Duration
 }
 
 // The defaults, in one place.
@@ -194,6 +211,8 @@ func (s *Server) configure() (config, error) {
 		writeTimeout:      s.WriteTimeout,
 		handlerTimeout:    s.HandlerTimeout,
 		tick:              s.tick,
+		blockedThreshold:  s.BlockedLoopThreshold,
+		blockedQuiet:      s.blockedQuiet,
 	}
 	if c.tick <= 0 {
 		c.tick = tick
@@ -206,6 +225,9 @@ func (s *Server) configure() (config, error) {
 	}
 	if _, _, err := stdnet.SplitHostPort(c.addr); err != nil {
 		return c, fmt.Errorf("weft/net: Server.Addr %q: %w", c.addr, err)
+	}
+	if c.blockedQuiet == 0 {
+		c.blockedQuiet = defaultStartupQuiet
 	}
 	if c.errorHandler == nil {
 		c.errorHandler = DefaultErrorHandler
@@ -262,6 +284,7 @@ func (s *Server) configure() (config, error) {
 		{&c.idleTimeout, defaultIdleTimeout},
 		{&c.writeTimeout, defaultWriteTimeout},
 		{&c.handlerTimeout, defaultHandlerTimeout},
+		{&c.blockedThreshold, defaultBlockedThreshold},
 	} {
 		switch {
 		case *t.v == 0:

@@ -39,33 +39,88 @@ func (c *Ctx) Value(key any) any {
 // ran. Concurrent jobs add up, so a sum may exceed the request's wall time.
 type Timings struct {
 	OffloadQueued, OffloadRan, BlockingRan time.Duration
+	// Pending is how long the request's off-loop work that has not
+	// finished yet has been going (since the oldest such job or Blocking
+	// call started): an offload job still queued or running, or a
+	// Blocking call still running, when a timeout answered first. The
+	// others count work only once it has finished.
+	Pending time.Duration
 }
 
 // Timings returns the off-loop time recorded for the request so far.
 func (c *Ctx) Timings() Timings {
-	return Timings{
+	t := Timings{
 		OffloadQueued: time.Duration(c.timing.offloadQueued.Load()),
 		OffloadRan:    time.Duration(c.timing.offloadRan.Load()),
 		BlockingRan:   time.Duration(c.timing.blockingRan.Load()),
 	}
+	if since := c.timing.pendingSince.Load(); since != 0 && c.timing.unmeasured() > 0 {
+		t.Pending = time.Duration(monoNow() - since)
+	}
+	return t
 }
 
 // ctxTiming accumulates Timings; runtime.Blocking and offload jobs add to it
 // from their goroutines (Measure), before the future that keeps the Ctx
 // alive settles.
+//
+// It also follows the work not finished yet: every job is kept (Keep, on
+// the loop, when it starts), measured (Measure, off the loop, when it has
+// run; a job dropped from a queue never is), and released (Release, on the
+// loop, when its future has settled). Work kept and neither released nor
+// measured is pending; pendingSince is when the count of such work last
+// rose from 0.
 type ctxTiming struct {
 	offloadQueued, offloadRan, blockingRan atomic.Int64
+
+	kept, released, consumed atomic.Int64 // consumed: releases that followed a Measure
+	measured                 atomic.Int64
+	pendingSince             atomic.Int64 // monoNow; 0: none
+}
+
+// unmeasured returns how many jobs are kept, not released and not measured.
+func (t *ctxTiming) unmeasured() int64 {
+	return (t.kept.Load() - t.released.Load()) - (t.measured.Load() - t.consumed.Load())
+}
+
+// keptOnLoop and releasedOnLoop follow the tracker's Keep and Release.
+func (t *ctxTiming) keptOnLoop() {
+	t.kept.Add(1)
+	if t.unmeasured() == 1 {
+		t.pendingSince.Store(monoNow())
+	}
+}
+
+func (t *ctxTiming) releasedOnLoop() {
+	if t.measured.Load() > t.consumed.Load() {
+		t.consumed.Add(1)
+	}
+	t.released.Add(1)
+	if t.unmeasured() <= 0 {
+		t.pendingSince.Store(0)
+	}
 }
 
 func (t *ctxTiming) reset() {
 	t.offloadQueued.Store(0)
 	t.offloadRan.Store(0)
 	t.blockingRan.Store(0)
+	t.kept.Store(0)
+	t.released.Store(0)
+	t.consumed.Store(0)
+	t.measured.Store(0)
+	t.pendingSince.Store(0)
 }
+
+// monoNow is a monotonic clock in ns, nonzero.
+func monoNow() int64 { return int64(time.Since(monoEpoch)) + 1 }
+
+var monoEpoch = time.Now()
 
 // Measure records work started for the request, for Timings. Safe for
 // concurrent use.
 func (t *tracker) Measure(w runtime.Work, queued, ran time.Duration) {
+	defer t.timing.measured.Add(1)
 	switch w {
 	case runtime.WorkOffload:
 		t.timing.offloadQueued.Add(int64(queued))

@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -33,6 +34,7 @@ func Blocking[T any](s Scope, fn func(ctx context.Context) (T, error)) Future[T]
 	p := &promise[T]{loop: s.Loop()}
 	t := TrackerOf(s)
 	keepFor(s, t, p)
+	blockingInFlight.Add(1)
 	go runBlocking(ctx, p, t, fn)
 	return Future[T]{p: p}
 }
@@ -40,6 +42,7 @@ func Blocking[T any](s Scope, fn func(ctx context.Context) (T, error)) Future[T]
 func runBlocking[T any](ctx context.Context, p *promise[T], t Tracker, fn func(context.Context) (T, error)) {
 	start := time.Now()
 	v, err := callBlocking(ctx, fn)
+	blockingInFlight.Add(-1)
 	if t != nil {
 		t.Measure(WorkBlocking, 0, time.Since(start))
 	}
@@ -54,6 +57,16 @@ func callBlocking[T any](ctx context.Context, fn func(context.Context) (T, error
 	}()
 	return fn(ctx)
 }
+
+// blockingInFlight counts the Blocking functions running in the process.
+// Like the goroutine count it stands for, it is process-wide by nature:
+// Blocking is a function, not a method of a server.
+var blockingInFlight atomic.Int64
+
+// BlockingInFlight returns how many functions started by Blocking are
+// running now, in the whole process (every server, and Detached scopes).
+// Safe for concurrent use.
+func BlockingInFlight() int { return int(blockingInFlight.Load()) }
 
 // After returns a future that resolves d from now, on s's loop, or fails with
 // the context's error if s's context is done first. It is the loop's timer:

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,6 +34,7 @@ type LagMonitor struct {
 	pending  atomic.Int64 // when the probe in flight was posted (monotonic ns); 0: none
 	last     atomic.Int64 // lag of the last probe to run, ns
 	max      atomic.Int64 // largest lag since the last ResetMax, ns
+	hist     lagHistogram // every probe's lag
 	stop     chan struct{}
 	stopOnce sync.Once
 	done     chan struct{}
@@ -93,6 +95,7 @@ func (m *LagMonitor) run() {
 
 func (m *LagMonitor) record(lag int64) {
 	m.last.Store(lag)
+	m.hist.observe(lag)
 	for {
 		cur := m.max.Load()
 		if lag <= cur || m.max.CompareAndSwap(cur, lag) {
@@ -131,3 +134,56 @@ func (m *LagMonitor) Stop() {
 func monoNow() int64 { return int64(time.Since(monoEpoch)) }
 
 var monoEpoch = time.Now()
+
+// lagBounds are the upper bounds of the buckets of a LagMonitor's histogram,
+// from 100 µs (an idle loop answers a probe in a few µs) to 10 s.
+var lagBounds = [...]time.Duration{
+	100 * time.Microsecond, 250 * time.Microsecond, 500 * time.Microsecond,
+	time.Millisecond, 2500 * time.Microsecond, 5 * time.Millisecond,
+	10 * time.Millisecond, 25 * time.Millisecond, 50 * time.Millisecond,
+	100 * time.Millisecond, 250 * time.Millisecond, 500 * time.Millisecond,
+	time.Second, 2500 * time.Millisecond, 5 * time.Second, 10 * time.Second,
+}
+
+// LagBuckets returns the upper bounds of the buckets of LagMonitor's
+// histogram, smallest first (a new slice each call). A last, unbounded
+// bucket (+Inf) follows them.
+func LagBuckets() []time.Duration { return slices.Clone(lagBounds[:]) }
+
+// LagHistogram is a snapshot of the lags a LagMonitor's probes measured since
+// it started. Counts[i] is how many probes had a lag of at most
+// LagBuckets()[i] and more than the bound before it; the last count is the
+// probes over the largest bound. Counts are not cumulative.
+type LagHistogram struct {
+	Counts [len(lagBounds) + 1]uint64
+	Count  uint64        // probes measured
+	Sum    time.Duration // their lags added up
+}
+
+// lagHistogram counts probe lags; the probe task (on the loop) writes it,
+// readers snapshot it with atomic loads.
+type lagHistogram struct {
+	counts [len(lagBounds) + 1]atomic.Uint64
+	sum    atomic.Int64
+}
+
+func (h *lagHistogram) observe(lag int64) {
+	i, _ := slices.BinarySearch(lagBounds[:], time.Duration(lag))
+	h.counts[i].Add(1)
+	h.sum.Add(lag)
+}
+
+// Histogram returns the distribution of the lags measured so far. A probe
+// is counted when it runs, so a loop blocked for 2 s adds one observation
+// of about 2 s when it recovers (Lag shows it while it lasts). The counts
+// are read one by one while probes may be recorded: Count may run one
+// probe ahead of, or behind, Sum. Safe for concurrent use.
+func (m *LagMonitor) Histogram() LagHistogram {
+	var h LagHistogram
+	for i := range m.hist.counts {
+		h.Counts[i] = m.hist.counts[i].Load()
+		h.Count += h.Counts[i]
+	}
+	h.Sum = time.Duration(m.hist.sum.Load())
+	return h
+}

@@ -7,9 +7,15 @@
 //	GET  /users/:id   {"id":"<id>"}
 //	POST /echo        the request body back
 //	GET  /cpu         the CPU job (see cpu.go) run through offload
+//	GET  /metrics     Prometheus metrics (docs/observability.md)
+//	GET  /block?ms=N  spins on the loop for N ms (default 500): a handler
+//	                  that blocks its loop, to see the blocked-loop warning
 //
 // It listens on 127.0.0.1:$PORT (default 8080) and stops gracefully on
-// SIGTERM or SIGINT. WEFT_MIDDLEWARE=1 serves through RequestID, Logger and
+// SIGTERM or SIGINT. The server logs warnings and above as JSON to stderr
+// (no access log). WEFT_METRICS=0 turns metrics off (no middleware; /metrics
+// answers 404); WEFT_METRICS_SERIES=N adds N synthetic series to every
+// scrape, to measure a large scrape's cost. WEFT_MIDDLEWARE=1 serves through RequestID, Logger and
 // Recover (access lines to /dev/null; =buffered through zap's
 // BufferedWriteSyncer); WEFT_CPUPROFILE=file writes a CPU
 // profile of the run, WEFT_TRACE=file an execution trace.
@@ -22,9 +28,11 @@ import (
 	"os/signal"
 	"runtime/pprof"
 	"runtime/trace"
+	"strconv"
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
@@ -43,8 +51,22 @@ type user struct {
 	ID string `json:"id"`
 }
 
+// spinOnLoop burns the loop for d: what a handler must never do.
+func spinOnLoop(d time.Duration) {
+	for start := time.Now(); time.Since(start) < d; {
+	}
+}
+
 func routes(pool *offload.Pool, job cpuJob) *router.Router {
 	r := router.New()
+	r.GET("/block", func(c *net.Ctx) net.Result {
+		ms, err := strconv.Atoi(c.Query("ms"))
+		if err != nil || ms < 0 {
+			ms = 500
+		}
+		spinOnLoop(time.Duration(min(ms, 60_000)) * time.Millisecond)
+		return c.Text(net.StatusOK, "spun "+strconv.Itoa(ms)+" ms on the loop\n")
+	})
 	r.GET("/cpu", func(c *net.Ctx) net.Result {
 		digest := offload.Run(c, pool, job.run)
 		return runtime.Then(c, digest, func(hex string) net.Result {
@@ -90,6 +112,13 @@ func accessStack(buffered bool) []net.Middleware {
 	}
 }
 
+// warnLogger logs warnings and above (a blocked loop, a panic, a failed
+// accept) as JSON lines to stderr.
+func warnLogger() *zap.Logger {
+	core := zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.Lock(os.Stderr), zap.WarnLevel)
+	return zap.New(core)
+}
+
 func main() {
 	if path := os.Getenv("WEFT_CPUPROFILE"); path != "" {
 		// For profiling under load: written when the server stops.
@@ -125,18 +154,42 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	handler := routes(pool, cpuJobFromEnv()).Serve
+	r := routes(pool, cpuJobFromEnv())
+	srv := &net.Server{
+		Addr:       "127.0.0.1:" + port,
+		Logger:     warnLogger(),
+		OnShutdown: []func(context.Context) error{pool.Close},
+	}
+	var mw []net.Middleware
+	if os.Getenv("WEFT_METRICS") != "0" {
+		reg := prometheus.NewRegistry()
+		r.GET("/metrics", middleware.Handler(reg))
+		var labels []middleware.RouteLabels
+		for _, rt := range r.Routes() {
+			labels = append(labels, middleware.RouteLabels{Method: rt.Method, Pattern: rt.Pattern})
+		}
+		m, err := middleware.NewMetrics(middleware.MetricsConfig{Registerer: reg, Server: srv, Routes: labels})
+		if err != nil {
+			log.Fatal(err)
+		}
+		if n := envInt("WEFT_METRICS_SERIES", 0); n > 0 {
+			synthetic := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+				Name: "benchserver_synthetic", Help: "Synthetic series that make a scrape large.",
+			}, []string{"series"})
+			for i := range n {
+				synthetic.WithLabelValues(strconv.Itoa(i)).Set(float64(i))
+			}
+			reg.MustRegister(synthetic)
+		}
+		mw = append(mw, m.Middleware())
+	}
 	if os.Getenv("WEFT_MIDDLEWARE") != "" {
 		// For the middleware benchmark: RequestID, Logger and Recover,
 		// access lines encoded as JSON to /dev/null through an unsampled
 		// core.
-		handler = net.Chain(handler, accessStack(os.Getenv("WEFT_MIDDLEWARE") == "buffered")...)
+		mw = append(mw, accessStack(os.Getenv("WEFT_MIDDLEWARE") == "buffered")...)
 	}
-	srv := &net.Server{
-		Addr:       "127.0.0.1:" + port,
-		Handler:    handler,
-		OnShutdown: []func(context.Context) error{pool.Close},
-	}
+	srv.Handler = net.Chain(r.Serve, mw...)
 	if err := srv.Start(); err != nil {
 		log.Fatal(err)
 	}

@@ -1,0 +1,495 @@
+package middleware
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/expfmt"
+
+	"github.com/weftgo/weft/net"
+	"github.com/weftgo/weft/runtime"
+)
+
+// MetricsConfig configures NewMetrics.
+type MetricsConfig struct {
+	// Registerer receives the metrics' collector. Required: nothing is
+	// registered anywhere else, prometheus.DefaultRegisterer included,
+	// unless you pass it here.
+	Registerer prometheus.Registerer
+
+	// Server, if set, adds the server's and its loops' families:
+	// weft_loop_lag_seconds, weft_loop_utilization, weft_loop_blocked_total,
+	// weft_connections, weft_connections_rejected_total and
+	// weft_requests_rejected_total. Each loop's series exist from the
+	// first scrape after Start.
+	Server *net.Server
+
+	// Pools adds weft_offload_* for each pool, labelled with its name.
+	Pools []OffloadSource
+
+	// Buckets are the upper bounds, in seconds, of
+	// http_server_request_duration_seconds. Default: OpenTelemetry's
+	// (5 ms to 10 s).
+	Buckets []float64
+
+	// Routes pre-initialises http_server_request_duration_seconds with a
+	// series per method and route pattern, status 200, so that dashboards
+	// see every route from the first scrape (pass the router's routes).
+	// Optional.
+	Routes []RouteLabels
+}
+
+// RouteLabels names a route: its method and pattern.
+type RouteLabels struct {
+	Method, Pattern string
+}
+
+// OffloadSource is an offload pool as Metrics reads it: a name (the "pool"
+// label) and a snapshot of its figures. Its methods must be safe for
+// concurrent use; they are called at each scrape, off the loops.
+type OffloadSource interface {
+	Name() string
+	OffloadStats() OffloadStats
+}
+
+// OffloadStats is what Metrics reads of an offload pool.
+type OffloadStats struct {
+	Queued   int    // jobs waiting for a worker now
+	Rejected uint64 // jobs refused because the queue was full, since the start
+	// QueueWait is the time jobs waited for a worker; Run, the time they
+	// ran.
+	QueueWait, Run DurationHistogram
+}
+
+// DurationHistogram is a histogram of durations: Counts[i] observations
+// were at most Bounds[i] (and more than Bounds[i-1]); the last count, one
+// past Bounds, is those above every bound. Counts are not cumulative.
+type DurationHistogram struct {
+	Bounds []time.Duration
+	Counts []uint64
+	Sum    time.Duration
+}
+
+// defaultDurationBuckets are OpenTelemetry's advice for
+// http.server.request.duration, in seconds.
+var defaultDurationBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10}
+
+// Metrics records Prometheus metrics of a server: its requests (through the
+// middleware that Middleware returns), its loops and connections (from
+// Server.Stats), its offload pools and Blocking calls. It is a
+// prometheus.Collector registered on the Registerer of its config: the
+// loops record into per-loop counters without locks or allocation, and a
+// scrape adds them up.
+//
+// Its methods are safe for concurrent use; the middleware runs on the loops.
+type Metrics struct {
+	cfg      MetricsConfig
+	bounds   []int64 // request duration bucket bounds, ns
+	epoch    time.Time
+	shards   [256]atomic.Pointer[reqShard] // by loop id (gnet runs at most 256 loops)
+	preRoute []reqKey
+
+	mu    sync.Mutex // serializes Collect: the fields below
+	stats net.ServerStats
+	prev  []utilMark // per loop: samples at the previous scrape
+
+	descs metricDescs
+}
+
+type utilMark struct{ samples, busy uint64 }
+
+type metricDescs struct {
+	reqDuration, active                              *prometheus.Desc
+	lag, util, blocked                               *prometheus.Desc
+	conns, connsRejected, reqsRejected, blockingBusy *prometheus.Desc
+	offWait, offRun, offQueued, offRejected          *prometheus.Desc
+}
+
+// NewMetrics makes the metrics and registers their collector on
+// cfg.Registerer. It fails if the Registerer refuses it (a name already
+// registered) or the config is invalid.
+func NewMetrics(cfg MetricsConfig) (*Metrics, error) {
+	if cfg.Registerer == nil {
+		return nil, errors.New("middleware.NewMetrics: MetricsConfig.Registerer is nil (pass a prometheus.NewRegistry(), or prometheus.DefaultRegisterer)")
+	}
+	if cfg.Buckets == nil {
+		cfg.Buckets = defaultDurationBuckets
+	}
+	m := &Metrics{cfg: cfg, epoch: time.Now()}
+	for i, b := range cfg.Buckets {
+		if b <= 0 || (i > 0 && b <= cfg.Buckets[i-1]) {
+			return nil, fmt.Errorf("middleware.NewMetrics: MetricsConfig.Buckets must be positive and increasing; %v is not", cfg.Buckets)
+		}
+		m.bounds = append(m.bounds, int64(b*float64(time.Second)))
+	}
+	for _, r := range cfg.Routes {
+		m.preRoute = append(m.preRoute, reqKey{method: canonicalMethod(r.Method), route: r.Pattern, status: 200})
+	}
+	names := map[string]bool{}
+	for _, p := range cfg.Pools {
+		if names[p.Name()] {
+			return nil, fmt.Errorf("middleware.NewMetrics: two pools named %q in MetricsConfig.Pools", p.Name())
+		}
+		names[p.Name()] = true
+	}
+	loop, pool := []string{"loop"}, []string{"pool"}
+	m.descs = metricDescs{
+		reqDuration: prometheus.NewDesc("http_server_request_duration_seconds",
+			"Duration of HTTP server requests, from the handler's call to its Result settling.",
+			[]string{"http_request_method", "http_route", "http_response_status_code"}, nil),
+		active: prometheus.NewDesc("http_server_active_requests",
+			"Number of HTTP server requests whose handler has been called and whose Result has not settled.", nil, nil),
+		lag: prometheus.NewDesc("weft_loop_lag_seconds",
+			"Delay of a probe task posted to the loop every 10 ms, before it ran.", loop, nil),
+		util: prometheus.NewDesc("weft_loop_utilization",
+			"Share of the time since the previous scrape the loop spent running callbacks (0-1), sampled every 10 ms or less.", loop, nil),
+		blocked: prometheus.NewDesc("weft_loop_blocked_total",
+			"Episodes in which the loop ran one callback for longer than the server's BlockedLoopThreshold.", loop, nil),
+		conns: prometheus.NewDesc("weft_connections",
+			"Open client connections.", nil, nil),
+		connsRejected: prometheus.NewDesc("weft_connections_rejected_total",
+			"Connections refused: at MaxConns (answered 503), or for want of file descriptors.", []string{"reason"}, nil),
+		reqsRejected: prometheus.NewDesc("weft_requests_rejected_total",
+			"Requests answered by the server before any handler ran (malformed, too large, too slow).", []string{"status"}, nil),
+		blockingBusy: prometheus.NewDesc("weft_blocking_inflight",
+			"Functions started by runtime.Blocking that are running, in the process.", nil, nil),
+		offWait: prometheus.NewDesc("weft_offload_queue_wait_seconds",
+			"Time offload jobs waited for a worker.", pool, nil),
+		offRun: prometheus.NewDesc("weft_offload_run_seconds",
+			"Time offload jobs ran.", pool, nil),
+		offQueued: prometheus.NewDesc("weft_offload_queued",
+			"Offload jobs waiting for a worker.", pool, nil),
+		offRejected: prometheus.NewDesc("weft_offload_rejected_total",
+			"Offload jobs refused because the pool's queue was full.", pool, nil),
+	}
+	if err := cfg.Registerer.Register((*metricsCollector)(m)); err != nil {
+		return nil, fmt.Errorf("middleware.NewMetrics: %w", err)
+	}
+	return m, nil
+}
+
+// reqShard is one loop's request figures. Only its loop writes it; a scrape
+// reads it with atomic loads.
+type reqShard struct {
+	active atomic.Int64
+	series atomic.Pointer[map[reqKey]*reqSeries] // copied on write by the loop
+	last   *reqSeries                            // loop-only: the series of the previous request
+}
+
+type reqKey struct {
+	method, route string
+	status        int
+}
+
+type reqSeries struct {
+	key    reqKey
+	counts []atomic.Uint64 // by bucket, the last above every bound
+	sum    atomic.Int64    // ns
+}
+
+// Middleware returns the middleware that records http_server_request_*
+// for the requests it wraps. Place it outermost (before Logger and
+// Recover), so that it times everything they do and sees the status of a
+// panic.
+//
+// A request costs two reads of the monotonic clock, a few atomic adds on
+// its loop's own counters (no other loop touches them) and, for a method,
+// route and status it has seen before, no allocation. The route label is
+// the pattern the router matched (Ctx.Route), never the path: a request no
+// route matched has an empty route. Methods other than the nine of RFC 9110
+// and PATCH are counted as "_OTHER", as OpenTelemetry prescribes. The
+// middleware runs on the loop and is safe for concurrent use by every loop.
+func (m *Metrics) Middleware() net.Middleware {
+	return func(next net.Handler) net.Handler {
+		return func(c *net.Ctx) (res net.Result) {
+			sh := m.shardOnLoop(c.LoopID())
+			sh.active.Add(1)
+			start := time.Since(m.epoch)
+			defer func() {
+				if r := recover(); r != nil {
+					pe := runtime.NewPanicError(r)
+					m.doneOnLoop(sh, c, start, pe)
+					res = net.Fail(pe)
+				}
+			}()
+			res = next(c)
+			if res.Ready() {
+				_, err := res.Get()
+				m.doneOnLoop(sh, c, start, err)
+				return res
+			}
+			return res.Finally(c, func(_ struct{}, err error) { m.doneOnLoop(sh, c, start, err) })
+		}
+	}
+}
+
+// shardOnLoop returns loop id's shard, making it on first use (by its loop).
+func (m *Metrics) shardOnLoop(id int) *reqShard {
+	if sh := m.shards[id].Load(); sh != nil {
+		return sh
+	}
+	sh := &reqShard{}
+	series := make(map[reqKey]*reqSeries, len(m.preRoute))
+	if id == 0 {
+		for _, k := range m.preRoute {
+			series[k] = m.newSeries(k)
+		}
+	}
+	sh.series.Store(&series)
+	m.shards[id].Store(sh)
+	return sh
+}
+
+func (m *Metrics) newSeries(k reqKey) *reqSeries {
+	return &reqSeries{key: k, counts: make([]atomic.Uint64, len(m.bounds)+1)}
+}
+
+// doneOnLoop records a request whose Result settled with err.
+func (m *Metrics) doneOnLoop(sh *reqShard, c *net.Ctx, start time.Duration, err error) {
+	d := int64(time.Since(m.epoch) - start)
+	sh.active.Add(-1)
+	status := c.StatusCode()
+	if err != nil {
+		status = net.StatusOf(err)
+	}
+	method, route := canonicalMethod(c.Method()), c.Route()
+	s := sh.last
+	if s == nil || s.key.status != status || s.key.route != route || s.key.method != method {
+		k := reqKey{method: method, route: route, status: status}
+		s = (*sh.series.Load())[k]
+		if s == nil {
+			k.route = strings.Clone(route) // a pattern, but owned from now on
+			s = m.newSeries(k)
+			series := maps.Clone(*sh.series.Load())
+			series[k] = s
+			sh.series.Store(&series)
+		}
+		sh.last = s
+	}
+	i, _ := slices.BinarySearch(m.bounds, d)
+	s.counts[i].Add(1)
+	s.sum.Add(d)
+}
+
+// canonicalMethod returns method as a constant string, or "_OTHER": the
+// label never holds a view of the request's bytes, and a client cannot
+// make up methods to grow the number of series.
+func canonicalMethod(method string) string {
+	switch method {
+	case "GET":
+		return "GET"
+	case "HEAD":
+		return "HEAD"
+	case "POST":
+		return "POST"
+	case "PUT":
+		return "PUT"
+	case "DELETE":
+		return "DELETE"
+	case "CONNECT":
+		return "CONNECT"
+	case "OPTIONS":
+		return "OPTIONS"
+	case "TRACE":
+		return "TRACE"
+	case "PATCH":
+		return "PATCH"
+	}
+	return "_OTHER"
+}
+
+// metricsCollector is Metrics as a prometheus.Collector.
+type metricsCollector Metrics
+
+func (mc *metricsCollector) Describe(ch chan<- *prometheus.Desc) {
+	d := &mc.descs
+	for _, desc := range []*prometheus.Desc{d.reqDuration, d.active, d.blockingBusy} {
+		ch <- desc
+	}
+	if mc.cfg.Server != nil {
+		for _, desc := range []*prometheus.Desc{d.lag, d.util, d.blocked, d.conns, d.connsRejected, d.reqsRejected} {
+			ch <- desc
+		}
+	}
+	if len(mc.cfg.Pools) > 0 {
+		for _, desc := range []*prometheus.Desc{d.offWait, d.offRun, d.offQueued, d.offRejected} {
+			ch <- desc
+		}
+	}
+}
+
+// Collect runs at each scrape, off the loops.
+func (mc *metricsCollector) Collect(ch chan<- prometheus.Metric) {
+	m := (*Metrics)(mc)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	d := &m.descs
+	m.collectRequests(ch)
+	ch <- prometheus.MustNewConstMetric(d.blockingBusy, prometheus.GaugeValue, float64(runtime.BlockingInFlight()))
+	if srv := m.cfg.Server; srv != nil {
+		srv.Stats(&m.stats)
+		m.collectServer(ch)
+	}
+	for _, p := range m.cfg.Pools {
+		st, name := p.OffloadStats(), p.Name()
+		ch <- prometheus.MustNewConstHistogram(d.offWait, durationCount(st.QueueWait), st.QueueWait.Sum.Seconds(), cumulative(st.QueueWait), name)
+		ch <- prometheus.MustNewConstHistogram(d.offRun, durationCount(st.Run), st.Run.Sum.Seconds(), cumulative(st.Run), name)
+		ch <- prometheus.MustNewConstMetric(d.offQueued, prometheus.GaugeValue, float64(st.Queued), name)
+		ch <- prometheus.MustNewConstMetric(d.offRejected, prometheus.CounterValue, float64(st.Rejected), name)
+	}
+}
+
+// collectRequests adds the loops' request series up by label values.
+func (m *Metrics) collectRequests(ch chan<- prometheus.Metric) {
+	type agg struct {
+		counts []uint64
+		sum    int64
+	}
+	all := map[reqKey]*agg{}
+	var active int64
+	for i := range m.shards {
+		sh := m.shards[i].Load()
+		if sh == nil {
+			continue
+		}
+		active += sh.active.Load()
+		for k, s := range *sh.series.Load() {
+			a := all[k]
+			if a == nil {
+				a = &agg{counts: make([]uint64, len(s.counts))}
+				all[k] = a
+			}
+			for j := range s.counts {
+				a.counts[j] += s.counts[j].Load()
+			}
+			a.sum += s.sum.Load()
+		}
+	}
+	for _, k := range m.preRoute {
+		if all[k] == nil {
+			all[k] = &agg{counts: make([]uint64, len(m.bounds)+1)}
+		}
+	}
+	ch <- prometheus.MustNewConstMetric(m.descs.active, prometheus.GaugeValue, float64(max(active, 0)))
+	for k, a := range all {
+		buckets := make(map[float64]uint64, len(m.bounds))
+		var n uint64
+		for j, b := range m.cfg.Buckets {
+			n += a.counts[j]
+			buckets[b] = n
+		}
+		n += a.counts[len(m.bounds)]
+		ch <- prometheus.MustNewConstHistogram(m.descs.reqDuration, n, time.Duration(a.sum).Seconds(), buckets,
+			k.method, k.route, strconv.Itoa(k.status))
+	}
+}
+
+// collectServer sends the figures of m.stats.
+func (m *Metrics) collectServer(ch chan<- prometheus.Metric) {
+	d, st := &m.descs, &m.stats
+	lagBounds := runtime.LagBuckets()
+	for _, l := range st.Loops {
+		id := strconv.Itoa(l.ID)
+		buckets := make(map[float64]uint64, len(lagBounds))
+		var n uint64
+		for i, b := range lagBounds {
+			n += l.Lag.Counts[i]
+			buckets[b.Seconds()] = n
+		}
+		ch <- prometheus.MustNewConstHistogram(d.lag, l.Lag.Count, l.Lag.Sum.Seconds(), buckets, id)
+		for len(m.prev) <= l.ID {
+			m.prev = append(m.prev, utilMark{})
+		}
+		prev := &m.prev[l.ID]
+		util := 0.0
+		if ds := l.Samples - prev.samples; ds > 0 {
+			util = float64(l.BusySamples-prev.busy) / float64(ds)
+		}
+		*prev = utilMark{samples: l.Samples, busy: l.BusySamples}
+		ch <- prometheus.MustNewConstMetric(d.util, prometheus.GaugeValue, util, id)
+		ch <- prometheus.MustNewConstMetric(d.blocked, prometheus.CounterValue, float64(l.Blocked), id)
+	}
+	ch <- prometheus.MustNewConstMetric(d.conns, prometheus.GaugeValue, float64(st.Conns))
+	ch <- prometheus.MustNewConstMetric(d.connsRejected, prometheus.CounterValue, float64(st.RefusedMaxConns), "max_conns")
+	ch <- prometheus.MustNewConstMetric(d.connsRejected, prometheus.CounterValue, float64(st.RefusedDescriptors), "descriptors")
+	for _, r := range st.RequestsRefused {
+		ch <- prometheus.MustNewConstMetric(d.reqsRejected, prometheus.CounterValue, float64(r.Count), strconv.Itoa(r.Status))
+	}
+}
+
+func durationCount(h DurationHistogram) uint64 {
+	var n uint64
+	for _, c := range h.Counts {
+		n += c
+	}
+	return n
+}
+
+// cumulative returns h's buckets as Prometheus wants them: cumulative
+// counts by upper bound in seconds.
+func cumulative(h DurationHistogram) map[float64]uint64 {
+	out := make(map[float64]uint64, len(h.Bounds))
+	var n uint64
+	for i, b := range h.Bounds {
+		if i < len(h.Counts) {
+			n += h.Counts[i]
+		}
+		out[b.Seconds()] = n
+	}
+	return out
+}
+
+// Handler returns a handler that serves g's metrics in the format the
+// scraper asks for (Prometheus text, OpenMetrics, protobuf), as promhttp
+// does. Gathering and encoding run off the loop (runtime.Blocking), so a
+// large scrape does not show up as loop lag; only the copy of the encoded
+// bytes into the connection's buffer runs on the loop. Pass the registry
+// the Metrics are registered on (a *prometheus.Registry is a Gatherer). A
+// gathering error is answered 500, with what was gathered in the log of the
+// server. The handler runs on the loop and is safe for concurrent use.
+func Handler(g prometheus.Gatherer) net.Handler {
+	return func(c *net.Ctx) net.Result {
+		accept := c.Header("Accept") // the request's bytes stay valid while the job runs
+		f := runtime.Blocking(c, func(context.Context) (scrape, error) { return gather(g, accept) })
+		return runtime.Then(c, f, func(s scrape) net.Result {
+			return c.Send(net.StatusOK, s.contentType, s.body)
+		})
+	}
+}
+
+type scrape struct {
+	contentType string
+	body        []byte
+}
+
+func gather(g prometheus.Gatherer, accept string) (scrape, error) {
+	mfs, err := g.Gather()
+	if err != nil {
+		return scrape{}, &net.Error{Status: net.StatusInternalServerError, Err: fmt.Errorf("gathering metrics: %w", err)}
+	}
+	format := expfmt.NegotiateIncludingOpenMetrics(http.Header{"Accept": []string{accept}})
+	var buf bytes.Buffer
+	enc := expfmt.NewEncoder(&buf, format)
+	for _, mf := range mfs {
+		if err := enc.Encode(mf); err != nil {
+			return scrape{}, fmt.Errorf("encoding metrics: %w", err)
+		}
+	}
+	if cl, ok := enc.(expfmt.Closer); ok {
+		if err := cl.Close(); err != nil {
+			return scrape{}, fmt.Errorf("encoding metrics: %w", err)
+		}
+	}
+	return scrape{contentType: string(format), body: buf.Bytes()}, nil
+}

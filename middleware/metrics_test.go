@@ -1,0 +1,395 @@
+package middleware_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"github.com/weftgo/weft/middleware"
+	"github.com/weftgo/weft/net"
+	"github.com/weftgo/weft/router"
+	"github.com/weftgo/weft/runtime"
+)
+
+// scrapeFamilies GETs url and parses the Prometheus text it answers.
+func scrapeFamilies(t *testing.T, c *http.Client, url string) map[string]*dto.MetricFamily {
+	t.Helper()
+	resp, err := c.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("scrape: %d %s", resp.StatusCode, b)
+	}
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain") {
+		t.Fatalf("scrape Content-Type %q, want Prometheus text", ct)
+	}
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	mfs, err := p.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mfs
+}
+
+// series returns the metric of family name whose labels include want, or nil.
+func series(mfs map[string]*dto.MetricFamily, name string, want map[string]string) *dto.Metric {
+	mf := mfs[name]
+	if mf == nil {
+		return nil
+	}
+next:
+	for _, m := range mf.Metric {
+		for k, v := range want {
+			found := false
+			for _, lp := range m.Label {
+				if lp.GetName() == k && lp.GetValue() == v {
+					found = true
+				}
+			}
+			if !found {
+				continue next
+			}
+		}
+		return m
+	}
+	return nil
+}
+
+func TestMetricsEveryFamilyFromTheFirstScrape(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	srv := &net.Server{Addr: "127.0.0.1:0", Loops: 2}
+	r := router.New()
+	r.GET("/users/:id", func(c *net.Ctx) net.Result { return c.Text(net.StatusOK, c.Param("id")) })
+	r.POST("/things", func(c *net.Ctx) net.Result { return c.Text(net.StatusCreated, "made") })
+	r.GET("/later", func(c *net.Ctx) net.Result {
+		return runtime.Then(c, runtime.After(c, time.Millisecond), func(struct{}) net.Result {
+			return c.Text(net.StatusAccepted, "later")
+		})
+	})
+	r.GET("/metrics", middleware.Handler(reg))
+	var routes []middleware.RouteLabels
+	for _, rt := range r.Routes() {
+		routes = append(routes, middleware.RouteLabels{Method: rt.Method, Pattern: rt.Pattern})
+	}
+	m, err := middleware.NewMetrics(middleware.MetricsConfig{Registerer: reg, Server: srv, Routes: routes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Handler = net.Chain(r.Serve, m.Middleware())
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	})
+	base := "http://" + srv.ListenAddr().String()
+	hc := httpClient(t)
+
+	first := scrapeFamilies(t, hc, base+"/metrics")
+	for _, name := range []string{
+		"http_server_request_duration_seconds", "http_server_active_requests",
+		"weft_loop_lag_seconds", "weft_loop_utilization", "weft_loop_blocked_total",
+		"weft_connections", "weft_connections_rejected_total", "weft_requests_rejected_total",
+		"weft_blocking_inflight",
+	} {
+		if first[name] == nil {
+			t.Errorf("family %s missing from the first scrape", name)
+		}
+	}
+	for _, loop := range []string{"0", "1"} {
+		for _, name := range []string{"weft_loop_lag_seconds", "weft_loop_utilization", "weft_loop_blocked_total"} {
+			if series(first, name, map[string]string{"loop": loop}) == nil {
+				t.Errorf("%s{loop=%q} missing from the first scrape", name, loop)
+			}
+		}
+	}
+	for _, reason := range []string{"max_conns", "descriptors"} {
+		if series(first, "weft_connections_rejected_total", map[string]string{"reason": reason}) == nil {
+			t.Errorf("weft_connections_rejected_total{reason=%q} missing", reason)
+		}
+	}
+	if series(first, "http_server_request_duration_seconds", map[string]string{"http_route": "/users/:id", "http_request_method": "GET"}) == nil {
+		t.Error("the pre-initialised route /users/:id is missing from the first scrape")
+	}
+
+	for _, p := range []string{"/users/1", "/users/2", "/later", "/nowhere"} {
+		resp, err := hc.Get(base + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	if resp, err := hc.Post(base+"/things", "text/plain", strings.NewReader("x")); err != nil {
+		t.Fatal(err)
+	} else {
+		resp.Body.Close()
+	}
+	// A malformed request, refused before any handler.
+	resp, _ := rawRequest(t, srv.ListenAddr().String(), "GET", "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n")
+	if resp.StatusCode != 400 {
+		t.Fatalf("malformed request answered %d", resp.StatusCode)
+	}
+
+	mfs := scrapeFamilies(t, hc, base+"/metrics")
+	tests := []struct {
+		method, route, status string
+		count                 uint64
+	}{
+		{"GET", "/users/:id", "200", 2},
+		{"POST", "/things", "201", 1},
+		{"GET", "/later", "202", 1},
+		{"GET", "", "404", 1},
+		{"GET", "/metrics", "200", 1}, // the first scrape; this one is still running
+	}
+	for _, tt := range tests {
+		s := series(mfs, "http_server_request_duration_seconds", map[string]string{
+			"http_request_method": tt.method, "http_route": tt.route, "http_response_status_code": tt.status})
+		if s == nil || s.GetHistogram().GetSampleCount() != tt.count {
+			t.Errorf("%s %q %s: series %v, want count %d", tt.method, tt.route, tt.status, s, tt.count)
+		}
+	}
+	if s := series(mfs, "http_server_request_duration_seconds", map[string]string{"http_route": "/users/1"}); s != nil {
+		t.Error("a raw path became a route label")
+	}
+	if later := series(mfs, "http_server_request_duration_seconds", map[string]string{"http_route": "/later", "http_response_status_code": "202"}); later.GetHistogram().GetSampleSum() < 0.001 {
+		t.Errorf("/later took %v s, want at least its 1 ms timer", later.GetHistogram().GetSampleSum())
+	}
+	if g := mfs["http_server_active_requests"].Metric[0].GetGauge().GetValue(); g != 1 {
+		t.Errorf("active requests %v during a scrape, want 1 (the scrape)", g)
+	}
+	if c := series(mfs, "weft_requests_rejected_total", map[string]string{"status": "400"}); c.GetCounter().GetValue() != 1 {
+		t.Errorf("weft_requests_rejected_total{status=400} = %v, want 1", c)
+	}
+	if g := mfs["weft_connections"].Metric[0].GetGauge().GetValue(); g < 1 {
+		t.Errorf("weft_connections = %v during a scrape, want at least 1", g)
+	}
+	var probes uint64
+	for _, mm := range mfs["weft_loop_lag_seconds"].Metric {
+		probes += mm.GetHistogram().GetSampleCount()
+	}
+	if probes == 0 {
+		t.Error("no lag probe counted")
+	}
+
+	// Nothing went to the default registry.
+	def, err := prometheus.DefaultGatherer.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range def {
+		if strings.HasPrefix(mf.GetName(), "weft_") || strings.HasPrefix(mf.GetName(), "http_server_") {
+			t.Errorf("%s registered on the default registry", mf.GetName())
+		}
+	}
+}
+
+func TestMetricsScrapeRunsOffTheLoop(t *testing.T) {
+	entered, release := make(chan struct{}), make(chan struct{})
+	slow := gathererFunc(func() ([]*dto.MetricFamily, error) {
+		close(entered)
+		<-release
+		return nil, nil
+	})
+	h := func(c *net.Ctx) net.Result {
+		if c.Path() == "/metrics" {
+			return middleware.Handler(slow)(c)
+		}
+		return c.Text(net.StatusOK, "fast")
+	}
+	_, addr := startServer(t, h, 1)
+	done := make(chan int, 1)
+	go func() {
+		resp, err := http.Get("http://" + addr + "/metrics")
+		if err != nil {
+			done <- 0
+			return
+		}
+		resp.Body.Close()
+		done <- resp.StatusCode
+	}()
+	<-entered
+	// The only loop answers while the scrape is being gathered.
+	if resp, body := rawRequest(t, addr, "GET", get("/fast")); resp.StatusCode != 200 || body != "fast" {
+		t.Fatalf("GET /fast during a scrape: %d %q", resp.StatusCode, body)
+	}
+	close(release)
+	if code := <-done; code != 200 {
+		t.Fatalf("scrape answered %d", code)
+	}
+}
+
+type gathererFunc func() ([]*dto.MetricFamily, error)
+
+func (f gathererFunc) Gather() ([]*dto.MetricFamily, error) { return f() }
+
+func TestMetricsUtilizationOfABlockedLoop(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	entered, release := make(chan struct{}), make(chan struct{})
+	srv := &net.Server{Addr: "127.0.0.1:0", Loops: 2, BlockedLoopThreshold: -1}
+	m, err := middleware.NewMetrics(middleware.MetricsConfig{Registerer: reg, Server: srv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var blockedLoop int
+	srv.Handler = m.Middleware()(func(c *net.Ctx) net.Result {
+		if c.Path() == "/block" {
+			blockedLoop = c.LoopID()
+			close(entered)
+			<-release
+		}
+		return c.Text(net.StatusOK, "ok")
+	})
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	})
+	util := func() map[string]float64 {
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]float64{}
+		for _, mf := range mfs {
+			if mf.GetName() == "weft_loop_utilization" {
+				for _, mm := range mf.Metric {
+					out[mm.Label[0].GetValue()] = mm.GetGauge().GetValue()
+				}
+			}
+		}
+		return out
+	}
+	util() // the baseline
+	done := make(chan struct{})
+	go func() {
+		resp, err := http.Get("http://" + srv.ListenAddr().String() + "/block")
+		if err == nil {
+			resp.Body.Close()
+		}
+		close(done)
+	}()
+	<-entered
+	var st net.ServerStats
+	for busy := uint64(0); busy < 100; {
+		time.Sleep(time.Millisecond)
+		srv.Stats(&st)
+		busy = st.Loops[blockedLoop].BusySamples
+	}
+	u := util()
+	close(release)
+	<-done
+	b, other := strconv.Itoa(blockedLoop), strconv.Itoa(1-blockedLoop)
+	if u[b] < 0.5 || u[other] > 0.5 {
+		t.Fatalf("utilization %v; want loop %s (blocked) above 0.5 and loop %s (idle) below", u, b, other)
+	}
+}
+
+func TestMetricsOffloadPools(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	pool := fakePool{name: "thumbs", stats: middleware.OffloadStats{
+		Queued: 3, Rejected: 2,
+		QueueWait: middleware.DurationHistogram{Bounds: []time.Duration{time.Millisecond, time.Second}, Counts: []uint64{4, 1, 1}, Sum: 3 * time.Second},
+		Run:       middleware.DurationHistogram{Bounds: []time.Duration{time.Millisecond}, Counts: []uint64{5, 0}, Sum: time.Millisecond},
+	}}
+	if _, err := middleware.NewMetrics(middleware.MetricsConfig{Registerer: reg, Pools: []middleware.OffloadSource{pool}}); err != nil {
+		t.Fatal(err)
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]*dto.Metric{}
+	for _, mf := range mfs {
+		if m := mf.Metric[0]; len(m.Label) > 0 && m.Label[0].GetValue() == "thumbs" {
+			got[mf.GetName()] = m
+		}
+	}
+	wait := got["weft_offload_queue_wait_seconds"].GetHistogram()
+	if wait.GetSampleCount() != 6 || wait.GetSampleSum() != 3 || wait.Bucket[0].GetCumulativeCount() != 4 || wait.Bucket[1].GetCumulativeCount() != 5 {
+		t.Errorf("queue wait histogram %v", wait)
+	}
+	if run := got["weft_offload_run_seconds"].GetHistogram(); run.GetSampleCount() != 5 {
+		t.Errorf("run histogram %v", run)
+	}
+	if q := got["weft_offload_queued"].GetGauge().GetValue(); q != 3 {
+		t.Errorf("queued %v, want 3", q)
+	}
+	if r := got["weft_offload_rejected_total"].GetCounter().GetValue(); r != 2 {
+		t.Errorf("rejected %v, want 2", r)
+	}
+}
+
+type fakePool struct {
+	name  string
+	stats middleware.OffloadStats
+}
+
+func (p fakePool) Name() string                          { return p.name }
+func (p fakePool) OffloadStats() middleware.OffloadStats { return p.stats }
+
+func TestNewMetricsConfigErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  middleware.MetricsConfig
+		want string
+	}{
+		{"no registerer", middleware.MetricsConfig{}, "Registerer is nil"},
+		{"bad buckets", middleware.MetricsConfig{Registerer: prometheus.NewRegistry(), Buckets: []float64{1, 0.5}}, "increasing"},
+		{"two pools, one name", middleware.MetricsConfig{Registerer: prometheus.NewRegistry(),
+			Pools: []middleware.OffloadSource{fakePool{name: "a"}, fakePool{name: "a"}}}, `two pools named "a"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := middleware.NewMetrics(tt.cfg)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err %v, want one mentioning %q", err, tt.want)
+			}
+		})
+	}
+	reg := prometheus.NewRegistry()
+	if _, err := middleware.NewMetrics(middleware.MetricsConfig{Registerer: reg}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := middleware.NewMetrics(middleware.MetricsConfig{Registerer: reg}); err == nil {
+		t.Fatal("registering twice on one registry succeeded")
+	}
+}
+
+func TestMetricsMiddlewareDoesNotAllocate(t *testing.T) {
+	m, err := middleware.NewMetrics(middleware.MetricsConfig{Registerer: prometheus.NewRegistry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := m.Middleware()(func(c *net.Ctx) net.Result {
+		net.SetRoute(c, "/plaintext")
+		return c.Text(net.StatusOK, "Hello, World!")
+	})
+	tc := testConn(t, h)
+	req := []byte(get("/plaintext"))
+	serve := func() {
+		if _, err := tc.Serve(req, time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	serve() // the first request of a series makes it
+	if n := testing.AllocsPerRun(200, serve); n != 0 {
+		t.Fatalf("%v allocations per request, want 0", n)
+	}
+}
