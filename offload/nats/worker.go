@@ -73,8 +73,8 @@ type served struct {
 }
 
 // served is a runtime.Scope (no loop) and a runtime.Meter for its job.
-func (s *served) Loop() runtime.Loop                              { return nil }
-func (s *served) Context() context.Context                        { return s.ctx }
+func (s *served) Loop() runtime.Loop                                { return nil }
+func (s *served) Context() context.Context                          { return s.ctx }
 func (s *served) Measure(_ runtime.Work, queued, ran time.Duration) { s.queued, s.ran = queued, ran }
 
 // serveJob runs on the job subscription's goroutine: it hands the job to
