@@ -167,7 +167,7 @@ func TestKilledWorkerUnderLoad(t *testing.T) {
 	waitJobs(20)
 	setPhase(2)
 	startWorker(t, url, jobEnv...) // a comes back
-	b.kill()                        // from now on only the new worker serves
+	b.kill()                       // from now on only the new worker serves
 	waitJobs(20)
 	setPhase(3)
 	waitJobs(20)
