@@ -17,6 +17,18 @@
 // panics become *runtime.PanicError; Close drains, then cancels at its
 // deadline.
 //
+// A job whose expected queue wait exceeds the time left to its context's
+// deadline (Config.MaxWait without one) is refused the same way, at once.
+//
+// Jobs by name (NewJob, Call) can also run on other machines: a Job pairs a
+// name with a function and a Codec, Call runs it on a local worker while
+// one is idle and sends it to Config.Remote (a Backend; offload/nats is
+// one, a module of its own) otherwise, with the same future, errors and
+// timings either way:
+//
+//	var hashJob = offload.NewJob("hash", hash, offload.JobConfig{}) // shared with the workers
+//	digest := offload.Call(c, pool, hashJob, c.Body())
+//
 // While jobs saturate every core, the loops stay first: workers run on OS
 // threads of their own at a lower priority (Config.Nice) and give up their
 // processor to a waiting loop at the job's ctx.Err() checks

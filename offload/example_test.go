@@ -44,3 +44,22 @@ func Example() {
 	fmt.Println(len(out) > 0, string(out[len(out)-16:]))
 	// Output: true 424ff84246aabc15
 }
+
+// A job registered by name runs on the pool's workers, or on remote workers
+// that registered the same name when the pool has a Config.Remote (see
+// offload/nats); its caller cannot tell the difference.
+func ExampleCall() {
+	type resize struct{ W, H int }
+	thumbnail := offload.NewJob("thumbnail", func(ctx context.Context, r resize) (string, error) {
+		return fmt.Sprintf("%dx%d", r.W/4, r.H/4), nil
+	}, offload.JobConfig{Idempotent: true})
+
+	pool, err := offload.New(offload.Config{Workers: 1})
+	if err != nil {
+		panic(err)
+	}
+	defer pool.Close(context.Background())
+	size, err := offload.Call(runtime.Detached(context.Background()), pool, thumbnail, resize{800, 600}).Wait(context.Background())
+	fmt.Println(size, err)
+	// Output: 200x150 <nil>
+}

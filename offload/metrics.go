@@ -12,6 +12,35 @@ type metrics struct {
 	running                                             atomic.Int64
 	closing                                             atomic.Bool
 	wait, run                                           histogram
+	// runAvg is a moving average of run times in ns (each new run counts
+	// for 1/8), for admission and Retry-After.
+	runAvg atomic.Int64
+	remote remoteMetrics
+}
+
+// observeRun records a job's run time.
+func (m *metrics) observeRun(d time.Duration) {
+	m.run.observe(int64(d))
+	for {
+		old := m.runAvg.Load()
+		avg := int64(d)
+		if old != 0 {
+			avg = old + (int64(d)-old)/8
+		}
+		if m.runAvg.CompareAndSwap(old, max(avg, 1)) {
+			return
+		}
+	}
+}
+
+// meanRun returns the moving average of run times.
+func (m *metrics) meanRun() time.Duration { return time.Duration(m.runAvg.Load()) }
+
+// remoteMetrics count the jobs that Call sent to Config.Remote.
+type remoteMetrics struct {
+	sent, completed, failed, retried, fallback atomic.Int64
+	inflight                                   atomic.Int64
+	roundTrip                                  histogram
 }
 
 // histogram counts durations in power-of-two buckets of nanoseconds: bucket
@@ -32,18 +61,31 @@ func (h *histogram) observe(ns int64) {
 	h.sum.Add(ns)
 }
 
+// Buckets is how many buckets a Distribution has.
+const Buckets = 40
+
 // Distribution summarizes a histogram. Quantiles are upper bounds of their
 // power-of-two bucket.
 type Distribution struct {
 	Count         int64
+	Sum           time.Duration // of every observation
 	Mean          time.Duration
 	P50, P90, P99 time.Duration
 	Max           time.Duration // upper bound of the highest non-empty bucket
+	// Counts[i] is how many observations fell in bucket i, whose upper
+	// bound is BucketBound(i) (not cumulative): what a Prometheus
+	// collector turns into a histogram at scrape time.
+	Counts [Buckets]int64
 }
 
+// BucketBound returns the upper bound of bucket i of a Distribution:
+// 2^i ns (bucket i holds [2^(i-1), 2^i) ns; the last also holds all that
+// is larger).
+func BucketBound(i int) time.Duration { return time.Duration(uint64(1) << uint(i)) }
+
 func (h *histogram) snapshot() Distribution {
-	var counts [40]int64
 	var d Distribution
+	counts := &d.Counts
 	for i := range h.buckets {
 		counts[i] = h.buckets[i].Load()
 		d.Count += counts[i]
@@ -51,8 +93,9 @@ func (h *histogram) snapshot() Distribution {
 	if d.Count == 0 {
 		return d
 	}
-	d.Mean = time.Duration(h.sum.Load() / d.Count)
-	upper := func(i int) time.Duration { return time.Duration(uint64(1) << uint(i)) }
+	d.Sum = time.Duration(h.sum.Load())
+	d.Mean = d.Sum / time.Duration(d.Count)
+	upper := BucketBound
 	quantile := func(q float64) time.Duration {
 		rank := int64(q * float64(d.Count))
 		var seen int64
@@ -74,25 +117,50 @@ func (h *histogram) snapshot() Distribution {
 	return d
 }
 
-// Stats is a snapshot of a pool's metrics.
+// Stats is a snapshot of a pool's metrics. Counters only grow; a
+// Prometheus collector reads them at scrape time (weft's metrics
+// middleware does: weft_offload_queue_wait_seconds from QueueWait,
+// weft_offload_run_seconds from RunTime, weft_offload_queued from Queued,
+// weft_offload_rejected_total from Rejected, labelled with Name).
 type Stats struct {
-	Workers   int   // the pool's size
-	Running   int64 // jobs running now
-	Queued    int   // jobs waiting for a worker now
-	Submitted int64 // jobs accepted by Run
-	Completed int64 // jobs that ran (successfully or not, panics included)
-	Panicked  int64 // jobs that panicked
-	Rejected  int64 // Run calls refused because the queue was full
-	Cancelled int64 // jobs not started because their context was done
+	Name      string // Config.Name
+	Workers   int    // the pool's size (local workers)
+	Running   int64  // jobs running now
+	Queued    int    // jobs waiting for a worker now
+	Submitted int64  // jobs accepted by Run
+	Completed int64  // jobs that ran (successfully or not, panics included)
+	Panicked  int64  // jobs that panicked
+	Rejected  int64  // Run calls refused because the queue was full
+	Cancelled int64  // jobs not started because their context was done
 	// QueueWait is the time from Run to a worker taking the job; RunTime
-	// the time the job ran.
+	// the time the job ran. Local jobs only.
 	QueueWait, RunTime Distribution
+	// ExpectedWait is the queue wait expected for a job submitted now
+	// (see Pool.ExpectedWait).
+	ExpectedWait time.Duration
+	// Remote counts the jobs Call sent to Config.Remote.
+	Remote RemoteStats
+}
+
+// RemoteStats count the jobs a pool sent to its Backend.
+type RemoteStats struct {
+	Sent      int64 // jobs sent (a retry counts again)
+	InFlight  int64 // sent and not answered yet
+	Completed int64 // answered by a worker (successfully or not)
+	Failed    int64 // failed without a worker's answer: unavailable, lost, cancelled
+	Retried   int64 // idempotent jobs sent again after their worker was lost
+	Fallback  int64 // jobs run locally because no remote worker could take them
+	// RoundTrip is the time from Call to the answer, queueing and run
+	// included.
+	RoundTrip Distribution
 }
 
 // Stats returns the pool's metrics. Safe for concurrent use, cheap enough to
 // call per request (no locks).
 func (p *Pool) Stats() Stats {
+	r := &p.m.remote
 	return Stats{
+		Name:      p.cfg.Name,
 		Workers:   p.cfg.Workers,
 		Running:   p.m.running.Load(),
 		Queued:    len(p.jobs),
@@ -103,8 +171,22 @@ func (p *Pool) Stats() Stats {
 		Cancelled: p.m.cancelled.Load(),
 		QueueWait: p.m.wait.snapshot(),
 		RunTime:   p.m.run.snapshot(),
+
+		ExpectedWait: p.ExpectedWait(),
+		Remote: RemoteStats{
+			Sent:      r.sent.Load(),
+			InFlight:  r.inflight.Load(),
+			Completed: r.completed.Load(),
+			Failed:    r.failed.Load(),
+			Retried:   r.retried.Load(),
+			Fallback:  r.fallback.Load(),
+			RoundTrip: r.roundTrip.snapshot(),
+		},
 	}
 }
+
+// Name returns Config.Name. Safe for concurrent use.
+func (p *Pool) Name() string { return p.cfg.Name }
 
 // QueueLen returns how many jobs wait for a worker. Safe for concurrent use.
 func (p *Pool) QueueLen() int { return len(p.jobs) }

@@ -18,13 +18,37 @@ import (
 // Config configures a Pool. The zero value of every field has a documented
 // default; New fails with an error that names a bad field.
 type Config struct {
-	// Workers is how many jobs run at once. Default: runtime.NumCPU().
+	// Name names the pool in logs and metrics (Stats.Name, the pool label
+	// of weft's Prometheus metrics). Default "default".
+	Name string
+
+	// Workers is how many jobs run at once on this machine. Default:
+	// runtime.NumCPU(). NoWorkers: none; every job goes to Remote (Run,
+	// which takes a function, then fails with ErrNoWorkers).
 	Workers int
 
 	// MaxQueue is how many jobs may wait for a worker. When it is full, Run
 	// fails at once with an *OverloadError (503 through the error
 	// handler), like piscina's maxQueue. Default: 64 per worker.
 	MaxQueue int
+
+	// MaxWait is the longest queue wait the pool accepts for a job whose
+	// context has no deadline: a job whose expected wait is longer is
+	// refused at once with an *OverloadError. A job with a deadline is
+	// refused when its expected wait exceeds the time left to its
+	// deadline. Default 10 s; negative: no limit for jobs without a
+	// deadline. docs/offload.md says how the wait is estimated.
+	MaxWait time.Duration
+
+	// Remote, if set, runs jobs by name (Call) on other processes when
+	// the local workers are busy or absent. Run, which takes a function,
+	// always runs locally. offload/nats provides one.
+	Remote Backend
+
+	// LocalFallback makes Call run a job on the local workers when Remote
+	// cannot reach any worker (ErrUnavailable) instead of failing it.
+	// Ignored with NoWorkers.
+	LocalFallback bool
 
 	// Logger receives the pool's own events. Default: zap.NewNop().
 	Logger *zap.Logger
@@ -43,7 +67,13 @@ type Config struct {
 	YieldEvery time.Duration
 }
 
+// NoWorkers, as Config.Workers, gives a pool no local workers: its jobs run
+// on Config.Remote only.
+const NoWorkers = -1
+
 const (
+	defaultName           = "default"
+	defaultMaxWait        = 10 * time.Second
 	defaultQueuePerWorker = 64
 	defaultNice           = 15
 	defaultYieldEvery     = 1500 * time.Microsecond
@@ -115,11 +145,24 @@ func (closedError) HTTPStatus() int { return 503 }
 
 // New starts a pool.
 func New(cfg Config) (*Pool, error) {
+	if cfg.Name == "" {
+		cfg.Name = defaultName
+	}
 	switch {
+	case cfg.Workers == NoWorkers && cfg.Remote == nil:
+		return nil, errors.New("weft/offload: Config.Workers is NoWorkers but Config.Remote is nil: no job could run")
+	case cfg.Workers == NoWorkers:
+		cfg.Workers = 0
 	case cfg.Workers < 0:
-		return nil, fmt.Errorf("weft/offload: Config.Workers is %d; want 0 (one per CPU) or more", cfg.Workers)
+		return nil, fmt.Errorf("weft/offload: Config.Workers is %d; want 0 (one per CPU), NoWorkers or more", cfg.Workers)
 	case cfg.Workers == 0:
 		cfg.Workers = goruntime.NumCPU()
+	}
+	switch {
+	case cfg.MaxWait == 0:
+		cfg.MaxWait = defaultMaxWait
+	case cfg.MaxWait < 0:
+		cfg.MaxWait = -1
 	}
 	switch {
 	case cfg.MaxQueue < 0:
@@ -146,9 +189,14 @@ func New(cfg Config) (*Pool, error) {
 	}
 	p := &Pool{
 		cfg:    cfg,
-		log:    cfg.Logger.Named("offload"),
+		log:    cfg.Logger.Named("offload").With(zap.String("pool", cfg.Name)),
 		jobs:   make(chan task, cfg.MaxQueue),
 		active: make([]context.CancelFunc, cfg.Workers),
+	}
+	if cfg.Workers == 0 {
+		p.cfg.MaxQueue = 0
+		p.jobs = make(chan task)
+		return p, nil
 	}
 	workers, err := ants.NewPool(cfg.Workers,
 		ants.WithPreAlloc(true),
@@ -182,8 +230,11 @@ func New(cfg Config) (*Pool, error) {
 //
 // Run never blocks. It fails at once, without queueing fn, with:
 //   - s's context error, if that context is already done;
-//   - an *OverloadError (503, Retry-After), if the queue is full;
-//   - ErrClosed, after Close.
+//   - an *OverloadError (503, Retry-After), if the queue is full, or if
+//     the queue wait expected for fn exceeds the time left to the
+//     context's deadline (Config.MaxWait without a deadline);
+//   - ErrClosed, after Close;
+//   - ErrNoWorkers, on a pool with no local workers.
 //
 // A job whose context is done before a worker takes it is not started; its
 // future fails with the context's error. A panic in fn fails the future with
@@ -200,9 +251,15 @@ func Run[T any](s runtime.Scope, p *Pool, fn func(ctx context.Context) (T, error
 		p.m.cancelled.Add(1)
 		return runtime.Rejected[T](err)
 	}
+	if p.cfg.Workers == 0 {
+		if p.isClosed() {
+			return runtime.Rejected[T](ErrClosed)
+		}
+		return runtime.Rejected[T](ErrNoWorkers)
+	}
 	j := &job[T]{fn: fn, ctx: ctx, promise: runtime.NewPromise[T](s.Loop()), queued: time.Now()}
 	j.tracker = runtime.TrackerOf(s)
-	if err := p.submit(j); err != nil {
+	if err := p.submit(j, ctx); err != nil {
 		return runtime.Rejected[T](err)
 	}
 	// The job may read the scope's resources (a request's bytes) until it
@@ -211,11 +268,24 @@ func Run[T any](s runtime.Scope, p *Pool, fn func(ctx context.Context) (T, error
 	return j.promise.Future()
 }
 
-func (p *Pool) submit(t task) error {
+// isClosed reports whether Close was called.
+func (p *Pool) isClosed() bool {
+	p.closeMu.Lock()
+	defer p.closeMu.Unlock()
+	return p.closed
+}
+
+// submit queues t, whose context is ctx, unless the pool is closed, its
+// queue full, or t's expected wait longer than ctx allows.
+func (p *Pool) submit(t task, ctx context.Context) error {
 	p.closeMu.Lock()
 	defer p.closeMu.Unlock()
 	if p.closed {
 		return ErrClosed
+	}
+	if err := p.admit(ctx); err != nil {
+		p.m.rejected.Add(1)
+		return err
 	}
 	select {
 	case p.jobs <- t:
@@ -293,7 +363,9 @@ func (p *Pool) Close(ctx context.Context) error {
 		p.activeMu.Unlock()
 		<-finished
 	}
-	p.workers.Release()
+	if p.workers != nil {
+		p.workers.Release()
+	}
 	return err
 }
 
@@ -332,7 +404,7 @@ func (j *job[T]) start(p *Pool, w int) {
 	p.setActive(w, nil)
 	cancel()
 	ran := time.Since(started)
-	p.m.run.observe(int64(ran))
+	p.m.observeRun(ran)
 	p.m.completed.Add(1)
 	if j.tracker != nil {
 		j.tracker.Measure(runtime.WorkOffload, waited, ran)

@@ -19,6 +19,11 @@
 // Recover (access lines to /dev/null; =buffered through zap's
 // BufferedWriteSyncer); WEFT_CPUPROFILE=file writes a CPU
 // profile of the run, WEFT_TRACE=file an execution trace.
+//
+// /cpu through NATS (NATS_URL, LOCAL_WORKERS=0, worker processes) is
+// offload/nats/examples/benchserver: the same endpoints in the offload/nats
+// module, so that weft's module does not require NATS. This one refuses to
+// start with NATS_URL set rather than quietly run every job locally.
 package main
 
 import (
@@ -141,6 +146,10 @@ func main() {
 			log.Fatal(err)
 		}
 		defer trace.Stop()
+	}
+	if os.Getenv("NATS_URL") != "" {
+		log.Fatal("benchserver: NATS_URL is set, but this build runs /cpu locally; " +
+			"build the NATS one: go -C offload/nats build -o <bin> ./examples/benchserver")
 	}
 	port := os.Getenv("PORT")
 	if port == "" {

@@ -1,0 +1,152 @@
+// Command benchserver is examples/benchserver with its /cpu jobs sent
+// through NATS: the same endpoints for the benchmark harness, and the same
+// CPU job, registered by name (../../internal/cpujob) so that worker processes
+// (../worker) take the jobs the local workers cannot.
+//
+// It lives in the offload/nats module, not beside examples/benchserver,
+// because weft's own module must not require NATS: examples/benchserver
+// stays the build every other benchmark uses, and this one adds only the
+// backend.
+//
+//	PORT=8080                  listen on 127.0.0.1:$PORT
+//	NATS_URL=nats://host:4222  use that NATS (empty: NATS in-process, no
+//	                           listener: only this process's workers)
+//	LOCAL_WORKERS=0            no local workers: every /cpu job goes out
+//	                           (unset: one per CPU; n: n)
+//	LOCAL_FALLBACK=1           run /cpu locally when no worker is reachable
+//	CPU_ITERS, CPU_BUF_BYTES   the job's size, as for examples/benchserver
+//	                           (read by whoever runs the job)
+//	OFFLOAD_NICE, OFFLOAD_YIELD_US   as for examples/benchserver
+//
+// Each /cpu request has a 5 s deadline, which travels with the job: with no
+// worker reachable it gets a 503 at once, a 504 at the deadline, never a
+// hang.
+package main
+
+import (
+	"context"
+	"log"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/weftgo/weft/net"
+	"github.com/weftgo/weft/offload"
+	weftnats "github.com/weftgo/weft/offload/nats"
+	"github.com/weftgo/weft/offload/nats/internal/cpujob"
+	"github.com/weftgo/weft/router"
+	"github.com/weftgo/weft/runtime"
+)
+
+// cpuDeadline bounds each /cpu request, queueing and remote round trip
+// included.
+const cpuDeadline = 5 * time.Second
+
+type message struct {
+	Message string `json:"message"`
+}
+
+type user struct {
+	ID string `json:"id"`
+}
+
+// withContext is a handler's scope (its loop, its request's resources and
+// timings) with a shorter context.
+type withContext struct {
+	*net.Ctx
+	ctx context.Context
+}
+
+func (s withContext) Context() context.Context { return s.ctx }
+
+func routes(pool *offload.Pool, job *offload.Job[struct{}, string]) *router.Router {
+	r := router.New()
+	r.GET("/cpu", func(c *net.Ctx) net.Result {
+		ctx, cancel := context.WithTimeout(c.Context(), cpuDeadline)
+		digest := offload.Call(withContext{c, ctx}, pool, job, struct{}{}).Finally(c, func(string, error) { cancel() })
+		return runtime.Then(c, digest, func(hex string) net.Result {
+			return c.Text(net.StatusOK, hex)
+		})
+	})
+	r.GET("/plaintext", func(c *net.Ctx) net.Result {
+		return c.Text(net.StatusOK, "Hello, World!")
+	})
+	r.GET("/json", func(c *net.Ctx) net.Result {
+		return c.JSON(net.StatusOK, message{Message: "Hello, World!"})
+	})
+	r.GET("/users/:id", func(c *net.Ctx) net.Result {
+		return c.JSON(net.StatusOK, user{ID: c.Param("id")})
+	})
+	r.POST("/echo", func(c *net.Ctx) net.Result {
+		ct := c.Header("Content-Type")
+		if ct == "" {
+			ct = "application/octet-stream"
+		}
+		return c.Send(net.StatusOK, ct, c.Body())
+	})
+	return r
+}
+
+func main() {
+	port := os.Getenv("PORT")
+	if port == "" {
+		port = "8080"
+	}
+	backend, err := weftnats.New(weftnats.Config{URL: os.Getenv("NATS_URL")})
+	if err != nil {
+		log.Fatal(err)
+	}
+	workers := cpujob.EnvInt("OFFLOAD_WORKERS", 0)
+	if v, ok := os.LookupEnv("LOCAL_WORKERS"); ok {
+		n, err := strconv.Atoi(v)
+		switch {
+		case err != nil || n < 0:
+			log.Fatalf("benchserver: LOCAL_WORKERS=%q: want 0 (none) or more", v)
+		case n == 0:
+			workers = offload.NoWorkers
+		default:
+			workers = n
+		}
+	}
+	pool, err := offload.New(offload.Config{
+		Name:          "cpu",
+		Workers:       workers,
+		Nice:          cpujob.EnvInt("OFFLOAD_NICE", 0) % 20,
+		YieldEvery:    time.Duration(cpujob.EnvInt("OFFLOAD_YIELD_US", 0)) * time.Microsecond,
+		Remote:        backend,
+		LocalFallback: os.Getenv("LOCAL_FALLBACK") == "1",
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	job := cpujob.FromEnv()
+	if workers != offload.NoWorkers {
+		// This process is a worker too: jobs that overflow to NATS may
+		// come back to its queue when no other worker is free.
+		if err := backend.Serve(pool, job); err != nil {
+			log.Fatal(err)
+		}
+	}
+	srv := &net.Server{
+		Addr:    "127.0.0.1:" + port,
+		Handler: routes(pool, job).Serve,
+		OnShutdown: []func(context.Context) error{
+			pool.Close,    // no new jobs; the running ones finish
+			backend.Close, // then the connection
+		},
+	}
+	if err := srv.Start(); err != nil {
+		log.Fatal(err)
+	}
+	log.Printf("benchserver (NATS) on 127.0.0.1:%s", port)
+	stop, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+	<-stop.Done()
+	ctx, cancelShutdown := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancelShutdown()
+	if err := srv.Shutdown(ctx); err != nil {
+		log.Print(err)
+	}
+}

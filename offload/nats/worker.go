@@ -1,0 +1,232 @@
+package nats
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	natsgo "github.com/nats-io/nats.go"
+	"go.uber.org/zap"
+
+	"github.com/weftgo/weft/offload"
+	"github.com/weftgo/weft/runtime"
+)
+
+// workerState is the worker side of a Backend.
+type workerState struct {
+	mu      sync.Mutex
+	id      string // the cancel subject
+	subs    []*natsgo.Subscription
+	running map[string]*served // by reply subject
+	stopped bool
+	idle    *sync.Cond // signalled when running empties
+}
+
+func (w *workerState) init() {
+	w.running = map[string]*served{}
+	w.idle = sync.NewCond(&w.mu)
+}
+
+// Serve makes this process a worker for jobs: each job sent to them by any
+// process on the same NATS runs on p (its admission applies: a job the pool
+// refuses fails there with *offload.OverloadError, and the caller may place
+// it elsewhere). It returns once the subscriptions are in place; they last
+// until Close. Call it once per Backend, at start-up. Safe for concurrent
+// use.
+func (b *Backend) Serve(p *offload.Pool, jobs ...offload.Handler) error {
+	w := &b.worker
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.stopped {
+		return offload.ErrClosed
+	}
+	if w.id == "" {
+		w.id = b.cfg.Prefix + ".cancel." + b.nc.NewRespInbox()[len("_INBOX."):]
+		sub, err := b.nc.Subscribe(w.id, func(m *natsgo.Msg) { w.cancel(string(m.Data)) })
+		if err != nil {
+			return fmt.Errorf("weft/offload/nats: subscribing to cancels: %w", err)
+		}
+		w.subs = append(w.subs, sub)
+	}
+	for _, h := range jobs {
+		sub, err := b.nc.QueueSubscribe(b.cfg.Prefix+".job."+h.Name(), b.cfg.Queue, func(m *natsgo.Msg) { b.serveJob(p, h, m) })
+		if err != nil {
+			return fmt.Errorf("weft/offload/nats: subscribing to job %s: %w", h.Name(), err)
+		}
+		w.subs = append(w.subs, sub)
+	}
+	// Jobs must reach NATS before a caller sends one.
+	return b.nc.Flush()
+}
+
+// served is one job this worker runs.
+type served struct {
+	cancel context.CancelFunc
+	beat   *time.Timer
+	done   bool // guarded by workerState.mu
+	queued time.Duration
+	ran    time.Duration
+	ctx    context.Context
+}
+
+// served is a runtime.Scope (no loop) and a runtime.Meter for its job.
+func (s *served) Loop() runtime.Loop                                { return nil }
+func (s *served) Context() context.Context                          { return s.ctx }
+func (s *served) Measure(_ runtime.Work, queued, ran time.Duration) { s.queued, s.ran = queued, ran }
+
+// serveJob runs on the job subscription's goroutine: it hands the job to
+// the pool and returns; the answer goes out when the job's future settles.
+func (b *Backend) serveJob(p *offload.Pool, h offload.Handler, m *natsgo.Msg) {
+	if m.Reply == "" {
+		return
+	}
+	w := &b.worker
+	ctx, cancel := context.WithCancel(context.Background())
+	if ns := headerInt(m, hdrTimeout); ns > 0 {
+		ctx, cancel = context.WithTimeout(context.Background(), time.Duration(ns))
+	}
+	s := &served{cancel: cancel, ctx: ctx}
+	w.mu.Lock()
+	if w.stopped {
+		w.mu.Unlock()
+		cancel()
+		b.answer(m.Reply, nil, offload.ErrClosed, s)
+		return
+	}
+	w.running[m.Reply] = s
+	w.mu.Unlock()
+
+	input := m.Data
+	f := offload.Run(s, p, func(ctx context.Context) ([]byte, error) { return h.Serve(ctx, input) })
+	if !f.Ready() {
+		ack := natsgo.NewMsg(m.Reply)
+		ack.Header.Set(hdrKind, "ack")
+		ack.Header.Set(hdrCancel, w.id)
+		if err := b.nc.PublishMsg(ack); err != nil {
+			b.log.Debug("cannot ack a job", zap.Error(err))
+		}
+		if beat := time.Duration(headerInt(m, hdrBeat)); beat > 0 {
+			w.mu.Lock()
+			if !s.done {
+				s.beat = time.AfterFunc(beat, func() { b.heartbeat(m.Reply, s, beat) })
+			}
+			w.mu.Unlock()
+		}
+	}
+	f.Listen(&answerer{b: b, reply: m.Reply, s: s})
+}
+
+// heartbeat tells the caller that the job still runs, every beat.
+func (b *Backend) heartbeat(reply string, s *served, beat time.Duration) {
+	w := &b.worker
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if s.done {
+		return
+	}
+	msg := natsgo.NewMsg(reply)
+	msg.Header.Set(hdrKind, "beat")
+	_ = b.nc.PublishMsg(msg)
+	s.beat.Reset(beat)
+}
+
+// answerer sends a job's result when its future settles (on the worker
+// goroutine that ran it).
+type answerer struct {
+	b     *Backend
+	reply string
+	s     *served
+}
+
+func (a *answerer) Settled(out []byte, err error) {
+	w := &a.b.worker
+	w.mu.Lock()
+	a.s.done = true
+	if a.s.beat != nil {
+		a.s.beat.Stop()
+	}
+	delete(w.running, a.reply)
+	if len(w.running) == 0 {
+		w.idle.Broadcast()
+	}
+	w.mu.Unlock()
+	a.s.cancel()
+	a.b.answer(a.reply, out, err, a.s)
+}
+
+// answer publishes a job's "done".
+func (b *Backend) answer(reply string, out []byte, err error, s *served) {
+	msg := natsgo.NewMsg(reply)
+	msg.Header.Set(hdrKind, "done")
+	msg.Header.Set(hdrQueued, strconv.FormatInt(int64(s.queued), 10))
+	msg.Header.Set(hdrRan, strconv.FormatInt(int64(s.ran), 10))
+	msg.Data = out
+	if err != nil {
+		data, jerr := json.Marshal(offload.FailureOf(err))
+		if jerr != nil {
+			data, _ = json.Marshal(offload.Failure{Kind: offload.FailError, Message: err.Error()})
+		}
+		msg.Header.Set(hdrFailed, "1")
+		msg.Data = data
+	}
+	if err := b.nc.PublishMsg(msg); err != nil {
+		b.log.Warn("cannot answer a job", zap.Error(err))
+	}
+}
+
+// cancel cancels the job answering to reply, if it runs here.
+func (w *workerState) cancel(reply string) {
+	w.mu.Lock()
+	s := w.running[reply]
+	w.mu.Unlock()
+	if s != nil {
+		s.cancel()
+	}
+}
+
+// cancelAll cancels every job running here.
+func (w *workerState) cancelAll() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, s := range w.running {
+		s.cancel()
+	}
+}
+
+// stop unsubscribes, so that no job comes in any more, and waits for the
+// running jobs to be answered; at ctx's end it cancels them and still waits
+// for their answers (their pool's workers return them).
+func (w *workerState) stop(ctx context.Context, b *Backend) error {
+	w.mu.Lock()
+	if w.stopped {
+		w.mu.Unlock()
+		return nil
+	}
+	w.stopped = true
+	subs := w.subs
+	w.subs = nil
+	w.mu.Unlock()
+	for _, sub := range subs {
+		_ = sub.Unsubscribe()
+	}
+	finished := make(chan struct{})
+	go func() {
+		w.mu.Lock()
+		for len(w.running) > 0 {
+			w.idle.Wait()
+		}
+		w.mu.Unlock()
+		close(finished)
+	}()
+	select {
+	case <-finished:
+		return nil
+	case <-ctx.Done():
+	}
+	w.cancelAll()
+	<-finished
+	return ctx.Err()
+}
