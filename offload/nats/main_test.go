@@ -121,14 +121,20 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
+// meter is a runtime.Tracker that records what it is told.
 type meter struct{ queued, ran time.Duration }
 
 func (m *meter) Measure(_ runtime.Work, queued, ran time.Duration) { m.queued, m.ran = queued, ran }
+func (m *meter) Keep()                                             {}
+func (m *meter) Release()                                          {}
 
+// meteredScope is a Scope whose Tracker is a meter.
 type meteredScope struct {
 	runtime.Scope
 	*meter
 }
+
+func (s meteredScope) Tracker() runtime.Tracker { return s.meter }
 
 var errUser = errors.New("user error")
 

@@ -72,9 +72,13 @@ type served struct {
 	ctx    context.Context
 }
 
-// served is a runtime.Scope (no loop) and a runtime.Meter for its job.
+// served is a runtime.Scope (no loop) and its own runtime.Tracker, which
+// records the job's queue and run times for the reply.
 func (s *served) Loop() runtime.Loop                                { return nil }
 func (s *served) Context() context.Context                          { return s.ctx }
+func (s *served) Tracker() runtime.Tracker                          { return s }
+func (s *served) Keep()                                             {}
+func (s *served) Release()                                          {}
 func (s *served) Measure(_ runtime.Work, queued, ran time.Duration) { s.queued, s.ran = queued, ran }
 
 // serveJob runs on the job subscription's goroutine: it hands the job to
