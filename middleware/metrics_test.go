@@ -2,6 +2,7 @@ package middleware_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -392,4 +393,33 @@ func TestMetricsMiddlewareDoesNotAllocate(t *testing.T) {
 	if n := testing.AllocsPerRun(200, serve); n != 0 {
 		t.Fatalf("%v allocations per request, want 0", n)
 	}
+}
+
+func ExampleNewMetrics() {
+	reg := prometheus.NewRegistry()
+	srv := &net.Server{Addr: "127.0.0.1:0"}
+	r := router.New()
+	r.GET("/hello", func(c *net.Ctx) net.Result { return c.Text(net.StatusOK, "hello") })
+	r.GET("/metrics", middleware.Handler(reg)) // gathered off the loop
+	m, err := middleware.NewMetrics(middleware.MetricsConfig{
+		Registerer: reg, // nothing goes to prometheus.DefaultRegisterer
+		Server:     srv, // loop and connection families
+		Routes:     []middleware.RouteLabels{{Method: "GET", Pattern: "/hello"}},
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	srv.Handler = net.Chain(r.Serve, m.Middleware()) // outermost
+	mfs, _ := reg.Gather()
+	for _, mf := range mfs {
+		fmt.Println(mf.GetName())
+	}
+	// Output:
+	// http_server_active_requests
+	// http_server_request_duration_seconds
+	// weft_blocking_inflight
+	// weft_connections
+	// weft_connections_rejected_total
+	// weft_requests_rejected_total
 }

@@ -128,7 +128,7 @@ func (c *Ctx) answerErrorOnLoop(err error) {
 			zap.Error(err),
 		}
 		if c.requestID != "" {
-			fields = append(fields, zap.String("request_id", c.requestID))
+			fields = append(fields, zap.String("request_id", strings.Clone(c.requestID)))
 		}
 		if pe, ok := err.(*runtime.PanicError); ok {
 			fields = append(fields, zap.ByteString("stack", pe.Stack))
