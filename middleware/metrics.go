@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/weftgo/weft/net"
+	"github.com/weftgo/weft/offload"
 	"github.com/weftgo/weft/runtime"
 )
 
@@ -35,7 +36,8 @@ type MetricsConfig struct {
 	// first scrape after Start.
 	Server *net.Server
 
-	// Pools adds weft_offload_* for each pool, labelled with its name.
+	// Pools adds weft_offload_* for each pool (an *offload.Pool),
+	// labelled with its name (offload.Config.Name).
 	Pools []OffloadSource
 
 	// Buckets are the upper bounds, in seconds, of
@@ -56,29 +58,12 @@ type RouteLabels struct {
 }
 
 // OffloadSource is an offload pool as Metrics reads it: a name (the "pool"
-// label) and a snapshot of its figures. Its methods must be safe for
-// concurrent use; they are called at each scrape, off the loops.
+// label) and a snapshot of its figures. *offload.Pool is one. Its methods
+// must be safe for concurrent use; they are called at each scrape, off the
+// loops.
 type OffloadSource interface {
 	Name() string
-	OffloadStats() OffloadStats
-}
-
-// OffloadStats is what Metrics reads of an offload pool.
-type OffloadStats struct {
-	Queued   int    // jobs waiting for a worker now
-	Rejected uint64 // jobs refused because the queue was full, since the start
-	// QueueWait is the time jobs waited for a worker; Run, the time they
-	// ran.
-	QueueWait, Run DurationHistogram
-}
-
-// DurationHistogram is a histogram of durations: Counts[i] observations
-// were at most Bounds[i] (and more than Bounds[i-1]); the last count, one
-// past Bounds, is those above every bound. Counts are not cumulative.
-type DurationHistogram struct {
-	Bounds []time.Duration
-	Counts []uint64
-	Sum    time.Duration
+	Stats() offload.Stats
 }
 
 // defaultDurationBuckets are OpenTelemetry's advice for
@@ -342,9 +327,9 @@ func (mc *metricsCollector) Collect(ch chan<- prometheus.Metric) {
 		m.collectServer(ch)
 	}
 	for _, p := range m.cfg.Pools {
-		st, name := p.OffloadStats(), p.Name()
-		ch <- prometheus.MustNewConstHistogram(d.offWait, durationCount(st.QueueWait), st.QueueWait.Sum.Seconds(), cumulative(st.QueueWait), name)
-		ch <- prometheus.MustNewConstHistogram(d.offRun, durationCount(st.Run), st.Run.Sum.Seconds(), cumulative(st.Run), name)
+		st, name := p.Stats(), p.Name()
+		ch <- offloadHistogram(d.offWait, st.QueueWait, name)
+		ch <- offloadHistogram(d.offRun, st.RunTime, name)
 		ch <- prometheus.MustNewConstMetric(d.offQueued, prometheus.GaugeValue, float64(st.Queued), name)
 		ch <- prometheus.MustNewConstMetric(d.offRejected, prometheus.CounterValue, float64(st.Rejected), name)
 	}
@@ -428,26 +413,25 @@ func (m *Metrics) collectServer(ch chan<- prometheus.Metric) {
 	}
 }
 
-func durationCount(h DurationHistogram) uint64 {
-	var n uint64
-	for _, c := range h.Counts {
-		n += c
-	}
-	return n
-}
+// offloadFirstBucket is the first of an offload.Distribution's power-of-two
+// buckets that Metrics exposes with its own bound (2^10 ns, about 1 µs):
+// those below it are folded into it.
+const offloadFirstBucket = 10
 
-// cumulative returns h's buckets as Prometheus wants them: cumulative
-// counts by upper bound in seconds.
-func cumulative(h DurationHistogram) map[float64]uint64 {
-	out := make(map[float64]uint64, len(h.Bounds))
+// offloadHistogram turns an offload.Distribution (power-of-two buckets of
+// ns, the last unbounded) into a Prometheus histogram in seconds: bounds
+// from about 1 µs to 275 s.
+func offloadHistogram(desc *prometheus.Desc, d offload.Distribution, pool string) prometheus.Metric {
+	buckets := make(map[float64]uint64, offload.Buckets-offloadFirstBucket)
 	var n uint64
-	for i, b := range h.Bounds {
-		if i < len(h.Counts) {
-			n += h.Counts[i]
+	for i := 0; i < offload.Buckets-1; i++ {
+		n += uint64(max(d.Counts[i], 0))
+		if i >= offloadFirstBucket {
+			buckets[offload.BucketBound(i).Seconds()] = n
 		}
-		out[b.Seconds()] = n
 	}
-	return out
+	n += uint64(max(d.Counts[offload.Buckets-1], 0))
+	return prometheus.MustNewConstHistogram(desc, n, d.Sum.Seconds(), buckets, pool)
 }
 
 // Handler returns a handler that serves g's metrics in the format the

@@ -17,6 +17,7 @@ import (
 
 	"github.com/weftgo/weft/middleware"
 	"github.com/weftgo/weft/net"
+	"github.com/weftgo/weft/offload"
 	"github.com/weftgo/weft/router"
 	"github.com/weftgo/weft/runtime"
 )
@@ -304,46 +305,75 @@ func TestMetricsUtilizationOfABlockedLoop(t *testing.T) {
 
 func TestMetricsOffloadPools(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	pool := fakePool{name: "thumbs", stats: middleware.OffloadStats{
-		Queued: 3, Rejected: 2,
-		QueueWait: middleware.DurationHistogram{Bounds: []time.Duration{time.Millisecond, time.Second}, Counts: []uint64{4, 1, 1}, Sum: 3 * time.Second},
-		Run:       middleware.DurationHistogram{Bounds: []time.Duration{time.Millisecond}, Counts: []uint64{5, 0}, Sum: time.Millisecond},
-	}}
-	if _, err := middleware.NewMetrics(middleware.MetricsConfig{Registerer: reg, Pools: []middleware.OffloadSource{pool}}); err != nil {
-		t.Fatal(err)
-	}
-	mfs, err := reg.Gather()
+	pool, err := offload.New(offload.Config{Name: "thumbs", Workers: 1, MaxQueue: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := map[string]*dto.Metric{}
-	for _, mf := range mfs {
-		if m := mf.Metric[0]; len(m.Label) > 0 && m.Label[0].GetValue() == "thumbs" {
-			got[mf.GetName()] = m
+	defer pool.Close(context.Background())
+	if _, err := middleware.NewMetrics(middleware.MetricsConfig{Registerer: reg, Pools: []middleware.OffloadSource{pool}}); err != nil {
+		t.Fatal(err)
+	}
+	read := func() map[string]*dto.Metric {
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]*dto.Metric{}
+		for _, mf := range mfs {
+			for _, m := range mf.Metric {
+				if len(m.Label) > 0 && m.Label[0].GetName() == "pool" && m.Label[0].GetValue() == "thumbs" {
+					got[mf.GetName()] = m
+				}
+			}
+		}
+		return got
+	}
+	first := read()
+	for _, name := range []string{"weft_offload_queue_wait_seconds", "weft_offload_run_seconds", "weft_offload_queued", "weft_offload_rejected_total"} {
+		if first[name] == nil {
+			t.Errorf("%s{pool=thumbs} missing before any job", name)
 		}
 	}
-	wait := got["weft_offload_queue_wait_seconds"].GetHistogram()
-	if wait.GetSampleCount() != 6 || wait.GetSampleSum() != 3 || wait.Bucket[0].GetCumulativeCount() != 4 || wait.Bucket[1].GetCumulativeCount() != 5 {
-		t.Errorf("queue wait histogram %v", wait)
+
+	// One job runs (held), one waits, one is refused.
+	scope := runtime.Detached(context.Background())
+	release, running := make(chan struct{}), make(chan struct{})
+	held := offload.Run(scope, pool, func(context.Context) (int, error) { close(running); <-release; return 0, nil })
+	<-running
+	queued := offload.Run(scope, pool, func(context.Context) (int, error) { return 0, nil })
+	if _, err := offload.Run(scope, pool, func(context.Context) (int, error) { return 0, nil }).Wait(context.Background()); err == nil {
+		t.Fatal("a third job was accepted by a full queue")
 	}
-	if run := got["weft_offload_run_seconds"].GetHistogram(); run.GetSampleCount() != 5 {
-		t.Errorf("run histogram %v", run)
+	mid := read()
+	if q := mid["weft_offload_queued"].GetGauge().GetValue(); q != 1 {
+		t.Errorf("queued %v while one job waits, want 1", q)
 	}
-	if q := got["weft_offload_queued"].GetGauge().GetValue(); q != 3 {
-		t.Errorf("queued %v, want 3", q)
+	if r := mid["weft_offload_rejected_total"].GetCounter().GetValue(); r != 1 {
+		t.Errorf("rejected %v, want 1", r)
 	}
-	if r := got["weft_offload_rejected_total"].GetCounter().GetValue(); r != 2 {
-		t.Errorf("rejected %v, want 2", r)
+	close(release)
+	for _, f := range []runtime.Future[int]{held, queued} {
+		if _, err := f.Wait(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	end := read()
+	wait, run := end["weft_offload_queue_wait_seconds"].GetHistogram(), end["weft_offload_run_seconds"].GetHistogram()
+	if wait.GetSampleCount() != 2 || run.GetSampleCount() != 2 {
+		t.Errorf("queue wait count %d, run count %d; want 2 and 2", wait.GetSampleCount(), run.GetSampleCount())
+	}
+	if b := wait.Bucket; len(b) == 0 || b[0].GetUpperBound() > 2e-6 || b[len(b)-1].GetCumulativeCount() > wait.GetSampleCount() {
+		t.Errorf("queue wait buckets %v: want bounds from about 1 µs, cumulative", b)
+	}
+	if q := end["weft_offload_queued"].GetGauge().GetValue(); q != 0 {
+		t.Errorf("queued %v after the jobs ran, want 0", q)
 	}
 }
 
-type fakePool struct {
-	name  string
-	stats middleware.OffloadStats
-}
+type fakePool struct{ name string }
 
-func (p fakePool) Name() string                          { return p.name }
-func (p fakePool) OffloadStats() middleware.OffloadStats { return p.stats }
+func (p fakePool) Name() string         { return p.name }
+func (p fakePool) Stats() offload.Stats { return offload.Stats{} }
 
 func TestNewMetricsConfigErrors(t *testing.T) {
 	tests := []struct {

@@ -177,7 +177,8 @@ func main() {
 		for _, rt := range r.Routes() {
 			labels = append(labels, middleware.RouteLabels{Method: rt.Method, Pattern: rt.Pattern})
 		}
-		m, err := middleware.NewMetrics(middleware.MetricsConfig{Registerer: reg, Server: srv, Routes: labels})
+		m, err := middleware.NewMetrics(middleware.MetricsConfig{Registerer: reg, Server: srv, Routes: labels,
+			Pools: []middleware.OffloadSource{pool}})
 		if err != nil {
 			log.Fatal(err)
 		}
