@@ -83,6 +83,7 @@ type Metrics struct {
 	bounds   []int64 // request duration bucket bounds, ns
 	epoch    time.Time
 	shards   [256]atomic.Pointer[reqShard] // by loop id (gnet runs at most 256 loops)
+	shared   *reqShard                     // for loops of a second server: locked
 	preRoute []reqKey
 
 	mu    sync.Mutex // serializes Collect: the fields below
@@ -112,6 +113,7 @@ func NewMetrics(cfg MetricsConfig) (*Metrics, error) {
 		cfg.Buckets = defaultDurationBuckets
 	}
 	m := &Metrics{cfg: cfg, epoch: time.Now()}
+	m.shared = m.newShard(nil, false)
 	for i, b := range cfg.Buckets {
 		if b <= 0 || (i > 0 && b <= cfg.Buckets[i-1]) {
 			return nil, fmt.Errorf("middleware.NewMetrics: MetricsConfig.Buckets must be positive and increasing; %v is not", cfg.Buckets)
@@ -167,9 +169,14 @@ func NewMetrics(cfg MetricsConfig) (*Metrics, error) {
 // reqShard is one loop's request figures. Only its loop writes it; a scrape
 // reads it with atomic loads.
 type reqShard struct {
+	loop   runtime.Loop // the loop that owns it; nil: shared
 	active atomic.Int64
 	series atomic.Pointer[map[reqKey]*reqSeries] // copied on write by the loop
 	last   *reqSeries                            // loop-only: the series of the previous request
+
+	// mu serializes the writers of the shared shard, which takes the
+	// requests of loops whose id another server's loop already owns.
+	mu sync.Mutex
 }
 
 type reqKey struct {
@@ -190,7 +197,10 @@ type reqSeries struct {
 //
 // A request costs two reads of the monotonic clock, a few atomic adds on
 // its loop's own counters (no other loop touches them) and, for a method,
-// route and status it has seen before, no allocation. The route label is
+// route and status it has seen before, no allocation. Use one Metrics per
+// server and its middleware once per request: the counters are kept by
+// loop id, and the loops of a second server sharing it take a slower,
+// locked path. The route label is
 // the pattern the router matched (Ctx.Route), never the path: a request no
 // route matched has an empty route. Methods other than the nine of RFC 9110
 // and PATCH are counted as "_OTHER", as OpenTelemetry prescribes. The
@@ -198,7 +208,7 @@ type reqSeries struct {
 func (m *Metrics) Middleware() net.Middleware {
 	return func(next net.Handler) net.Handler {
 		return func(c *net.Ctx) (res net.Result) {
-			sh := m.shardOnLoop(c.LoopID())
+			sh := m.shardOnLoop(c)
 			sh.active.Add(1)
 			start := time.Since(m.epoch)
 			defer func() {
@@ -219,20 +229,35 @@ func (m *Metrics) Middleware() net.Middleware {
 	}
 }
 
-// shardOnLoop returns loop id's shard, making it on first use (by its loop).
-func (m *Metrics) shardOnLoop(id int) *reqShard {
-	if sh := m.shards[id].Load(); sh != nil {
+// shardOnLoop returns the shard of c's loop, making it on first use (by its
+// loop). A loop whose id belongs to another server's loop (one Metrics
+// used for two servers) gets the shared, locked shard.
+func (m *Metrics) shardOnLoop(c *net.Ctx) *reqShard {
+	id, l := c.LoopID(), c.Loop()
+	sh := m.shards[id].Load()
+	if sh == nil {
+		if m.shards[id].CompareAndSwap(nil, m.newShard(l, id == 0)) {
+			return m.shards[id].Load()
+		}
+		sh = m.shards[id].Load()
+	}
+	if sh.loop == l {
 		return sh
 	}
-	sh := &reqShard{}
+	return m.shared
+}
+
+// newShard makes a shard for loop l (nil: the shared one), with the
+// pre-initialised routes if pre.
+func (m *Metrics) newShard(l runtime.Loop, pre bool) *reqShard {
+	sh := &reqShard{loop: l}
 	series := make(map[reqKey]*reqSeries, len(m.preRoute))
-	if id == 0 {
+	if pre {
 		for _, k := range m.preRoute {
 			series[k] = m.newSeries(k)
 		}
 	}
 	sh.series.Store(&series)
-	m.shards[id].Store(sh)
 	return sh
 }
 
@@ -244,6 +269,10 @@ func (m *Metrics) newSeries(k reqKey) *reqSeries {
 func (m *Metrics) doneOnLoop(sh *reqShard, c *net.Ctx, start time.Duration, err error) {
 	d := int64(time.Since(m.epoch) - start)
 	sh.active.Add(-1)
+	if sh.loop == nil {
+		sh.mu.Lock()
+		defer sh.mu.Unlock()
+	}
 	status := c.StatusCode()
 	if err != nil {
 		status = net.StatusOf(err)
@@ -343,8 +372,11 @@ func (m *Metrics) collectRequests(ch chan<- prometheus.Metric) {
 	}
 	all := map[reqKey]*agg{}
 	var active int64
-	for i := range m.shards {
-		sh := m.shards[i].Load()
+	for i := range len(m.shards) + 1 {
+		sh := m.shared
+		if i < len(m.shards) {
+			sh = m.shards[i].Load()
+		}
 		if sh == nil {
 			continue
 		}
