@@ -472,8 +472,9 @@ func offloadHistogram(desc *prometheus.Desc, d offload.Distribution, pool string
 // large scrape does not show up as loop lag; only the copy of the encoded
 // bytes into the connection's buffer runs on the loop. Pass the registry
 // the Metrics are registered on (a *prometheus.Registry is a Gatherer). A
-// gathering error is answered 500, with what was gathered in the log of the
-// server. The handler runs on the loop and is safe for concurrent use.
+// gathering or encoding error is answered 500 (the server logs it as a
+// failed handler), as promhttp's default HTTPErrorOnError does. The handler
+// runs on the loop and is safe for concurrent use.
 func Handler(g prometheus.Gatherer) net.Handler {
 	return func(c *net.Ctx) net.Result {
 		accept := c.Header("Accept") // the request's bytes stay valid while the job runs
