@@ -2,6 +2,7 @@ package middleware_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -505,5 +506,35 @@ func TestMetricsSharedByTwoServers(t *testing.T) {
 	}
 	if n != 2*perConn {
 		t.Fatalf("%d requests counted, want %d", n, 2*perConn)
+	}
+}
+
+func TestMetricsHandlerFormats(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(prometheus.NewCounter(prometheus.CounterOpts{Name: "things_total", Help: "Things."}))
+	failing := gathererFunc(func() ([]*dto.MetricFamily, error) { return nil, errors.New("collector broke") })
+	tests := []struct {
+		name   string
+		g      prometheus.Gatherer
+		accept string
+		status int
+		ctype  string // prefix
+		body   string // substring
+	}{
+		{"text by default", reg, "", 200, "text/plain; version=0.0.4", "things_total 0"},
+		{"OpenMetrics when asked", reg, "application/openmetrics-text; version=1.0.0", 200, "application/openmetrics-text", "# EOF"},
+		{"a gathering error", failing, "", 500, "text/plain", "Internal Server Error"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var hdr []string
+			if tt.accept != "" {
+				hdr = append(hdr, "Accept: "+tt.accept)
+			}
+			resp, body := serveTC(t, testConn(t, middleware.Handler(tt.g)), get("/metrics", hdr...))
+			if resp.StatusCode != tt.status || !strings.HasPrefix(resp.Header.Get("Content-Type"), tt.ctype) || !strings.Contains(body, tt.body) {
+				t.Fatalf("%d %q %q; want %d, %q..., a body with %q", resp.StatusCode, resp.Header.Get("Content-Type"), body, tt.status, tt.ctype, tt.body)
+			}
+		})
 	}
 }
