@@ -74,6 +74,7 @@ type Ctx struct {
 	closeAfter bool  // close the connection after this response
 	badRequest bool  // answered by the server before any handler ran
 	gone       bool  // the client closed the connection before the answer was written
+	timedOut   bool  // frozen by HandlerTimeout, not by the root settling
 	reqCtx     context.Context
 	cancel     context.CancelFunc
 }
@@ -123,7 +124,7 @@ func (c *Ctx) reset() {
 	c.limit = 0
 	c.conn = nil
 	c.start = 0
-	c.frozen, c.written, c.closeAfter, c.badRequest = false, false, false, false
+	c.frozen, c.written, c.closeAfter, c.badRequest, c.timedOut = false, false, false, false, false
 	c.roots = 0
 	if c.cancel != nil {
 		c.cancel()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/weftgo/weft/runtime"
@@ -26,10 +27,28 @@ func NewError(status int, message string) *Error {
 	return &Error{Status: status, Message: message}
 }
 
-// Errorf returns an *Error with the status whose cause is fmt.Errorf(format,
-// args...); the client gets the status text, the log gets the cause.
+// Errorf returns an *Error with the status whose Message is
+// fmt.Sprintf(format, args...): the client gets that message (as the body of
+// DefaultErrorHandler's answer), like fmt.Errorf's text. So it is for what
+// the client did wrong, in words meant for the client:
+//
+//	return net.Fail(net.Errorf(400, "title: at most %d characters", 80))
+//
+// Errors wrapped with %w become the Error's Err as well, so errors.Is and
+// errors.As find them; but their text is in the message too. Never format
+// an internal error (a database's) into it: use
+// &Error{Status: s, Message: "...", Err: err} to log a cause without
+// sending it.
 func Errorf(status int, format string, args ...any) *Error {
-	return &Error{Status: status, Err: fmt.Errorf(format, args...)}
+	err := fmt.Errorf(format, args...)
+	e := &Error{Status: status, Message: err.Error()}
+	switch u := err.(type) {
+	case interface{ Unwrap() error }:
+		e.Err = u.Unwrap()
+	case interface{ Unwrap() []error }:
+		e.Err = errors.Join(u.Unwrap()...)
+	}
+	return e
 }
 
 func (e *Error) Error() string {
@@ -37,7 +56,7 @@ func (e *Error) Error() string {
 	if msg == "" {
 		msg = StatusText(e.Status)
 	}
-	if e.Err != nil {
+	if e.Err != nil && !strings.Contains(msg, e.Err.Error()) {
 		return fmt.Sprintf("%d %s: %v", e.Status, msg, e.Err)
 	}
 	return fmt.Sprintf("%d %s", e.Status, msg)

@@ -217,6 +217,7 @@ func (t *tracker) Release() {
 
 // timeoutOnLoop answers a request whose handler outlived HandlerTimeout.
 func (c *Ctx) timeoutOnLoop() {
+	c.timedOut = true
 	c.answerErrorOnLoop(errHandlerTimeout)
 	c.freezeOnLoop()
 }

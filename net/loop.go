@@ -284,6 +284,7 @@ type serverState struct {
 	loopsMu     sync.Mutex               // serializes additions to loops
 	loops       atomic.Pointer[[]*loop]  // copy on write, in the order they appeared
 	byGnet      sync.Map                 // gnet.EventLoop -> *loop
+	lateWarned  sync.Map                 // route -> struct{}: routes warned of a late write (late.go)
 	tickStop    chan struct{}
 	tickDone    chan struct{}
 

@@ -10,14 +10,20 @@ import (
 
 // Response building. Every setter is loop-only and, once the response is
 // final (the handler's Result settled, or a timeout answered), has no effect:
-// a late continuation cannot change what was sent.
+// a late continuation cannot change what was sent. A late call to a method
+// that answers (Text, JSON, Send, Write, SetStatus, ...) is a bug when the
+// handler returned a settled Result (net.Done()) instead of its
+// continuation's future: the server logs a warning naming the route, once
+// per route (see late.go).
 
 // SetStatus sets the response status code (default 200).
 func (c *Ctx) SetStatus(code int) {
 	checkFinalStatus(code)
-	if !c.frozen {
-		c.status = code
+	if c.frozen {
+		c.lateWriteOnLoop("SetStatus")
+		return
 	}
+	c.status = code
 }
 
 // StatusCode returns the response status code set so far.
@@ -115,9 +121,11 @@ func (c *Ctx) ResponseBody() []byte { return c.resBody }
 // SetResponseBody replaces the response body with b, borrowed until the
 // response is written: do not modify b before then.
 func (c *Ctx) SetResponseBody(b []byte) {
-	if !c.frozen {
-		c.setBody(b)
+	if c.frozen {
+		c.lateWriteOnLoop("SetResponseBody")
+		return
 	}
+	c.setBody(b)
 }
 
 func (c *Ctx) setBody(b []byte) { c.resBody, c.bodyOwned = b, false }
@@ -127,6 +135,7 @@ func (c *Ctx) setBody(b []byte) { c.resBody, c.bodyOwned = b, false }
 // and returns len(p).
 func (c *Ctx) Write(p []byte) (int, error) {
 	if c.frozen {
+		c.lateWriteOnLoop("Write")
 		return 0, errFrozen
 	}
 	c.ownBody()
@@ -138,6 +147,7 @@ func (c *Ctx) Write(p []byte) (int, error) {
 // WriteString appends s to the response body.
 func (c *Ctx) WriteString(s string) (int, error) {
 	if c.frozen {
+		c.lateWriteOnLoop("WriteString")
 		return 0, errFrozen
 	}
 	c.ownBody()
@@ -168,10 +178,12 @@ func (c *Ctx) HTML(status int, s string) Result {
 
 func (c *Ctx) sendString(status int, ct, s string) Result {
 	checkFinalStatus(status)
-	if !c.frozen {
-		c.status, c.contentType = status, ct
-		c.setBody(unsafe.Slice(unsafe.StringData(s), len(s)))
+	if c.frozen {
+		c.lateWriteOnLoop("Text")
+		return Result{}
 	}
+	c.status, c.contentType = status, ct
+	c.setBody(unsafe.Slice(unsafe.StringData(s), len(s)))
 	return Result{}
 }
 
@@ -179,20 +191,24 @@ func (c *Ctx) sendString(status int, ct, s string) Result {
 // response is written: do not modify it before then.
 func (c *Ctx) Send(status int, contentType string, body []byte) Result {
 	checkFinalStatus(status)
-	if !c.frozen {
-		c.status, c.contentType = status, contentType
-		c.setBody(body)
+	if c.frozen {
+		c.lateWriteOnLoop("Send")
+		return Result{}
 	}
+	c.status, c.contentType = status, contentType
+	c.setBody(body)
 	return Result{}
 }
 
 // NoContent answers with status and no body.
 func (c *Ctx) NoContent(status int) Result {
 	checkFinalStatus(status)
-	if !c.frozen {
-		c.status = status
-		c.setBody(nil)
+	if c.frozen {
+		c.lateWriteOnLoop("NoContent")
+		return Result{}
 	}
+	c.status = status
+	c.setBody(nil)
 	return Result{}
 }
 
@@ -200,11 +216,13 @@ func (c *Ctx) NoContent(status int) Result {
 // header.
 func (c *Ctx) Redirect(status int, location string) Result {
 	checkFinalStatus(status)
-	if !c.frozen {
-		c.SetHeader("Location", location)
-		c.status = status
-		c.setBody(nil)
+	if c.frozen {
+		c.lateWriteOnLoop("Redirect")
+		return Result{}
 	}
+	c.SetHeader("Location", location)
+	c.status = status
+	c.setBody(nil)
 	return Result{}
 }
 
@@ -215,6 +233,7 @@ func (c *Ctx) Redirect(status int, location string) Result {
 func (c *Ctx) JSON(status int, v any) Result {
 	checkFinalStatus(status)
 	if c.frozen {
+		c.lateWriteOnLoop("JSON")
 		return Result{}
 	}
 	if c.json == nil {
