@@ -20,11 +20,20 @@ import (
 // the net package uses, imports it, so it is in every weft binary.
 
 // Cookie returns the value of the first valid cookie named name sent with
-// the request, and whether there was one. Loop-only.
+// the request, and whether there was one. It allocates nothing. Loop-only.
 func (c *Ctx) Cookie(name string) (string, bool) {
-	for n, v := range c.Cookies() {
-		if n == name {
-			return v, true
+	for _, h := range c.req.Headers {
+		if !equalFoldASCII(c.str(h.Name), "Cookie") {
+			continue
+		}
+		line := c.str(h.Value)
+		for line != "" {
+			var n, v string
+			var ok bool
+			n, v, line, ok = nextCookie(line)
+			if ok && n == name {
+				return v, true
+			}
 		}
 	}
 	return "", false
@@ -34,32 +43,44 @@ func (c *Ctx) Cookie(name string) (string, bool) {
 // request, in order. Loop-only.
 func (c *Ctx) Cookies() iter.Seq2[string, string] {
 	return func(yield func(string, string) bool) {
-		for line := range c.HeaderValues("Cookie") {
-			line = trimCookieSpace(line)
-			for len(line) > 0 {
-				var part string
-				part, line, _ = strings.Cut(line, ";")
-				part = trimCookieSpace(part)
-				if part == "" {
-					continue
-				}
-				name, val, _ := strings.Cut(part, "=")
-				name = trimCookieSpace(name)
-				if !validToken(name) {
-					continue
-				}
-				if len(val) > 1 && val[0] == '"' && val[len(val)-1] == '"' {
-					val = val[1 : len(val)-1]
-				}
-				if !validCookieValue(val) {
-					continue
-				}
-				if !yield(name, val) {
+		for _, h := range c.req.Headers {
+			if !equalFoldASCII(c.str(h.Name), "Cookie") {
+				continue
+			}
+			line := c.str(h.Value)
+			for line != "" {
+				var n, v string
+				var ok bool
+				n, v, line, ok = nextCookie(line)
+				if ok && !yield(n, v) {
 					return
 				}
 			}
 		}
 	}
+}
+
+// nextCookie reads the first ';'-separated pair of a Cookie header line,
+// as net/http's readCookies does, and returns the rest of the line; ok is
+// false for an empty or invalid pair (skipped).
+func nextCookie(line string) (name, value, rest string, ok bool) {
+	part, rest, _ := strings.Cut(line, ";")
+	part = trimCookieSpace(part)
+	if part == "" {
+		return "", "", rest, false
+	}
+	name, value, _ = strings.Cut(part, "=")
+	name = trimCookieSpace(name)
+	if !validToken(name) {
+		return "", "", rest, false
+	}
+	if len(value) > 1 && value[0] == '"' && value[len(value)-1] == '"' {
+		value = value[1 : len(value)-1]
+	}
+	if !validCookieValue(value) {
+		return "", "", rest, false
+	}
+	return name, value, rest, true
 }
 
 // SetCookie adds a Set-Cookie header for ck to the response. A cookie that

@@ -42,6 +42,17 @@
 // refused requests and connections) for metrics; docs/observability.md
 // describes them.
 //
-// weft does not import net/http: status codes and texts are defined here
-// (they equal net/http's).
+// Status codes and texts are defined here (they equal net/http's), and the
+// request path does not touch net/http. The cookie helpers take and give
+// net/http's *http.Cookie, so that its attributes and validation are
+// net/http's own; that import costs nothing, since zap already links
+// net/http into every weft binary. The nethttp sub-package mounts net/http
+// handlers on weft and weft handlers in net/http servers; the webtest
+// sub-package serves a handler in memory for tests.
+//
+// Request helpers: BindJSON (strict JSON bodies, 400/415 that say what is
+// wrong), QueryInt and the other typed getters (a 400 naming the
+// parameter), Cookie, Cookies and SetCookie, HeaderValues, FormValue and
+// Form. Their errors are *Error values whose Message reaches the client:
+// return net.Fail(err).
 package net

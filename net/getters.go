@@ -142,8 +142,17 @@ func (c *Ctx) HeaderValues(name string) iter.Seq[string] {
 // never looks at the query (use Query). It allocates only when the value is
 // encoded. Loop-only.
 func (c *Ctx) FormValue(key string) string {
-	for v := range c.FormValues(key) {
-		return v
+	if !c.isForm() {
+		return ""
+	}
+	s := unsafeString(c.Body())
+	for s != "" {
+		var pair string
+		pair, s, _ = strings.Cut(s, "&")
+		k, v, _ := strings.Cut(pair, "=")
+		if k == key || (strings.ContainsAny(k, "%+") && unescapeQuery(k) == key) {
+			return unescapeQuery(v)
+		}
 	}
 	return ""
 }
