@@ -290,8 +290,9 @@ type Params struct {
 	Values []string
 }
 
-// Get returns the raw (still percent-encoded) value of the parameter name,
-// or "".
+// Get returns the value of the parameter name as the router matched it, or
+// "": weft's router matches a path decoded except for %2F and %25, which
+// stay encoded in the value (Ctx.Param decodes them).
 func (p *Params) Get(name string) string {
 	for i, n := range p.Names {
 		if n == name && i < len(p.Values) {

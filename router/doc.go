@@ -9,8 +9,19 @@
 //
 // Static segments win over parameters, which win over catch-alls, segment by
 // segment from the left, with backtracking: /users/new and /users/:id live
-// side by side, and /users/new/posts still reaches /users/:id/posts. Paths
-// are matched as sent, percent-encoded; Ctx.Param decodes a value.
+// side by side, and /users/new/posts still reaches /users/:id/posts.
+//
+// # Encoded paths
+//
+// A path is matched in decoded form, segment by segment, as net/http's
+// ServeMux does: /plain%74ext matches /plaintext and /users/J%C3%B6rg
+// matches /users/:name. An encoded slash never splits a segment: /a%2Fb
+// is one segment (it matches /:name, with name "a/b", never /a/b). Write
+// patterns decoded ("/café"); the only escapes a pattern may hold are %2F
+// (a '/' inside a segment) and %25 (a '%'). Ctx.Param returns a value
+// decoded; Ctx.Params().Get returns it as matched, with %2F and %25 still
+// encoded; Ctx.Path is the path exactly as sent. A path without '%' is
+// matched without a copy; one with escapes costs one string.
 //
 // # What it answers by itself
 //

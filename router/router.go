@@ -94,7 +94,7 @@ func (r *Router) OPTIONS(pattern string, h net.Handler) { r.root.handle("OPTIONS
 // Safe for concurrent use once every route is registered.
 func (r *Router) BodyLimit(c *net.Ctx) int64 {
 	var vals [8]string
-	rt, _, ok := r.tree.Lookup(c.Path(), vals[:0])
+	rt, _, ok := r.tree.Lookup(matchPath(c.Path()), vals[:0])
 	if !ok || rt.limits == nil {
 		return 0
 	}
@@ -128,11 +128,10 @@ func (r *Router) Routes() []Route {
 
 // dispatch finds the route and runs the handler for c's method.
 func (r *Router) dispatch(c *net.Ctx) net.Result {
-	path := c.Path()
 	ps := c.Params()
-	rt, vals, ok := r.tree.Lookup(path, ps.Values[:0])
+	rt, vals, ok := r.tree.Lookup(matchPath(c.Path()), ps.Values[:0])
 	if !ok {
-		if to, ok := r.slashRedirect(c, path); ok {
+		if to, ok := r.slashRedirect(c, c.Path()); ok {
 			return c.Redirect(net.StatusMovedPermanently, to)
 		}
 		return r.notFound(c)
@@ -156,7 +155,8 @@ func (r *Router) dispatch(c *net.Ctx) net.Result {
 	return r.notAllow(c)
 }
 
-// slashRedirect returns where to redirect a GET or HEAD for path when the
+// slashRedirect returns where to redirect a GET or HEAD for path (as sent,
+// still encoded) when the
 // path with its final slash toggled has a route. Removing a slash costs
 // nothing; adding one builds a string, so it is tried only when some pattern
 // could match a path ending in '/' (slashTargets).
@@ -174,7 +174,7 @@ func (r *Router) slashRedirect(c *net.Ctx, path string) (string, bool) {
 		return "", false
 	}
 	var vals [8]string
-	rt, _, ok := r.tree.Lookup(alt, vals[:0])
+	rt, _, ok := r.tree.Lookup(matchPath(alt), vals[:0])
 	if !ok || rt.byMethod[mGET] == nil {
 		return "", false
 	}
@@ -262,6 +262,9 @@ func (r *Router) add(method, pattern string, h net.Handler, where string, maxBod
 	rt, ok := r.tree.Get(pattern)
 	if !ok {
 		names, err := tree.ParamNames(pattern)
+		if err == nil {
+			err = checkPatternEscapes(pattern)
+		}
 		if err != nil {
 			panic(fmt.Sprintf("router: %s %s (at %s): %v", method, pattern, where, err))
 		}
