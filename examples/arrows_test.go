@@ -22,6 +22,8 @@ var allowed = map[string][]string{
 	"runtime/runtimetest":  {"runtime"},
 	"net":                  {"runtime", "net/internal/http1", "github.com/panjf2000/gnet/v2", "go.uber.org/zap"},
 	"net/internal/http1":   {},
+	"net/nethttp":          {"net", "runtime", "net/internal/http1", "github.com/panjf2000/gnet/v2", "go.uber.org/zap"},
+	"net/webtest":          {"net", "runtime", "net/internal/http1", "github.com/panjf2000/gnet/v2", "go.uber.org/zap"},
 	"router":               {"net", "runtime", "router/internal/tree", "net/internal/http1", "github.com/panjf2000/gnet/v2", "go.uber.org/zap"},
 	"router/internal/tree": {},
 	"offload":              {"runtime", "github.com/panjf2000/ants/v2", "go.uber.org/zap", "golang.org/x/sys"},
