@@ -2,15 +2,14 @@ package middleware_test
 
 import (
 	"bufio"
-	"context"
 	"io"
-	stdnet "net"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/weftgo/weft/net"
+	"github.com/weftgo/weft/net/webtest"
 )
 
 // Test helpers shared by the test files of this package.
@@ -23,18 +22,16 @@ func startServer(t *testing.T, h net.Handler, loops int) (*net.Server, string) {
 	if loops == 0 {
 		loops = 2
 	}
-	s := &net.Server{Addr: "127.0.0.1:0", Handler: h, Loops: loops}
-	if err := s.Start(); err != nil {
+	ts, err := webtest.StartTCP(&net.Server{Handler: h, Loops: loops})
+	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := s.Shutdown(ctx); err != nil {
+		if err := ts.Close(); err != nil {
 			t.Errorf("Shutdown: %v", err)
 		}
 	})
-	return s, s.ListenAddr().String()
+	return ts.Server, ts.Addr
 }
 
 // httpClient returns a net/http client with its own connections, closed
@@ -49,25 +46,10 @@ func httpClient(t *testing.T) *http.Client {
 // client cleans the path) and reads one response to a request of method.
 func rawRequest(t *testing.T, addr, method, req string) (*http.Response, string) {
 	t.Helper()
-	c, err := stdnet.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := io.WriteString(c, req); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(c), &http.Request{Method: method})
-	if err != nil {
-		t.Fatalf("reading the response to %q: %v", req, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("reading the body of the response to %q: %v", req, err)
-	}
-	return resp, string(b)
+	rc := dialRaw(t, addr)
+	defer rc.c.Close()
+	rc.send(req)
+	return rc.read(method)
 }
 
 // testConn serves requests to h in memory; it is closed when the test ends.
@@ -122,28 +104,28 @@ func bufioReader(b []byte) *bufio.Reader {
 	return bufio.NewReader(strings.NewReader(string(b)))
 }
 
-// rawConn is a raw TCP client for pipelined requests, reading responses
-// with net/http's parser.
+// rawConn is a raw TCP client for pipelined requests (webtest.RawConn)
+// that fails the test on an error.
 type rawConn struct {
 	t  *testing.T
-	c  stdnet.Conn
+	c  *webtest.RawConn
 	br *bufio.Reader
 }
 
 func dialRaw(t *testing.T, addr string) *rawConn {
 	t.Helper()
-	c, err := stdnet.Dial("tcp", addr)
+	c, err := webtest.DialTCP(addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
 	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-	return &rawConn{t: t, c: c, br: bufio.NewReader(c)}
+	return &rawConn{t: t, c: c, br: c.R}
 }
 
 func (r *rawConn) send(s string) {
 	r.t.Helper()
-	if _, err := io.WriteString(r.c, s); err != nil {
+	if err := r.c.Send(s); err != nil {
 		r.t.Fatalf("write: %v", err)
 	}
 }
@@ -151,14 +133,9 @@ func (r *rawConn) send(s string) {
 // read reads one response to a request of the given method.
 func (r *rawConn) read(method string) (*http.Response, string) {
 	r.t.Helper()
-	resp, err := http.ReadResponse(r.br, &http.Request{Method: method})
+	resp, b, err := r.c.ReadResponse(method)
 	if err != nil {
 		r.t.Fatalf("reading response: %v", err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		r.t.Fatalf("reading response body: %v", err)
 	}
 	return resp, string(b)
 }

@@ -184,8 +184,12 @@ func (t *TCPServer) Client() *http.Client {
 
 // DialRaw opens a TCP connection to the server, for requests written by
 // hand.
-func (t *TCPServer) DialRaw() (*RawConn, error) {
-	c, err := stdnet.Dial("tcp", t.Addr)
+func (t *TCPServer) DialRaw() (*RawConn, error) { return DialTCP(t.Addr) }
+
+// DialTCP opens a TCP connection to addr ("host:port"), for requests
+// written by hand.
+func DialTCP(addr string) (*RawConn, error) {
+	c, err := stdnet.Dial("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
