@@ -17,7 +17,6 @@ import (
 	"log"
 	"os"
 	"os/signal"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -67,14 +66,15 @@ func isPanic(err error) bool {
 	return errors.As(err, &pe)
 }
 
+// queryInt is c.QueryInt with bounds: the 400 of a value that is not an
+// integer comes from weft, naming the parameter; the range is ours.
 func queryInt(c *net.Ctx, name string, def, lo, hi int) (int, error) {
-	s := c.Query(name)
-	if s == "" {
-		return def, nil
+	n, err := c.QueryInt(name, def)
+	if err != nil {
+		return 0, err
 	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n < lo || n > hi {
-		return 0, net.NewError(400, name+" must be an integer from "+strconv.Itoa(lo)+" to "+strconv.Itoa(hi))
+	if n < lo || n > hi {
+		return 0, net.Errorf(400, "%s must be from %d to %d", name, lo, hi)
 	}
 	return n, nil
 }
