@@ -262,12 +262,12 @@ func TestLateWriteIsLoggedOncePerRoute(t *testing.T) {
 	core, logs := observer.New(zapcore.WarnLevel)
 	late := make(chan net.Result, 1)
 	srv := serve(t, &net.Server{Logger: zap.New(core), Handler: func(c *net.Ctx) net.Result {
-		c.SetRoute("/late/:id")
+		net.SetRoute(c, "/late/:id")
 		if c.Path() == "/other" {
-			c.SetRoute("/other")
+			net.SetRoute(c, "/other")
 		}
 		f := runtime.Blocking(c, func(context.Context) (string, error) { return "late", nil })
-		runtime.Then(f, func(s string) net.Result {
+		runtime.Then(c, f, func(s string) net.Result {
 			r := c.Text(200, s) // too late: the response is final
 			late <- r
 			return r
@@ -297,7 +297,7 @@ func TestLateWriteIsLoggedOncePerRoute(t *testing.T) {
 func TestTimelyContinuationIsNotLogged(t *testing.T) {
 	core, logs := observer.New(zapcore.WarnLevel)
 	srv := serve(t, &net.Server{Logger: zap.New(core), Handler: func(c *net.Ctx) net.Result {
-		return runtime.Then(runtime.After(c, time.Millisecond), func(struct{}) net.Result {
+		return runtime.Then(c, runtime.After(c, time.Millisecond), func(struct{}) net.Result {
 			return c.Text(200, "in time")
 		})
 	}})
@@ -315,7 +315,7 @@ func BenchmarkLateWrite(b *testing.B) {
 	done := make(chan struct{})
 	srv, err := webtest.Start(&net.Server{Loops: 1, Handler: func(c *net.Ctx) net.Result {
 		f := runtime.Blocking(c, func(context.Context) (struct{}, error) { return struct{}{}, nil })
-		runtime.Then(f, func(struct{}) net.Result {
+		runtime.Then(c, f, func(struct{}) net.Result {
 			defer close(done)
 			c.Text(200, "warm") // the first late call logs
 			b.ReportAllocs()

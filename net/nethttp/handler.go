@@ -39,7 +39,7 @@ func Handler(h http.Handler) net.Handler {
 			w := &responseWriter{header: http.Header{}, head: req.Method == "HEAD"}
 			return w, serve(h, w, req.WithContext(ctx))
 		})
-		return runtime.Then(res, func(w *responseWriter) net.Result {
+		return runtime.Then(c, res, func(w *responseWriter) net.Result {
 			return w.answer(c)
 		})
 	}

@@ -374,7 +374,7 @@ func TestResponseWriter(t *testing.T) {
 func TestHandlerComposesWithMiddleware(t *testing.T) {
 	inner := nethttp.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "inner") }))
 	wrapped := func(c *net.Ctx) net.Result {
-		return runtime.Then(inner(c), func(struct{}) net.Result {
+		return runtime.Then(c, inner(c), func(struct{}) net.Result {
 			c.SetHeader("X-Wrapped", "1")
 			return net.Done()
 		})

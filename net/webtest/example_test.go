@@ -18,7 +18,7 @@ func Example() {
 		user := runtime.Blocking(c, func(ctx context.Context) (string, error) {
 			return "ada", nil // a database query, say
 		})
-		return runtime.Then(user, func(name string) net.Result {
+		return runtime.Then(c, user, func(name string) net.Result {
 			return c.JSON(200, map[string]string{"id": c.Query("id"), "name": name})
 		})
 	}

@@ -47,10 +47,10 @@ func TestDoRunsLoopsBlockingAndOffload(t *testing.T) {
 		name := runtime.Blocking(c, func(context.Context) (string, error) {
 			return "blocking", nil
 		})
-		return runtime.Then(name, func(b string) net.Result {
+		return runtime.Then(c, name, func(b string) net.Result {
 			sum := offload.Run(c, pool, func(context.Context) (int, error) { return 6 * 7, nil })
-			return runtime.Then(sum, func(n int) net.Result {
-				return runtime.Then(runtime.After(c, time.Millisecond), func(struct{}) net.Result {
+			return runtime.Then(c, sum, func(n int) net.Result {
+				return runtime.Then(c, runtime.After(c, time.Millisecond), func(struct{}) net.Result {
 					if !onLoop || !c.Loop().Running() {
 						return c.Text(500, "not on the loop")
 					}
@@ -92,7 +92,7 @@ func TestDoSendsTheRequestAsGiven(t *testing.T) {
 func TestClientConcurrent(t *testing.T) {
 	s := newServer(t, func(c *net.Ctx) net.Result {
 		d := runtime.After(c, time.Millisecond)
-		return runtime.Then(d, func(struct{}) net.Result { return c.Text(200, c.Path()) })
+		return runtime.Then(c, d, func(struct{}) net.Result { return c.Text(200, c.Path()) })
 	})
 	var wg sync.WaitGroup
 	for i := range 8 {
