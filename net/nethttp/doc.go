@@ -21,17 +21,19 @@
 // inside a net/http server or an httptest test, so that a net/http program
 // can move its routes to weft one by one.
 //
-// # Limits until streamed responses land
+// # Responses
 //
-// The ResponseWriter buffers the response and weft sends it when the
-// handler returns; a response over MaxBuffered bytes fails with 500. It
-// does not implement http.Flusher: a handler that must stream (server-sent
-// events) finds that out from the type assertion, as with any writer that
-// cannot flush, instead of buffering forever. Interim responses (1xx) are
-// dropped, and a HEAD answer's Content-Length is that of the body the
-// handler wrote (none, for http.FileServer). http.Hijacker is not offered.
-// Once weft's net package streams responses (Ctx.Stream), the writer will
-// write through it and implement http.Flusher, with the same API.
+// The ResponseWriter gathers the first 32 KiB: a response that fits goes
+// out whole, with a Content-Length, when the handler returns. A longer one,
+// or one the handler flushes (it implements http.Flusher, and FlushError
+// for http.ResponseController), streams through weft's Ctx.Stream: chunked
+// unless the handler set Content-Length, with back-pressure (a Write waits
+// while the client has MaxOutboundBytes unread), and Write fails once the
+// client has left. A panic after the head went out aborts the connection,
+// so the client cannot take a cut body for a whole one. A HEAD answer keeps
+// the handler's Content-Length. Interim responses (1xx) are not sent, and
+// http.Hijacker is not offered: a WebSocket library written for net/http
+// needs weft's own upgrade (Ctx.Upgrade) instead.
 //
 // # Concurrency
 //

@@ -4,43 +4,49 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/weftgo/weft/net"
 	"github.com/weftgo/weft/runtime"
 )
 
-// MaxBuffered is the most response bytes a handler mounted with Handler
-// may write: the response is buffered until streamed responses land in
-// weft's net package.
-const MaxBuffered = 64 << 20
-
-// ErrBufferFull is returned by the ResponseWriter's Write once the
-// response passes MaxBuffered bytes; the client then gets a 500.
-var ErrBufferFull = errors.New("weft/nethttp: response larger than MaxBuffered")
+// streamAfter is how many body bytes the ResponseWriter gathers before it
+// starts streaming them: a response that fits is sent whole, with a
+// Content-Length, in one write; a longer one (a profile, a file) streams in
+// chunks of this size, with weft's back-pressure.
+const streamAfter = 32 << 10
 
 // Handler returns a weft handler that serves each request with h, off the
-// loop, with a real *http.Request and a buffering http.ResponseWriter (see
-// the package doc). A panic in h (http.ErrAbortHandler included) is
-// answered 500 and logged, as a panic in a weft handler is. The returned
-// handler is loop-only, as every weft handler; h runs on a goroutine of its
-// own.
+// loop, with a real *http.Request and an http.ResponseWriter that streams
+// (see the package doc). A panic in h (http.ErrAbortHandler included) is
+// answered 500 and logged, as a panic in a weft handler is, if nothing was
+// sent yet, and otherwise aborts the response (the connection is closed,
+// so the client cannot take a cut body for a whole one). The returned
+// handler is loop-only, as every weft handler; h runs on a goroutine of
+// its own.
 func Handler(h http.Handler) net.Handler {
 	return func(c *net.Ctx) net.Result {
 		req, err := newRequest(c)
 		if err != nil {
 			return net.Fail(&net.Error{Status: net.StatusBadRequest, Message: "request refused by net/http: " + err.Error(), Err: err})
 		}
+		w := &responseWriter{c: c, loop: c.Loop(), header: http.Header{}, head: req.Method == "HEAD",
+			ack: make(chan error, 1)}
 		res := runtime.Blocking(c, func(ctx context.Context) (*responseWriter, error) {
-			w := &responseWriter{header: http.Header{}, head: req.Method == "HEAD"}
+			w.ctx = ctx
 			return w, serve(h, w, req.WithContext(ctx))
 		})
 		return runtime.Then(c, res, func(w *responseWriter) net.Result {
-			return w.answer(c)
+			return w.finishOnLoop()
+		}).Catch(c, func(err error) net.Result {
+			if w.stream != nil {
+				return w.stream.Abort(err)
+			}
+			return net.Fail(err)
 		})
 	}
 }
@@ -100,15 +106,32 @@ func newRequest(c *net.Ctx) (*http.Request, error) {
 	return req, nil
 }
 
-// responseWriter buffers a response. Confined to the goroutine running the
-// handler until it returns; then read on the loop.
+// responseWriter is the http.ResponseWriter of a handler mounted with
+// Handler. The handler's goroutine owns it until it returns, except for the
+// fields marked loop-only, which only tasks on the loop touch, while that
+// goroutine waits for them (on ack): so every access is ordered.
+//
+// It gathers up to streamAfter bytes. If the handler returns first, the
+// response goes out whole (finishOnLoop). Past streamAfter, or at Flush,
+// it starts a Stream on the Ctx and from then on hands each gathered chunk
+// to the loop and waits until the Stream has taken it and the client keeps
+// up (the Stream's write future): back-pressure for a handler that writes
+// faster than the client reads, in at most MaxOutboundBytes of memory.
 type responseWriter struct {
-	header  http.Header
-	sent    http.Header // header as of WriteHeader: later changes are ignored, as in net/http
-	status  int
-	head    bool // a HEAD request: the body is dropped
-	body    bytes.Buffer
-	tooLong bool
+	c    *net.Ctx // loop-only
+	loop runtime.Loop
+	ctx  context.Context
+
+	header http.Header
+	sent   http.Header // header as of WriteHeader: later changes are ignored, as in net/http
+	status int
+	head   bool // a HEAD request: the body is dropped
+	buf    []byte
+	err    error // the stream failed: every later write fails with it
+
+	streaming bool        // a Stream was started (set before the task that starts it is posted)
+	stream    *net.Stream // loop-only
+	ack       chan error  // a loop task's outcome, for the handler's goroutine
 }
 
 func (w *responseWriter) Header() http.Header { return w.header }
@@ -118,7 +141,7 @@ func (w *responseWriter) WriteHeader(code int) {
 		panic(fmt.Sprintf("invalid WriteHeader code %v", code)) // as net/http
 	}
 	if w.status != 0 || (code < 200 && code != http.StatusSwitchingProtocols) {
-		return // superfluous, or an interim response (dropped while buffering)
+		return // superfluous, or an interim response (weft sends none for a handler)
 	}
 	w.status = code
 	w.sent = w.header.Clone()
@@ -131,32 +154,118 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 	if !bodyAllowed(w.status) {
 		return 0, http.ErrBodyNotAllowed
 	}
+	if w.err != nil {
+		return 0, w.err
+	}
 	if w.head {
 		return len(p), nil
 	}
-	if w.body.Len()+len(p) > MaxBuffered {
-		w.tooLong = true
-		return 0, ErrBufferFull
+	n := 0
+	for len(p) > 0 {
+		room := streamAfter - len(w.buf)
+		k := min(room, len(p))
+		w.buf = append(w.buf, p[:k]...)
+		n, p = n+k, p[k:]
+		if len(w.buf) >= streamAfter {
+			if err := w.sendChunk(false); err != nil {
+				return n - len(w.buf), err
+			}
+		}
 	}
-	return w.body.Write(p)
+	return n, nil
 }
 
 func (w *responseWriter) WriteString(s string) (int, error) {
 	return w.Write([]byte(s))
 }
 
-func bodyAllowed(status int) bool {
-	return status >= 200 && status != http.StatusNoContent && status != http.StatusNotModified
+// Flush sends what was written so far, starting the streamed response if
+// needed, and returns once the client keeps up. It implements http.Flusher.
+func (w *responseWriter) Flush() { _ = w.FlushError() }
+
+// FlushError is Flush reporting failure (the client left, the response
+// was aborted), for http.ResponseController.
+func (w *responseWriter) FlushError() error {
+	if w.status == 0 {
+		w.WriteHeader(http.StatusOK)
+	}
+	if w.err != nil {
+		return w.err
+	}
+	return w.sendChunk(true)
 }
 
-// answer copies the buffered response into c. It runs on the loop.
-func (w *responseWriter) answer(c *net.Ctx) net.Result {
-	if w.tooLong {
-		return net.Fail(&net.Error{Status: net.StatusInternalServerError, Err: ErrBufferFull})
+// sendChunk hands the gathered bytes to the loop (starting the Stream
+// first if needed) and waits for the Stream's write future.
+func (w *responseWriter) sendChunk(flush bool) error {
+	w.streaming = true
+	t := &chunkTask{w: w, p: w.buf, flush: flush}
+	if err := w.loop.Post(t); err != nil {
+		w.err = err
+		return err
 	}
-	if w.status == 0 {
-		w.WriteHeader(http.StatusOK) // returned without writing: an empty 200
+	select {
+	case err := <-w.ack:
+		w.buf = w.buf[:0] // the Stream copied it
+		if err != nil {
+			w.err = err
+		}
+		return err
+	case <-w.ctx.Done():
+		// The request is over (the client left, or a timeout): the
+		// task may still run, but nothing will wait for it.
+		w.err = w.ctx.Err()
+		w.buf = nil // the task may still read the old one
+		return w.err
 	}
+}
+
+// chunkTask writes a chunk on the loop.
+type chunkTask struct {
+	w     *responseWriter
+	p     []byte
+	flush bool
+}
+
+func (t *chunkTask) Run() {
+	w := t.w
+	if w.stream == nil {
+		if err := w.startOnLoop(t.p); err != nil {
+			w.ack <- err
+			return
+		}
+	}
+	f := w.stream.Write(t.p)
+	if t.flush {
+		w.stream.Flush()
+	}
+	f.Listen((*ackListener)(w))
+}
+
+// ackListener tells the handler's goroutine that its chunk was taken.
+type ackListener responseWriter
+
+func (a *ackListener) Settled(_ struct{}, err error) { a.ack <- err }
+
+// startOnLoop starts the Stream with the handler's status and headers;
+// first is the beginning of the body, for sniffing a Content-Type.
+func (w *responseWriter) startOnLoop(first []byte) error {
+	c := w.c
+	if err := c.Context().Err(); err != nil {
+		return err // the response is already final (a timeout answered)
+	}
+	w.copyHeadersOnLoop(first)
+	if n, err := strconv.ParseInt(w.sent.Get("Content-Length"), 10, 64); err == nil && n >= 0 {
+		c.SetContentLength(n)
+	}
+	w.stream = c.Stream(w.status)
+	return nil
+}
+
+// copyHeadersOnLoop copies the handler's headers into c, sniffing a missing
+// Content-Type from body as net/http does.
+func (w *responseWriter) copyHeadersOnLoop(body []byte) {
+	c := w.c
 	for name, values := range w.sent {
 		if skipHeader(name) {
 			continue
@@ -165,12 +274,41 @@ func (w *responseWriter) answer(c *net.Ctx) net.Result {
 			c.AddHeader(name, v)
 		}
 	}
-	body := w.body.Bytes()
-	if _, ok := w.sent["Content-Type"]; !ok && len(body) > 0 {
-		// net/http sniffs a missing Content-Type from the first 512 bytes.
+	if _, ok := w.sent["Content-Type"]; !ok && len(body) > 0 && bodyAllowed(w.status) {
 		c.SetContentType(http.DetectContentType(body))
 	}
-	return c.Send(w.status, c.ResponseHeader("Content-Type"), body)
+}
+
+// finishOnLoop answers once the handler has returned: the rest of a
+// streamed body and its end, or the whole response.
+func (w *responseWriter) finishOnLoop() net.Result {
+	c := w.c
+	if w.status == 0 {
+		w.WriteHeader(http.StatusOK) // returned without writing: an empty 200
+	}
+	if w.streaming {
+		if w.stream == nil {
+			return net.Fail(w.err) // its start failed; the handler was told
+		}
+		if len(w.buf) > 0 && w.err == nil {
+			w.stream.Write(w.buf) // copied; the end waits for the drain anyway
+		}
+		return w.stream.End()
+	}
+	if w.head && w.sent.Get("Content-Length") != "" {
+		// A HEAD answer's Content-Length is the handler's (the size of
+		// the body a GET would get): a Stream declares it without a body.
+		if err := w.startOnLoop(nil); err != nil {
+			return net.Fail(err)
+		}
+		return w.stream.End()
+	}
+	w.copyHeadersOnLoop(w.buf)
+	return c.Send(w.status, c.ResponseHeader("Content-Type"), w.buf)
+}
+
+func bodyAllowed(status int) bool {
+	return status >= 200 && status != http.StatusNoContent && status != http.StatusNotModified
 }
 
 // skipHeader reports whether a header of a net/http response is weft's to

@@ -134,10 +134,13 @@ type closeBoth struct {
 	close func()
 }
 
+// Close closes the connection first: net/http's Close of a body read with
+// ReadResponse would otherwise read it to its end, forever for an endless
+// stream.
 func (c *closeBoth) Close() error {
-	err := c.ReadCloser.Close()
 	c.close()
-	return err
+	_ = c.ReadCloser.Close()
+	return nil
 }
 
 // remoteAddr parses a request's RemoteAddr, or returns nil.
