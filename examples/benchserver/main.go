@@ -10,6 +10,8 @@
 //	GET  /metrics     Prometheus metrics (docs/observability.md)
 //	GET  /block?ms=N  spins on the loop for N ms (default 500): a handler
 //	                  that blocks its loop, to see the blocked-loop warning
+//	GET  /debug/pprof/...  net/http/pprof through nethttp.Handler (off the
+//	                  loop): cmdline, profile?seconds=N, trace?seconds=N, ...
 //
 // It listens on 127.0.0.1:$PORT (default 8080) and stops gracefully on
 // SIGTERM or SIGINT. The server logs warnings and above as JSON to stderr
@@ -29,6 +31,8 @@ package main
 import (
 	"context"
 	"log"
+	"net/http"
+	httppprof "net/http/pprof"
 	"os"
 	"os/signal"
 	"runtime/pprof"
@@ -43,6 +47,7 @@ import (
 
 	"github.com/weftgo/weft/middleware"
 	"github.com/weftgo/weft/net"
+	"github.com/weftgo/weft/net/nethttp"
 	"github.com/weftgo/weft/offload"
 	"github.com/weftgo/weft/router"
 	"github.com/weftgo/weft/runtime"
@@ -81,6 +86,7 @@ func routes(pool *offload.Pool, job cpuJob) *router.Router {
 	r.GET("/plaintext", func(c *net.Ctx) net.Result {
 		return c.Text(net.StatusOK, "Hello, World!")
 	})
+	r.GET("/debug/pprof/*rest", nethttp.Handler(pprofMux()))
 	r.GET("/json", func(c *net.Ctx) net.Result {
 		return c.JSON(net.StatusOK, message{Message: "Hello, World!"})
 	})
@@ -95,6 +101,18 @@ func routes(pool *offload.Pool, job cpuJob) *router.Router {
 		return c.Send(net.StatusOK, ct, c.Body())
 	})
 	return r
+}
+
+// pprofMux serves net/http/pprof's handlers, registered on a mux of its
+// own rather than on http.DefaultServeMux.
+func pprofMux() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", httppprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", httppprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", httppprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", httppprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", httppprof.Trace)
+	return mux
 }
 
 // accessStack is RequestID, Logger and Recover, logging to /dev/null, one
