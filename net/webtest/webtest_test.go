@@ -2,6 +2,7 @@ package webtest_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -193,5 +194,39 @@ func TestStartTCP(t *testing.T) {
 	resp, b, err := rc.RoundTrip("HEAD", "HEAD / HTTP/1.1\r\nHost: x\r\n\r\n")
 	if err != nil || resp.StatusCode != 200 || len(b) != 0 || resp.ContentLength != 3 {
 		t.Fatalf("HEAD: %v %q %v", resp, b, err)
+	}
+}
+
+// Close cancels the requests in flight (their clients read an error, not
+// a made-up answer) and refuses later requests.
+func TestCloseCancelsInFlight(t *testing.T) {
+	started, cancelled := make(chan struct{}), make(chan error, 1)
+	s := webtest.NewServer(func(c *net.Ctx) net.Result {
+		return runtime.Blocking(c, func(ctx context.Context) (struct{}, error) {
+			close(started)
+			<-ctx.Done()
+			cancelled <- ctx.Err()
+			return struct{}{}, ctx.Err()
+		})
+	})
+	errc := make(chan error, 1)
+	go func() {
+		resp, err := s.Do(httptest.NewRequest("GET", "/", nil))
+		if err == nil {
+			resp.Body.Close()
+			err = errors.New("got a response: " + resp.Status)
+		}
+		errc <- err
+	}()
+	<-started
+	s.Close()
+	if err := <-cancelled; err != context.Canceled {
+		t.Fatalf("handler's context: %v", err)
+	}
+	if err := <-errc; err == nil || strings.Contains(err.Error(), "got a response") {
+		t.Fatalf("Do: %v, want a connection error", err)
+	}
+	if _, err := s.Do(httptest.NewRequest("GET", "/", nil)); err == nil {
+		t.Fatal("Do after Close succeeded")
 	}
 }
