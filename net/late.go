@@ -26,7 +26,7 @@ func (c *Ctx) lateWriteOnLoop(method string) {
 	if _, warned := c.l.st.lateWarned.LoadOrStore(c.route, struct{}{}); warned {
 		return
 	}
-	why := "the handler's Result had already settled: return the future of the continuation that answers (runtime.Then(...)), not net.Done()"
+	why := "the handler's Result had already settled: return the future of the continuation that answers (runtime.Then(...)), not net.Done(); or middleware (a timeout) had answered first"
 	if c.timedOut {
 		why = "HandlerTimeout had already answered 503"
 	}
