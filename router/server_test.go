@@ -6,11 +6,11 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"go.uber.org/goleak"
 
 	"github.com/weftgo/weft/net"
+	"github.com/weftgo/weft/net/webtest"
 	"github.com/weftgo/weft/router"
 	"github.com/weftgo/weft/runtime"
 )
@@ -36,15 +36,12 @@ func TestOverRealServer(t *testing.T) {
 			return c.Send(200, "application/json", []byte(s))
 		})
 	})
-	srv := &net.Server{Addr: "127.0.0.1:0", Loops: 2, Handler: r.Serve}
-	if err := srv.Start(); err != nil {
+	ts, err := webtest.StartTCP(&net.Server{Loops: 2, Handler: r.Serve})
+	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { srv.Shutdown(context.Background()) })
-	base := "http://" + srv.ListenAddr().String()
-	tr := &http.Transport{}
-	defer tr.CloseIdleConnections()
-	cl := &http.Client{Transport: tr, Timeout: 5 * time.Second}
+	t.Cleanup(func() { ts.Close() })
+	base, cl := ts.URL, ts.Client()
 	cases := []struct {
 		method, path string
 		status       int
