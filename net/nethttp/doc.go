@@ -13,7 +13,8 @@
 // runtime.Blocking runs a function), so that it may block as net/http
 // handlers do; the loop serves other requests meanwhile. It gets a real
 // *http.Request: the method, target, headers and body of the request (copied,
-// so that it may keep them), RemoteAddr, and a Context that is cancelled
+// so that it may keep them), RemoteAddr, the route's parameters (r.PathValue,
+// r.Pattern is the weft route), and a Context that is cancelled
 // when the client leaves, when the server gives up on the request
 // (HandlerTimeout) or shuts down.
 //

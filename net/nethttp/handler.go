@@ -103,6 +103,11 @@ func newRequest(c *net.Ctx) (*http.Request, error) {
 	if addr := c.RemoteAddr(); addr != nil {
 		req.RemoteAddr = addr.String()
 	}
+	// The route's parameters, for r.PathValue, as ServeMux would set them.
+	req.Pattern = c.Route()
+	for _, name := range c.Params().Names {
+		req.SetPathValue(name, strings.Clone(c.Param(name)))
+	}
 	return req, nil
 }
 

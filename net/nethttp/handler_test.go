@@ -373,3 +373,16 @@ func TestHandlerComposesWithMiddleware(t *testing.T) {
 		t.Fatalf("got %q %v", body, resp.Header)
 	}
 }
+
+// The route's parameters reach the handler as path values.
+func TestPathValues(t *testing.T) {
+	r := router.New()
+	r.GET("/users/:id/files/*path", nethttp.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "%s|%s|%s", r.Pattern, r.PathValue("id"), r.PathValue("path"))
+	})))
+	srv := start(t, &net.Server{Handler: r.Serve})
+	_, body := get(t, srv, httptest.NewRequest("GET", "/users/J%C3%B6rg/files/a%2Fb/c", nil))
+	if want := "/users/:id/files/*path|Jörg|a/b/c"; string(body) != want {
+		t.Fatalf("got %q, want %q", body, want)
+	}
+}
