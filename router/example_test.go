@@ -37,3 +37,23 @@ func lastLine(b []byte) string {
 	}
 	return string(b)
 }
+
+// Paths are matched decoded, segment by segment; an encoded slash stays
+// inside its segment.
+func Example_encodedPaths() {
+	r := router.New()
+	r.GET("/plaintext", func(c *net.Ctx) net.Result { return c.Text(200, "plaintext, sent as "+c.Path()) })
+	r.GET("/users/:name", func(c *net.Ctx) net.Result {
+		return c.Text(200, "user "+c.Param("name")+" (matched as "+c.Params().Get("name")+")")
+	})
+	tc, _ := net.NewTestConn(&net.Server{Handler: r.Serve})
+	defer tc.Close()
+	for _, path := range []string{"/plain%74ext", "/users/J%C3%B6rg", "/users/a%2Fb"} {
+		out, _ := tc.Serve([]byte("GET "+path+" HTTP/1.1\r\nHost: x\r\n\r\n"), time.Second)
+		fmt.Println(lastLine(out))
+	}
+	// Output:
+	// plaintext, sent as /plain%74ext
+	// user Jörg (matched as Jörg)
+	// user a/b (matched as a%2Fb)
+}
