@@ -210,13 +210,7 @@ type (
 
 func (t *memOpen) Run() {
 	p := (*memPipe)(t)
-	st := p.l.st
-	if st.draining.Load() {
-		p.gone = true
-		p.markServerGone()
-		return
-	}
-	st.conns.Add(1)
+	p.l.st.conns.Add(1)
 	p.l.open.Add(1)
 	p.cn = p.l.openOnLoop(p)
 	p.ctx = p.cn
