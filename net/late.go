@@ -1,6 +1,10 @@
 package net
 
-import "go.uber.org/zap"
+import (
+	"strings"
+
+	"go.uber.org/zap"
+)
 
 // Late writes. A handler that starts asynchronous work and returns a settled
 // Result (net.Done(), or the Result of a c.Text it called first) has told the
@@ -33,7 +37,7 @@ func (c *Ctx) lateWriteOnLoop(method string) {
 	c.l.log.Warn("response method called after the response was final; the call had no effect (logged once per route)",
 		zap.String("call", "Ctx."+method),
 		zap.String("route", c.route),
-		zap.String("method", c.Method()),
-		zap.String("path", c.Path()),
+		zap.String("method", strings.Clone(c.Method())),
+		zap.String("path", strings.Clone(c.Path())),
 		zap.String("why", why))
 }
