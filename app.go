@@ -46,11 +46,19 @@ func (a *App) Start(addr string) error {
 	if addr != "" {
 		a.Server.Addr = addr
 	}
+	return a.Ready().Start()
+}
+
+// Ready fills in the app's Server (its Handler, the router; its BodyLimit,
+// the router's per-group limits, unless set) and returns it, for code that
+// serves the app itself: a test with webtest.Start(app.Ready()), or
+// nethttp.ToHTTP. Start calls it. Call it after the routes are registered.
+func (a *App) Ready() *net.Server {
 	a.Server.Handler = a.Router.Serve
 	if a.Server.BodyLimit == nil {
 		a.Server.BodyLimit = a.Router.BodyLimit
 	}
-	return a.Server.Start()
+	return &a.Server
 }
 
 // Listen serves on addr until Shutdown, like net/http's ListenAndServe. It

@@ -11,6 +11,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/weftgo/weft"
+	"github.com/weftgo/weft/net/webtest"
 )
 
 func TestMain(m *testing.M) {
@@ -123,4 +124,42 @@ func waitAddr(t *testing.T, app *weft.App, stopped chan error) string {
 	}
 	t.Fatal("app did not start listening")
 	return ""
+}
+
+// TestReadyServesTheAppInMemory: Ready gives webtest (and nethttp.ToHTTP)
+// the app as it would serve, settings and routes included.
+func TestReadyServesTheAppInMemory(t *testing.T) {
+	app := weft.New()
+	app.Server.Loops = 1
+	app.Server.MaxBodyBytes = 8
+	app.POST("/echo", func(c *weft.Ctx) weft.Result {
+		return c.Send(200, "text/plain", c.Body())
+	})
+	srv, err := webtest.Start(app.Ready())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	cases := []struct {
+		body   string
+		status int
+	}{
+		{"short", 200},
+		{"longer than eight bytes", 413},
+	}
+	for _, tc := range cases {
+		resp, err := srv.Do(httptestRequest("POST", "/echo", tc.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.status {
+			t.Errorf("POST %q: %d, want %d", tc.body, resp.StatusCode, tc.status)
+		}
+	}
+}
+
+func httptestRequest(method, target, body string) *http.Request {
+	req, _ := http.NewRequest(method, "http://example.com"+target, strings.NewReader(body))
+	return req
 }

@@ -30,6 +30,8 @@ type (
 	// Error is an error with the HTTP status to answer it with; see
 	// net.Error.
 	Error = net.Error
+	// BindOptions tunes Ctx.BindJSONWith; see net.BindOptions.
+	BindOptions = net.BindOptions
 )
 
 // Futures.
