@@ -1,0 +1,216 @@
+package websocket
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/klauspost/compress/flate"
+
+	"github.com/weftgo/weft/net"
+	"github.com/weftgo/weft/net/websocket/internal/frame"
+)
+
+// permessage-deflate (RFC 7692) with github.com/klauspost/compress/flate.
+//
+// weft always answers with server_no_context_takeover and
+// client_no_context_takeover, as gorilla/websocket does: every message is
+// compressed on its own, so a session keeps no LZ77 window between messages
+// (32 KiB each way per session otherwise), compressors are pooled and shared
+// by every session, and a broadcast message is compressed once for all of
+// them. The cost is a worse ratio on streams of small similar messages.
+
+// deflateParams is what permessage-deflate negotiation decided.
+type deflateParams struct {
+	enabled    bool
+	windowBits int // server_max_window_bits the client asked for; 15 by default
+}
+
+// deflateTail ends a message's compressed payload on the wire (RFC 7692
+// §7.2.1): the sender removes it, the receiver appends it again.
+var deflateTail = []byte{0x00, 0x00, 0xff, 0xff}
+
+// finalBlock is an empty final stored block, appended after the tail so
+// that the decompressor reaches io.EOF.
+var finalBlock = []byte{0x01, 0x00, 0x00, 0xff, 0xff}
+
+// negotiateDeflate picks the first permessage-deflate offer in the
+// request's Sec-WebSocket-Extensions that weft can accept (RFC 7692 §5,
+// §7.1) and returns the response's extension value.
+func negotiateDeflate(c *net.Ctx) (deflateParams, string) {
+	for name, value := range c.Headers() {
+		if !strings.EqualFold(name, "Sec-WebSocket-Extensions") {
+			continue
+		}
+		for offer := range strings.SplitSeq(value, ",") {
+			if p, ok := parseDeflateOffer(offer); ok {
+				resp := "permessage-deflate; server_no_context_takeover; client_no_context_takeover"
+				if p.windowBits < 15 {
+					resp += "; server_max_window_bits=" + strconv.Itoa(p.windowBits)
+				}
+				return p, resp
+			}
+		}
+	}
+	return deflateParams{}, ""
+}
+
+// parseDeflateOffer parses one extension offer, and reports whether it is a
+// permessage-deflate offer weft accepts: known parameters, each at most
+// once, with valid values (RFC 7692 §7: a server MUST decline an offer
+// otherwise).
+func parseDeflateOffer(offer string) (deflateParams, bool) {
+	name, params, _ := strings.Cut(offer, ";")
+	if !strings.EqualFold(strings.TrimSpace(name), "permessage-deflate") {
+		return deflateParams{}, false
+	}
+	p := deflateParams{enabled: true, windowBits: 15}
+	var seen [4]bool
+	for param := range strings.SplitSeq(params, ";") {
+		param = strings.TrimSpace(param)
+		if param == "" {
+			if params == "" {
+				break
+			}
+			return deflateParams{}, false
+		}
+		k, v, hasValue := strings.Cut(param, "=")
+		k = strings.ToLower(strings.TrimSpace(k))
+		v = strings.Trim(strings.TrimSpace(v), `"`)
+		var idx int
+		switch k {
+		case "server_no_context_takeover":
+			idx = 0
+			if hasValue {
+				return deflateParams{}, false
+			}
+		case "client_no_context_takeover":
+			idx = 1
+			if hasValue {
+				return deflateParams{}, false
+			}
+		case "server_max_window_bits":
+			// §7.1.2.1: a value from 8 to 15 is required.
+			idx = 2
+			bits, ok := windowBits(v)
+			if !hasValue || !ok {
+				return deflateParams{}, false
+			}
+			p.windowBits = bits
+		case "client_max_window_bits":
+			// §7.1.2.2: no value, or 8 to 15. We decompress any window
+			// up to 15 bits, so we need not answer it.
+			idx = 3
+			if _, ok := windowBits(v); hasValue && !ok {
+				return deflateParams{}, false
+			}
+		default:
+			return deflateParams{}, false
+		}
+		if seen[idx] {
+			return deflateParams{}, false
+		}
+		seen[idx] = true
+	}
+	return p, true
+}
+
+func windowBits(v string) (int, bool) {
+	if len(v) == 0 || len(v) > 2 || v[0] == '0' {
+		return 0, false
+	}
+	n, err := strconv.Atoi(v)
+	return n, err == nil && n >= 8 && n <= 15
+}
+
+// codec compresses and decompresses messages with pooled flate state. Safe
+// for concurrent use: off-loop compression jobs and every loop share it.
+type codec struct {
+	level    int
+	writers  [16]sync.Pool // of *deflater, by window bits (15: the full window)
+	inflater sync.Pool     // of *inflater
+}
+
+type deflater struct {
+	w   *flate.Writer
+	out appendWriter
+}
+
+type appendWriter struct{ b []byte }
+
+func (a *appendWriter) Write(p []byte) (int, error) { a.b = append(a.b, p...); return len(p), nil }
+
+// compress appends p compressed as one permessage-deflate message (without
+// the tail, RFC 7692 §7.2.1) to dst.
+func (cd *codec) compress(dst, p []byte, bits int) []byte {
+	d, _ := cd.writers[bits].Get().(*deflater)
+	if d == nil {
+		d = new(deflater)
+		var err error
+		if bits >= 15 {
+			d.w, err = flate.NewWriter(&d.out, cd.level)
+		} else {
+			d.w, err = flate.NewWriterWindow(&d.out, 1<<bits)
+		}
+		if err != nil {
+			panic("websocket: flate writer: " + err.Error()) // levels are checked in configure
+		}
+	}
+	d.out.b = dst
+	d.w.Reset(&d.out)
+	_, _ = d.w.Write(p) // an appendWriter never fails
+	_ = d.w.Flush()
+	out := d.out.b
+	d.out.b = nil
+	cd.writers[bits].Put(d)
+	return bytes.TrimSuffix(out, deflateTail)
+}
+
+type inflater struct {
+	r   io.ReadCloser
+	src bytes.Reader
+}
+
+// errBadDeflate is a compressed message that does not decompress.
+var errBadDeflate = &frame.Error{Code: frame.CodeInvalidData, Reason: "invalid compressed message"}
+
+// decompress appends the decompression of a permessage-deflate message to
+// dst. in is the compressed payload with spare capacity that decompress may
+// use for the tail. Beyond max decompressed bytes it stops with
+// frame.ErrTooBig (1009); corrupt data is errBadDeflate (1007).
+func (cd *codec) decompress(dst, in []byte, max int64) ([]byte, error) {
+	in = append(append(in, deflateTail...), finalBlock...)
+	f, _ := cd.inflater.Get().(*inflater)
+	if f == nil {
+		f = new(inflater)
+		f.src.Reset(in)
+		f.r = flate.NewReader(&f.src)
+	} else {
+		f.src.Reset(in)
+		_ = f.r.(flate.Resetter).Reset(&f.src, nil)
+	}
+	defer func() {
+		f.src.Reset(nil)
+		cd.inflater.Put(f)
+	}()
+	start := len(dst)
+	for {
+		if len(dst) == cap(dst) {
+			dst = append(dst, 0)[:len(dst)]
+		}
+		n, err := f.r.Read(dst[len(dst):cap(dst)])
+		dst = dst[:len(dst)+n]
+		if int64(len(dst)-start) > max {
+			return dst, frame.ErrTooBig
+		}
+		if errors.Is(err, io.EOF) {
+			return dst, nil
+		}
+		if err != nil {
+			return dst, errBadDeflate
+		}
+	}
+}
