@@ -529,14 +529,14 @@ func (c *Conn) writeFrameOnLoop(fin, rsv1 bool, op frame.Opcode, payload []byte)
 
 // pendingSend is a send waiting behind an off-loop compression.
 type pendingSend struct {
-	c        *Conn
-	op       frame.Opcode
-	rsv1     bool
-	payload  []byte
-	ready    bool
-	plain    []byte // the uncompressed message, sent if compression could not run
-	whole    []byte // a complete frame (a prepared message), instead of op and payload
-	out      runtime.Promise[struct{}]
+	c       *Conn
+	op      frame.Opcode
+	rsv1    bool
+	payload []byte
+	ready   bool
+	plain   []byte // the uncompressed message, sent if compression could not run
+	whole   []byte // a complete frame (a prepared message), instead of op and payload
+	out     runtime.Promise[struct{}]
 }
 
 // compressOffLoop compresses a large message off the loop; the send and

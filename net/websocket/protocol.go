@@ -1,0 +1,76 @@
+//go:build weft_upgrade
+
+// This file wires sessions to net's upgrade hook (BRIEF §4: net.Protocol,
+// *net.Upgraded, (*net.Ctx).Upgrade), which the stream branch adds to net.
+// Until that lands on main it builds only with -tags weft_upgrade; the
+// session logic it drives is tested through a fake transport.
+
+package websocket
+
+import (
+	"github.com/weftgo/weft/net"
+)
+
+// protocol is a session as net sees it: a net.Protocol.
+type protocol Conn
+
+var _ net.Protocol = (*protocol)(nil)
+
+// Opened starts the session as soon as net hands the connection over, so
+// that OnOpen may send before the client does (called by net, if it offers
+// the hook, before any Traffic).
+func (p *protocol) Opened(u *net.Upgraded) { (*Conn)(p).openOnLoop(u) }
+
+// Traffic consumes the session's inbound bytes.
+func (p *protocol) Traffic(u *net.Upgraded, in []byte) int {
+	c := (*Conn)(p)
+	c.openOnLoop(u)
+	return c.trafficOnLoop(in)
+}
+
+// Closed ends the session: the connection is gone.
+func (p *protocol) Closed(u *net.Upgraded, err error) {
+	c := (*Conn)(p)
+	if !c.opened {
+		c.openOnLoop(u)
+	}
+	c.closedOnLoop(err)
+}
+
+// Shutdown is the server draining: close with 1001 and wait for the
+// client's close up to CloseTimeout.
+func (p *protocol) Shutdown() { (*Conn)(p).shutdownOnLoop() }
+
+// Upgrade answers c's request as a WebSocket opening handshake (RFC 6455
+// §4.2): it checks the request (GET, HTTP/1.1, Upgrade: websocket,
+// Connection: upgrade, Sec-WebSocket-Version: 13, a valid
+// Sec-WebSocket-Key) and the origin policy, negotiates the subprotocol and
+// permessage-deflate, answers 101 with the headers the handler set on c
+// beside the handshake's, and hands the connection to a session whose
+// events go to h. A request that is not an acceptable handshake gets a
+// clean 4xx (400, 403, 405 or 426) and no session. The middleware around
+// the handler (auth, request id, logging) ran before, as for any request.
+// Loop-only: call it from a handler, and return its Result.
+func (u *Upgrader) Upgrade(c *net.Ctx, h Handler) net.Result {
+	cfg, err := u.configure()
+	if err != nil {
+		return net.Fail(err)
+	}
+	hs, ref := u.negotiateOnLoop(c)
+	if ref != nil {
+		if ref.header[0] != "" {
+			c.SetHeader(ref.header[0], ref.header[1])
+		}
+		return c.Text(ref.status, ref.message)
+	}
+	c.SetStatus(net.StatusSwitchingProtocols)
+	c.SetHeader("Upgrade", "websocket")
+	c.SetHeader("Sec-WebSocket-Accept", hs.accept)
+	if hs.subprotocol != "" {
+		c.SetHeader("Sec-WebSocket-Protocol", hs.subprotocol)
+	}
+	if hs.extensions != "" {
+		c.SetHeader("Sec-WebSocket-Extensions", hs.extensions)
+	}
+	return c.Upgrade((*protocol)(newConn(cfg, h, hs.subprotocol, hs.deflate)))
+}
