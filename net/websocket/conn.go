@@ -320,7 +320,7 @@ func (c *Conn) controlOnLoop(op frame.Opcode, p []byte) {
 	case frame.OpPing:
 		// §5.5.2, §5.5.3: answer with a pong carrying the same data.
 		if c.state == stateOpen {
-			c.writeFrameOnLoop(true, false, frame.OpPong, p)
+			c.writeControlOnLoop(frame.OpPong, p)
 		}
 	case frame.OpPong:
 		// Any frame counts as life; nothing else to do (§5.5.3:
@@ -374,7 +374,7 @@ func (c *Conn) sendCloseOnLoop(code uint16, reason string) {
 	var buf [frame.MaxControlPayload]byte
 	p := frame.AppendClosePayload(buf[:0], code, reason)
 	c.rejectPendingOnLoop()
-	c.writeFrameOnLoop(true, false, frame.OpClose, p)
+	c.writeControlOnLoop(frame.OpClose, p)
 }
 
 // Close starts the closing handshake (§7.1.2): it sends a close frame with
@@ -507,7 +507,7 @@ func (c *Conn) Ping(data []byte) runtime.Future[struct{}] {
 	if len(data) > frame.MaxControlPayload {
 		data = data[:frame.MaxControlPayload]
 	}
-	return c.writeFrameOnLoop(true, false, frame.OpPing, data)
+	return c.writeControlOnLoop(frame.OpPing, data)
 }
 
 // writeFrameOnLoop writes one unfragmented server frame.
@@ -522,6 +522,18 @@ func (c *Conn) writeFrameOnLoop(fin, rsv1 bool, op frame.Opcode, payload []byte)
 		c.t.Write(b)
 		f = c.t.Write(payload)
 	}
+	*sb = b
+	putBuf(&c.cfg.scratch, sb)
+	return f
+}
+
+// writeControlOnLoop writes a control frame (at most 125 bytes of payload)
+// in one Write; p is not retained, so callers may pass stack buffers.
+func (c *Conn) writeControlOnLoop(op frame.Opcode, p []byte) runtime.Future[struct{}] {
+	sb := getBuf(&c.cfg.scratch)
+	b := frame.AppendHeader((*sb)[:0], true, false, op, len(p))
+	b = append(b, p...)
+	f := c.t.Write(b)
 	*sb = b
 	putBuf(&c.cfg.scratch, sb)
 	return f
@@ -648,7 +660,7 @@ func (c *Conn) tickOnLoop() {
 		return
 	case c.cfg.pingInterval > 0 && !c.pingOut && now.Sub(c.lastRead) >= c.cfg.pingInterval:
 		c.pingOut, c.pingSent = true, now
-		c.writeFrameOnLoop(true, false, frame.OpPing, nil)
+		c.writeControlOnLoop(frame.OpPing, nil)
 	}
 	c.rearmOnLoop()
 }
