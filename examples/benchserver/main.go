@@ -12,6 +12,7 @@
 //	                  that blocks its loop, to see the blocked-loop warning
 //	GET  /debug/pprof/...  net/http/pprof through nethttp.Handler (off the
 //	                  loop): cmdline, profile?seconds=N, trace?seconds=N, ...
+//	GET  /ws          WebSocket echo, 16 MiB messages, deflate when offered (ws.go)
 //
 // It listens on 127.0.0.1:$PORT (default 8080) and stops gracefully on
 // SIGTERM or SIGINT. The server logs warnings and above as JSON to stderr
@@ -100,6 +101,7 @@ func routes(pool *offload.Pool, job cpuJob) *router.Router {
 		}
 		return c.Send(net.StatusOK, ct, c.Body())
 	})
+	addWebSocket(r)
 	return r
 }
 
