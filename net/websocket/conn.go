@@ -296,8 +296,10 @@ func (c *Conn) messageOnLoop() {
 	if out != nil {
 		putBuf(&c.cfg.msgs, out)
 	}
-	putBuf(&c.cfg.msgs, c.msg)
-	c.msg = nil
+	if c.msg != nil { // closedOnLoop may have taken it back, if the callback closed the connection
+		putBuf(&c.cfg.msgs, c.msg)
+		c.msg = nil
+	}
 }
 
 // callOnLoop runs a user callback; a panic in it is logged and closes the
@@ -436,7 +438,7 @@ func (c *Conn) closedOnLoop(error) {
 	if code == 0 || c.failed {
 		code, reason = StatusAbnormalClosure, ""
 	}
-	if c.h.OnClose != nil {
+	if c.opened && c.h.OnClose != nil {
 		func() {
 			defer func() {
 				if r := recover(); r != nil {

@@ -28,6 +28,7 @@ type fakeTransport struct {
 	highWater int    // 0: never back-pressure
 	waiting   []runtime.Promise[struct{}]
 	closed    bool
+	syncClose bool // call Closed inside Close, as a transport may
 }
 
 func (f *fakeTransport) Write(p []byte) runtime.Future[struct{}] {
@@ -56,6 +57,11 @@ func (f *fakeTransport) Close() {
 		return
 	}
 	f.closed = true
+	if f.syncClose {
+		f.cancel()
+		f.c.closedOnLoop(nil)
+		return
+	}
 	f.loop.Post(runtime.TaskFunc(func() {
 		f.cancel()
 		f.c.closedOnLoop(nil)

@@ -31,8 +31,8 @@ func (p *protocol) Traffic(u *net.Upgraded, in []byte) int {
 // Closed ends the session: the connection is gone.
 func (p *protocol) Closed(u *net.Upgraded, err error) {
 	c := (*Conn)(p)
-	if !c.opened {
-		c.openOnLoop(u)
+	if c.t == nil {
+		c.t = u // gone before it started: no OnOpen, no OnClose
 	}
 	c.closedOnLoop(err)
 }

@@ -522,3 +522,35 @@ func TestStats(t *testing.T) {
 		t.Fatalf("Open %d after close", s.Open)
 	}
 }
+
+// TestClosedInsideClose checks the paths that close the connection from
+// inside a callback or a frame, with a transport that reports the
+// connection gone before Close returns.
+func TestClosedInsideClose(t *testing.T) {
+	tests := []struct {
+		name string
+		on   func(c *Conn, typ MessageType, data []byte)
+		in   []byte
+		code uint16
+	}{
+		{"panic in OnMessage", func(*Conn, MessageType, []byte) { panic("boom") }, client(true, frame.OpText, []byte("a")), 1011},
+		{"Close in OnMessage", func(c *Conn, _ MessageType, _ []byte) { c.Close(4000, "") }, client(true, frame.OpText, []byte("a")), 4000},
+		{"protocol error", nil, client(true, frame.OpText, []byte("\xff")), 1007},
+		{"client close", nil, client(true, frame.OpClose, closePayload(1000, "")), 1000},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, &Upgrader{}, deflateParams{}, tc.on)
+			h.loop.Do(func() { h.ft.syncClose = true })
+			h.feed(cat(tc.in, client(true, frame.OpText, []byte("more"))))
+			if got := h.closeCode(); got != tc.code {
+				t.Fatalf("close code %d, want %d", got, tc.code)
+			}
+			h.loop.Do(func() {
+				if tc.code != 4000 && (!h.ft.closed || len(h.closes) != 1) {
+					t.Errorf("closed=%v, OnClose %v", h.ft.closed, h.closes)
+				}
+			})
+		})
+	}
+}
