@@ -28,9 +28,9 @@ func NewPreparedMessage(typ MessageType, data []byte) *PreparedMessage {
 
 // frameFor returns the frame to send to a session: compressed for one with
 // permessage-deflate when the message is at least cfg.compressMin bytes.
-// The first session of an encoding builds it (compressing, for a deflate
-// one, on its loop: large broadcasts are best prepared with Prepare off the
-// loop).
+// The first session of an encoding builds it; for the compressed encoding
+// that means one compression on that session's loop, whatever the size (a
+// known limit: Send offloads large compressions, SendPrepared does not).
 func (pm *PreparedMessage) frameFor(cfg *config, d deflateParams) []byte {
 	bits := 0
 	if d.enabled && len(pm.data) >= cfg.compressMin {
