@@ -23,7 +23,9 @@ type Protocol interface {
 	// Traffic is given the unconsumed inbound bytes (borrowed for the
 	// call) and returns how many it consumed; it is called from the
 	// connection's service pass. Bytes not consumed are given again,
-	// with more, once more arrive.
+	// with more, once more arrive. The first call comes right after the
+	// 101 is written, even with no bytes yet, so a protocol may write
+	// first.
 	Traffic(u *Upgraded, in []byte) (consumed int)
 	// Closed is called once when the connection is gone (err: why, nil
 	// on a clean close).
@@ -39,6 +41,7 @@ type Upgraded struct {
 	ctx     context.Context
 	cancel  context.CancelFunc
 	waiters []runtime.Promise[struct{}]
+	started bool // Traffic has been called once
 	closing bool // Close was called
 	gone    bool // the connection is closed
 }
@@ -76,9 +79,13 @@ func (cn *conn) handOverOnLoop(c *Ctx) {
 // protocolTrafficOnLoop gives the inbound bytes to the protocol.
 func (cn *conn) protocolTrafficOnLoop() {
 	u := cn.up
-	if u.closing || cn.gc.InboundBuffered() == 0 {
+	// The first pass after the hand-over calls Traffic even with nothing
+	// buffered, so that the protocol starts (and may speak first: a
+	// greeting, a replay) without waiting for the client's first bytes.
+	if u.closing || (u.started && cn.gc.InboundBuffered() == 0) {
 		return
 	}
+	u.started = true
 	buf, _ := cn.gc.Peek(-1)
 	n := u.trafficOnLoop(buf)
 	if n > 0 {

@@ -138,3 +138,43 @@ func TestUpgradedProtocolIsToldOfShutdown(t *testing.T) {
 		t.Fatalf("Closed: %v", err)
 	}
 }
+
+// greeter speaks first: it writes a greeting on its first Traffic call.
+type greeter struct{ greeted bool }
+
+func (g *greeter) Traffic(u *net.Upgraded, in []byte) int {
+	if !g.greeted {
+		g.greeted = true
+		u.Write([]byte("hi"))
+	}
+	return len(in)
+}
+
+func (g *greeter) Closed(*net.Upgraded, error) {}
+
+// TestProtocolMaySpeakFirst checks that Traffic is called right after the
+// 101 is written, before the client sends anything, and that what it
+// writes follows the 101.
+func TestProtocolMaySpeakFirst(t *testing.T) {
+	srv := &net.Server{Handler: func(c *net.Ctx) net.Result {
+		c.SetHeader("Upgrade", "greet")
+		return c.Upgrade(&greeter{})
+	}}
+	addr := startServer(t, srv)
+	conn, err := stdnet.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(conn)
+	io.WriteString(conn, "GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: greet\r\n\r\n")
+	res, err := http.ReadResponse(br, nil)
+	if err != nil || res.StatusCode != 101 {
+		t.Fatalf("upgrade: %v, %v", res, err)
+	}
+	buf := make([]byte, 2)
+	if _, err := io.ReadFull(br, buf); err != nil || string(buf) != "hi" {
+		t.Fatalf("greeting: %q, %v", buf, err)
+	}
+}
