@@ -1,5 +1,3 @@
-//go:build weft_upgrade
-
 package main
 
 import (

@@ -1,11 +1,9 @@
-//go:build weft_upgrade
-
 // Command chat is a chat room over WebSocket: one page, one room, every
 // message broadcast to everyone, the last 50 replayed to newcomers. The
 // browser side reconnects (with backoff) when the server restarts, so a
 // deploy costs users a second, not a reload.
 //
-//	go run -tags weft_upgrade ./examples/chat
+//	go run ./examples/chat
 //	open http://localhost:8080/ in two tabs; stop and restart the server
 //
 // Sessions live on weft's loops (no goroutine each); the room is a

@@ -1,5 +1,3 @@
-//go:build weft_upgrade
-
 package websocket_test
 
 import (
@@ -21,6 +19,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest"
 
 	"github.com/weftgo/weft/net"
 	ws "github.com/weftgo/weft/net/websocket"
@@ -30,7 +30,8 @@ import (
 // shut down when the test ends.
 func startServer(t *testing.T, h net.Handler) string {
 	t.Helper()
-	srv := &net.Server{Addr: "127.0.0.1:0", Handler: h, Loops: 2}
+	lg := zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))
+	srv := &net.Server{Addr: "127.0.0.1:0", Handler: h, Loops: 2, Logger: lg}
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -1,11 +1,7 @@
-//go:build weft_upgrade
-
-// This file wires sessions to net's upgrade hook (BRIEF §4: net.Protocol,
-// *net.Upgraded, (*net.Ctx).Upgrade), which the stream branch adds to net.
-// Until that lands on main it builds only with -tags weft_upgrade; the
-// session logic it drives is tested through a fake transport.
-
 package websocket
+
+// This file wires sessions to net's upgrade hook: net.Protocol,
+// *net.Upgraded, (*net.Ctx).Upgrade.
 
 import (
 	"github.com/weftgo/weft/net"
@@ -16,12 +12,9 @@ type protocol Conn
 
 var _ net.Protocol = (*protocol)(nil)
 
-// Opened starts the session as soon as net hands the connection over, so
-// that OnOpen may send before the client does (called by net, if it offers
-// the hook, before any Traffic).
-func (p *protocol) Opened(u *net.Upgraded) { (*Conn)(p).openOnLoop(u) }
-
-// Traffic consumes the session's inbound bytes.
+// Traffic consumes the session's inbound bytes. net calls it once right
+// after the 101 is written (with no bytes, usually): the session starts
+// then, and OnOpen may send first.
 func (p *protocol) Traffic(u *net.Upgraded, in []byte) int {
 	c := (*Conn)(p)
 	c.openOnLoop(u)
@@ -63,7 +56,6 @@ func (u *Upgrader) Upgrade(c *net.Ctx, h Handler) net.Result {
 		}
 		return c.Text(ref.status, ref.message)
 	}
-	c.SetStatus(net.StatusSwitchingProtocols)
 	c.SetHeader("Upgrade", "websocket")
 	c.SetHeader("Sec-WebSocket-Accept", hs.accept)
 	if hs.subprotocol != "" {
