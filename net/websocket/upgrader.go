@@ -65,8 +65,9 @@ type Upgrader struct {
 	// MaxBufferedBytes is the hard limit on bytes queued for a client that
 	// does not read: a send finding more than this already buffered closes
 	// the session with 1008 and fails. Below it, a send's future waits
-	// while the connection is over net's high-water mark (back-pressure).
-	// Default 4 MiB.
+	// while the connection is over net's high-water mark
+	// (net.Server.MaxOutboundBytes, 4 MiB by default), so it should be well
+	// above that mark. Default 16 MiB.
 	MaxBufferedBytes int
 
 	// PingInterval is how long a session may go without receiving
@@ -160,7 +161,7 @@ func (u *Upgrader) configure() (*config, error) {
 		}
 		switch {
 		case c.maxBuffered == 0:
-			c.maxBuffered = 4 << 20
+			c.maxBuffered = 16 << 20
 		case c.maxBuffered < 0:
 			u.err = fmt.Errorf("websocket: Upgrader.MaxBufferedBytes %d is negative", u.MaxBufferedBytes)
 			return
