@@ -40,6 +40,10 @@ type MetricsConfig struct {
 	// labelled with its name (offload.Config.Name).
 	Pools []OffloadSource
 
+	// WebSockets adds weft_websocket_* for each WebSocket endpoint,
+	// labelled with its name (see WebSocketSourceFunc).
+	WebSockets []WebSocketSource
+
 	// Buckets are the upper bounds, in seconds, of
 	// http_server_request_duration_seconds. Default: OpenTelemetry's
 	// (5 ms to 10 s).
@@ -65,6 +69,43 @@ type OffloadSource interface {
 	Name() string
 	Stats() offload.Stats
 }
+
+// WebSocketSource is a WebSocket endpoint as Metrics reads it: a name (the
+// "endpoint" label) and its counters. Its methods must be safe for
+// concurrent use; they are called at each scrape, off the loops.
+type WebSocketSource interface {
+	Name() string
+	WebSocketStats() WebSocketStats
+}
+
+// WebSocketStats are an endpoint's counters. Its fields are those of
+// net/websocket's Stats, so that one converts to the other.
+type WebSocketStats struct {
+	Open        int64 // sessions open now
+	Opened      int64 // sessions opened since the start
+	MessagesIn  int64 // data messages received
+	MessagesOut int64 // data messages sent
+	BytesIn     int64 // payload bytes received (decompressed)
+	BytesOut    int64 // payload bytes sent (before compression)
+}
+
+// WebSocketSourceFunc names a function as a WebSocketSource, for a
+// websocket.Upgrader:
+//
+//	middleware.WebSocketSourceFunc("chat", func() middleware.WebSocketStats {
+//		return middleware.WebSocketStats(up.Stats())
+//	})
+func WebSocketSourceFunc(name string, stats func() WebSocketStats) WebSocketSource {
+	return wsSource{name, stats}
+}
+
+type wsSource struct {
+	name  string
+	stats func() WebSocketStats
+}
+
+func (w wsSource) Name() string                   { return w.name }
+func (w wsSource) WebSocketStats() WebSocketStats { return w.stats() }
 
 // defaultDurationBuckets are OpenTelemetry's advice for
 // http.server.request.duration, in seconds.
@@ -100,6 +141,7 @@ type metricDescs struct {
 	lag, util, blocked                               *prometheus.Desc
 	conns, connsRejected, reqsRejected, blockingBusy *prometheus.Desc
 	offWait, offRun, offQueued, offRejected          *prometheus.Desc
+	wsOpen, wsOpened, wsMessages, wsBytes            *prometheus.Desc
 }
 
 // NewMetrics makes the metrics and registers their collector on
@@ -130,7 +172,15 @@ func NewMetrics(cfg MetricsConfig) (*Metrics, error) {
 		}
 		names[p.Name()] = true
 	}
+	endpoints := map[string]bool{}
+	for _, w := range cfg.WebSockets {
+		if endpoints[w.Name()] {
+			return nil, fmt.Errorf("middleware.NewMetrics: two WebSocket endpoints named %q in MetricsConfig.WebSockets", w.Name())
+		}
+		endpoints[w.Name()] = true
+	}
 	loop, pool := []string{"loop"}, []string{"pool"}
+	endpoint, endpointDir := []string{"endpoint"}, []string{"endpoint", "direction"}
 	m.descs = metricDescs{
 		reqDuration: prometheus.NewDesc("http_server_request_duration_seconds",
 			"Duration of HTTP server requests, from the handler's call to its Result settling.",
@@ -159,6 +209,14 @@ func NewMetrics(cfg MetricsConfig) (*Metrics, error) {
 			"Offload jobs waiting for a worker.", pool, nil),
 		offRejected: prometheus.NewDesc("weft_offload_rejected_total",
 			"Offload jobs refused because the pool's queue was full.", pool, nil),
+		wsOpen: prometheus.NewDesc("weft_websocket_sessions",
+			"Open WebSocket sessions.", endpoint, nil),
+		wsOpened: prometheus.NewDesc("weft_websocket_sessions_opened_total",
+			"WebSocket sessions opened.", endpoint, nil),
+		wsMessages: prometheus.NewDesc("weft_websocket_messages_total",
+			"WebSocket data messages, received (in) and sent (out).", endpointDir, nil),
+		wsBytes: prometheus.NewDesc("weft_websocket_message_bytes_total",
+			"Payload bytes of WebSocket data messages, received (in, decompressed) and sent (out, before compression).", endpointDir, nil),
 	}
 	if err := cfg.Registerer.Register((*metricsCollector)(m)); err != nil {
 		return nil, fmt.Errorf("middleware.NewMetrics: %w", err)
@@ -341,6 +399,11 @@ func (mc *metricsCollector) Describe(ch chan<- *prometheus.Desc) {
 			ch <- desc
 		}
 	}
+	if len(mc.cfg.WebSockets) > 0 {
+		for _, desc := range []*prometheus.Desc{d.wsOpen, d.wsOpened, d.wsMessages, d.wsBytes} {
+			ch <- desc
+		}
+	}
 }
 
 // Collect runs at each scrape, off the loops.
@@ -361,6 +424,15 @@ func (mc *metricsCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- offloadHistogram(d.offRun, st.RunTime, name)
 		ch <- prometheus.MustNewConstMetric(d.offQueued, prometheus.GaugeValue, float64(st.Queued), name)
 		ch <- prometheus.MustNewConstMetric(d.offRejected, prometheus.CounterValue, float64(st.Rejected), name)
+	}
+	for _, w := range m.cfg.WebSockets {
+		st, name := w.WebSocketStats(), w.Name()
+		ch <- prometheus.MustNewConstMetric(d.wsOpen, prometheus.GaugeValue, float64(st.Open), name)
+		ch <- prometheus.MustNewConstMetric(d.wsOpened, prometheus.CounterValue, float64(st.Opened), name)
+		ch <- prometheus.MustNewConstMetric(d.wsMessages, prometheus.CounterValue, float64(st.MessagesIn), name, "in")
+		ch <- prometheus.MustNewConstMetric(d.wsMessages, prometheus.CounterValue, float64(st.MessagesOut), name, "out")
+		ch <- prometheus.MustNewConstMetric(d.wsBytes, prometheus.CounterValue, float64(st.BytesIn), name, "in")
+		ch <- prometheus.MustNewConstMetric(d.wsBytes, prometheus.CounterValue, float64(st.BytesOut), name, "out")
 	}
 }
 

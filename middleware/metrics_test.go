@@ -18,6 +18,7 @@ import (
 
 	"github.com/weftgo/weft/middleware"
 	"github.com/weftgo/weft/net"
+	"github.com/weftgo/weft/net/websocket"
 	"github.com/weftgo/weft/offload"
 	"github.com/weftgo/weft/router"
 	"github.com/weftgo/weft/runtime"
@@ -536,5 +537,51 @@ func TestMetricsHandlerFormats(t *testing.T) {
 				t.Fatalf("%d %q %q; want %d, %q..., a body with %q", resp.StatusCode, resp.Header.Get("Content-Type"), body, tt.status, tt.ctype, tt.body)
 			}
 		})
+	}
+}
+
+func TestMetricsWebSockets(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	// websocket.Stats converts to WebSocketStats field for field.
+	stats := websocket.Stats{Open: 2, Opened: 7, MessagesIn: 11, MessagesOut: 13, BytesIn: 17, BytesOut: 19}
+	src := middleware.WebSocketSourceFunc("chat", func() middleware.WebSocketStats { return middleware.WebSocketStats(stats) })
+	if _, err := middleware.NewMetrics(middleware.MetricsConfig{Registerer: reg, WebSockets: []middleware.WebSocketSource{src}}); err != nil {
+		t.Fatal(err)
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, mf := range mfs {
+		for _, m := range mf.Metric {
+			key := mf.GetName()
+			for _, l := range m.Label {
+				key += "," + l.GetName() + "=" + l.GetValue()
+			}
+			if g := m.GetGauge(); g != nil {
+				got[key] = g.GetValue()
+			}
+			if c := m.GetCounter(); c != nil {
+				got[key] = c.GetValue()
+			}
+		}
+	}
+	want := map[string]float64{
+		"weft_websocket_sessions,endpoint=chat":                          2,
+		"weft_websocket_sessions_opened_total,endpoint=chat":             7,
+		"weft_websocket_messages_total,direction=in,endpoint=chat":       11,
+		"weft_websocket_messages_total,direction=out,endpoint=chat":      13,
+		"weft_websocket_message_bytes_total,direction=in,endpoint=chat":  17,
+		"weft_websocket_message_bytes_total,direction=out,endpoint=chat": 19,
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %v, want %v", k, got[k], v)
+		}
+	}
+	_, err = middleware.NewMetrics(middleware.MetricsConfig{Registerer: prometheus.NewRegistry(), WebSockets: []middleware.WebSocketSource{src, src}})
+	if err == nil || !strings.Contains(err.Error(), `two WebSocket endpoints named "chat"`) {
+		t.Errorf("duplicate endpoint names: %v", err)
 	}
 }

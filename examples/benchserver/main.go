@@ -101,7 +101,6 @@ func routes(pool *offload.Pool, job cpuJob) *router.Router {
 		}
 		return c.Send(net.StatusOK, ct, c.Body())
 	})
-	addWebSocket(r)
 	return r
 }
 
@@ -184,6 +183,7 @@ func main() {
 		log.Fatal(err)
 	}
 	r := routes(pool, cpuJobFromEnv())
+	ws := addWebSocket(r)
 	srv := &net.Server{
 		Addr:       "127.0.0.1:" + port,
 		Logger:     warnLogger(),
@@ -198,7 +198,10 @@ func main() {
 			labels = append(labels, middleware.RouteLabels{Method: rt.Method, Pattern: rt.Pattern})
 		}
 		m, err := middleware.NewMetrics(middleware.MetricsConfig{Registerer: reg, Server: srv, Routes: labels,
-			Pools: []middleware.OffloadSource{pool}})
+			Pools: []middleware.OffloadSource{pool},
+			WebSockets: []middleware.WebSocketSource{middleware.WebSocketSourceFunc("/ws", func() middleware.WebSocketStats {
+				return middleware.WebSocketStats(ws.Stats())
+			})}})
 		if err != nil {
 			log.Fatal(err)
 		}

@@ -8,8 +8,9 @@ import (
 
 // addWebSocket serves GET /ws: an echo endpoint (every message sent back
 // with its type), messages up to 16 MiB (larger: close 1009, counted after
-// decompression), permessage-deflate whenever the client offers it.
-func addWebSocket(r *router.Router) {
+// decompression), permessage-deflate whenever the client offers it. It
+// returns the endpoint's Upgrader, for its metrics.
+func addWebSocket(r *router.Router) *websocket.Upgrader {
 	up := &websocket.Upgrader{
 		EnableCompression: true,
 		MaxMessageBytes:   16 << 20,
@@ -22,4 +23,5 @@ func addWebSocket(r *router.Router) {
 		},
 	}
 	r.GET("/ws", func(c *net.Ctx) net.Result { return up.Upgrade(c, echo) })
+	return up
 }
