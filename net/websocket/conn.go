@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"time"
-	"unicode/utf8"
 
 	"go.uber.org/zap"
 
@@ -130,6 +129,10 @@ type Conn struct {
 	remaining int64 // payload bytes of the current data frame still to come
 	maskPos   int
 	msg       *[]byte // the data message being assembled (pooled), or nil
+
+	// inbound messages waiting for an off-loop decompression, in order
+	inq      []*inMsg
+	inqBytes int
 
 	// outbound, in order: sends waiting for an off-loop compression
 	pending []*pendingSend
@@ -264,44 +267,6 @@ func (c *Conn) trafficOnLoop(in []byte) int {
 	return consumed
 }
 
-// messageOnLoop delivers the message assembled in c.msg.
-func (c *Conn) messageOnLoop() {
-	op, compressed := c.st.Message()
-	if err := c.st.End(); err != nil {
-		c.failOnLoop(err)
-		return
-	}
-	data := *c.msg
-	var out *[]byte
-	if compressed {
-		out = getBuf(&c.cfg.msgs)
-		d, err := c.cfg.codec.decompress((*out)[:0], data, c.cfg.maxMessage)
-		*out = d
-		if err == nil && op == frame.OpText && !utf8.Valid(d) {
-			err = frame.ErrInvalidUTF8 // §8.1, on the decompressed text
-		}
-		if err != nil {
-			putBuf(&c.cfg.msgs, out)
-			c.failOnLoop(err)
-			return
-		}
-		data = d
-	}
-	c.lastData = c.lastRead
-	c.cfg.stats.msgsIn.Add(1)
-	c.cfg.stats.bytesIn.Add(int64(len(data)))
-	if c.state == stateOpen && c.h.OnMessage != nil {
-		c.callOnLoop(func() { c.h.OnMessage(c, MessageType(op), data) })
-	}
-	if out != nil {
-		putBuf(&c.cfg.msgs, out)
-	}
-	if c.msg != nil { // closedOnLoop may have taken it back, if the callback closed the connection
-		putBuf(&c.cfg.msgs, c.msg)
-		c.msg = nil
-	}
-}
-
 // callOnLoop runs a user callback; a panic in it is logged and closes the
 // session with 1011.
 func (c *Conn) callOnLoop(fn func()) {
@@ -328,22 +293,35 @@ func (c *Conn) controlOnLoop(op frame.Opcode, p []byte) {
 		// Any frame counts as life; nothing else to do (§5.5.3:
 		// unsolicited pongs are allowed).
 	case frame.OpClose:
-		code, reason, err := frame.ParseClose(p)
-		if err != nil {
-			c.failOnLoop(err)
+		if len(c.inq) > 0 {
+			// Messages received before it are still being
+			// decompressed: the close waits its turn.
+			m := &inMsg{c: c, close: true, ready: true}
+			m.ctrlN = copy(m.ctrl[:], p)
+			c.enqueueOnLoop(m, 0)
 			return
 		}
-		c.peerCode, c.peerWhy = StatusCode(code), string(reason)
-		c.failed = false
-		if c.state == stateOpen {
-			// §5.5.1: answer with a close frame, echoing the code.
-			c.sendCloseOnLoop(code, "")
-		}
-		// §7.1.1: the server closes the TCP connection first, once its
-		// close frame is handed to the socket.
-		c.state = stateClosed
-		c.t.Close()
+		c.closeFrameOnLoop(p)
 	}
+}
+
+// closeFrameOnLoop handles the client's close frame (§5.5.1).
+func (c *Conn) closeFrameOnLoop(p []byte) {
+	code, reason, err := frame.ParseClose(p)
+	if err != nil {
+		c.failOnLoop(err)
+		return
+	}
+	c.peerCode, c.peerWhy = StatusCode(code), string(reason)
+	c.failed = false
+	if c.state == stateOpen {
+		// §5.5.1: answer with a close frame, echoing the code.
+		c.sendCloseOnLoop(code, "")
+	}
+	// §7.1.1: the server closes the TCP connection first, once its
+	// close frame is handed to the socket.
+	c.state = stateClosed
+	c.t.Close()
 }
 
 // failOnLoop fails the connection (§7.1.7) for a protocol error: a close
@@ -427,6 +405,7 @@ func (c *Conn) closedOnLoop(error) {
 		putBuf(&c.cfg.msgs, c.msg)
 		c.msg = nil
 	}
+	c.dropInboundOnLoop()
 	for _, g := range c.groups {
 		g.removeOnLoop(c)
 	}

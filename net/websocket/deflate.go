@@ -182,7 +182,18 @@ var errBadDeflate = &frame.Error{Code: frame.CodeInvalidData, Reason: "invalid c
 // use for the tail. Beyond max decompressed bytes it stops with
 // frame.ErrTooBig (1009); corrupt data is errBadDeflate (1007).
 func (cd *codec) decompress(dst, in []byte, max int64) ([]byte, error) {
-	in = append(append(in, deflateTail...), finalBlock...)
+	f := cd.startInflate(&in)
+	defer cd.endInflate(f)
+	dst, _, err := f.read(dst, len(dst), max, 0)
+	return dst, err
+}
+
+// startInflate returns a pooled decompressor reading the message *in (see
+// decompress), after appending the tail to *in, which must then stay
+// unchanged until endInflate.
+func (cd *codec) startInflate(inp *[]byte) *inflater {
+	in := append(append(*inp, deflateTail...), finalBlock...)
+	*inp = in
 	f, _ := cd.inflater.Get().(*inflater)
 	if f == nil {
 		f = new(inflater)
@@ -192,25 +203,37 @@ func (cd *codec) decompress(dst, in []byte, max int64) ([]byte, error) {
 		f.src.Reset(in)
 		_ = f.r.(flate.Resetter).Reset(&f.src, nil)
 	}
-	defer func() {
-		f.src.Reset(nil)
-		cd.inflater.Put(f)
-	}()
-	start := len(dst)
+	return f
+}
+
+// endInflate returns f to the pool.
+func (cd *codec) endInflate(f *inflater) {
+	f.src.Reset(nil)
+	cd.inflater.Put(f)
+}
+
+// read appends decompressed bytes to dst (whose output began at start)
+// until the message ends (done), an error, or, with budget > 0, at least
+// budget bytes of output in this call; it can then be called again, on any
+// goroutine, to go on. Past max bytes of output it fails with
+// frame.ErrTooBig; corrupt data is errBadDeflate.
+func (f *inflater) read(dst []byte, start int, max int64, budget int) (out []byte, done bool, err error) {
+	from := len(dst)
 	for {
 		if len(dst) == cap(dst) {
 			dst = append(dst, 0)[:len(dst)]
 		}
-		n, err := f.r.Read(dst[len(dst):cap(dst)])
+		n, rerr := f.r.Read(dst[len(dst):cap(dst)])
 		dst = dst[:len(dst)+n]
-		if int64(len(dst)-start) > max {
-			return dst, frame.ErrTooBig
-		}
-		if errors.Is(err, io.EOF) {
-			return dst, nil
-		}
-		if err != nil {
-			return dst, errBadDeflate
+		switch {
+		case int64(len(dst)-start) > max:
+			return dst, true, frame.ErrTooBig
+		case errors.Is(rerr, io.EOF):
+			return dst, true, nil
+		case rerr != nil:
+			return dst, true, errBadDeflate
+		case budget > 0 && len(dst)-from >= budget:
+			return dst, false, nil
 		}
 	}
 }

@@ -57,5 +57,7 @@
 // A panic in a callback closes that session with 1011 and is logged once;
 // other sessions go on. Compression of messages of Upgrader.OffloadAbove
 // bytes or more runs off the loop (on an offload.Pool or a Blocking
-// goroutine), with later sends waiting their turn so that order is kept.
+// goroutine), with later sends waiting their turn so that order is kept;
+// so does the decompression of received messages past that size, with
+// later messages waiting theirs.
 package websocket

@@ -22,7 +22,7 @@ func FuzzSession(f *testing.F) {
 		if deflate {
 			d = deflateParams{enabled: true, windowBits: 15}
 		}
-		h := newHarness(t, &Upgrader{MaxMessageBytes: 4096, PingInterval: -1}, d, nil)
+		h := newHarness(t, &Upgrader{MaxMessageBytes: 4096, OffloadAbove: 512, PingInterval: -1}, d, nil)
 		k := int(cut) % (len(in) + 1)
 		h.feed(in[:k])
 		h.feed(in[k:])

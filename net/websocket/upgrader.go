@@ -48,12 +48,16 @@ type Upgrader struct {
 
 	// OffloadAbove is the message size from which compression runs off the
 	// loop, on Pool if set, else on a runtime.Blocking goroutine; sends
-	// after it wait their turn, so messages keep their order. Default 16
-	// KiB, as middleware.Compress. Negative: always on the loop.
+	// after it wait their turn, so messages keep their order. A received
+	// compressed message is decompressed on the loop up to this many bytes
+	// of output, the rest off the loop; messages received meanwhile wait
+	// behind it, in order. Default 16 KiB, as middleware.Compress.
+	// Negative: always on the loop.
 	OffloadAbove int
 
-	// Pool runs large compressions when set (see OffloadAbove). A full
-	// pool is no error: the message then goes uncompressed.
+	// Pool runs large compressions and decompressions when set (see
+	// OffloadAbove). A full pool is no error: an outgoing message then
+	// goes uncompressed, an incoming one is finished on the loop.
 	Pool *offload.Pool
 
 	// MaxMessageBytes is the largest message accepted, after reassembly of
