@@ -166,13 +166,18 @@ func (g *Group) Len() int {
 func (g *Group) Broadcast(pm *PreparedMessage) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	for _, gl := range g.loops {
+	for l, gl := range g.loops {
 		gl.queue = append(gl.queue, pm)
-		if !gl.posted {
-			if gl.loop.Post(gl) == nil {
-				gl.posted = true
-			}
+		if gl.posted {
+			continue
 		}
+		if gl.loop.Post(gl) != nil {
+			// The loop has stopped: its sessions are gone.
+			delete(g.loops, l)
+			g.n -= len(gl.members)
+			continue
+		}
+		gl.posted = true
 	}
 }
 
