@@ -15,7 +15,10 @@ func TestEchoDoesNotAllocate(t *testing.T) {
 		t.Skip("sync.Pool drops items at random under -race")
 	}
 	h := newHarness(t, &Upgrader{}, deflateParams{}, nil)
-	h.c.h.OnMessage = func(c *Conn, typ MessageType, data []byte) { c.Send(typ, data) }
+	h.c.h.OnMessage = func(c *Conn, typ MessageType, data []byte) {
+		c.Send(typ, data)
+		c.SendText("and a string")
+	}
 	in := cat(client(true, frame.OpText, []byte("hello, weft")), client(false, frame.OpBinary, make([]byte, 300)),
 		client(true, frame.OpPing, []byte("p")), client(true, frame.OpContinuation, make([]byte, 300)))
 	h.loop.Do(func() {
