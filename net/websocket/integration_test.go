@@ -361,3 +361,45 @@ ws.onmessage = (e) => {
 ws.onclose = (e) => report(got === 4 && e.code === 1000 ? 'OK' : 'close ' + e.code + ' after ' + got);
 ws.onerror = () => report('error');
 </script>`
+
+// TestMiddlewareBeforeUpgrade checks that the HTTP middleware around the
+// handler runs before the upgrade: it can refuse it (401, no session) and
+// its response headers go out with the 101.
+func TestMiddlewareBeforeUpgrade(t *testing.T) {
+	up := &ws.Upgrader{}
+	auth := func(next net.Handler) net.Handler {
+		return func(c *net.Ctx) net.Result {
+			if c.Query("token") != "secret" {
+				return c.Text(401, "no token")
+			}
+			c.SetHeader("X-Request-Id", "req-42")
+			return next(c)
+		}
+	}
+	addr := startServer(t, net.Chain(func(c *net.Ctx) net.Result {
+		return up.Upgrade(c, ws.Handler{OnMessage: func(s *ws.Conn, typ ws.MessageType, data []byte) { s.Send(typ, data) }})
+	}, auth))
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	_, resp, err := websocket.Dial(ctx, "ws://"+addr+"/ws", nil)
+	if err == nil || resp == nil || resp.StatusCode != 401 {
+		t.Fatalf("without a token: %v %v", err, resp)
+	}
+	c, resp, err := websocket.Dial(ctx, "ws://"+addr+"/ws?token=secret", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	if resp.Header.Get("X-Request-Id") != "req-42" {
+		t.Fatalf("101 headers %v", resp.Header)
+	}
+	if err := c.Write(ctx, websocket.MessageText, []byte("ping")); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.Read(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s := up.Stats(); s.Opened != 1 {
+		t.Fatalf("sessions opened %d, want 1 (the refused request opened none)", s.Opened)
+	}
+}
