@@ -136,7 +136,8 @@ type Conn struct {
 	inqBytes int
 
 	// outbound, in order: sends waiting for an off-loop compression
-	pending []*pendingSend
+	pending      []*pendingSend
+	pendingBytes int // bytes held by pending, counted against MaxBufferedBytes
 
 	// timers
 	timer     *time.Timer
@@ -445,8 +446,7 @@ func (c *Conn) Send(typ MessageType, data []byte) runtime.Future[struct{}] {
 	if c.state != stateOpen {
 		return runtime.Rejected[struct{}](ErrClosed)
 	}
-	if c.t.OutboundBuffered() > c.cfg.maxBuffered {
-		c.closeWithErrorOnLoop(StatusPolicyViolation, "client not reading")
+	if c.overLimitOnLoop() {
 		return runtime.Rejected[struct{}](ErrBufferFull)
 	}
 	c.lastData = time.Now()
@@ -523,6 +523,17 @@ func (c *Conn) writeControlOnLoop(op frame.Opcode, p []byte) runtime.Future[stru
 	return f
 }
 
+// overLimitOnLoop reports whether more than MaxBufferedBytes is queued for
+// the client (in net's output and behind off-loop compressions), and if so
+// fails the session with 1008.
+func (c *Conn) overLimitOnLoop() bool {
+	if c.t.OutboundBuffered()+c.pendingBytes <= c.cfg.maxBuffered {
+		return false
+	}
+	c.closeWithErrorOnLoop(StatusPolicyViolation, "client not reading")
+	return true
+}
+
 // pendingSend is a send waiting behind an off-loop compression.
 type pendingSend struct {
 	c       *Conn
@@ -532,6 +543,7 @@ type pendingSend struct {
 	ready   bool
 	plain   []byte // the uncompressed message, sent if compression could not run
 	whole   []byte // a complete frame (a prepared message), instead of op and payload
+	size    int    // bytes counted in pendingBytes
 	out     runtime.Promise[struct{}]
 }
 
@@ -549,16 +561,20 @@ func (c *Conn) compressOffLoop(op frame.Opcode, data []byte) runtime.Future[stru
 	} else {
 		z = runtime.Blocking(c, job)
 	}
-	ps := c.queueOnLoop(op, true, nil, z)
-	c.pending[len(c.pending)-1].plain = src
-	return ps
+	f := c.queueOnLoop(op, true, nil, z)
+	ps := c.pending[len(c.pending)-1]
+	ps.plain, ps.size = src, len(src)
+	c.pendingBytes += ps.size
+	return f
 }
 
 // queueOnLoop appends a send to the pending queue; z, if not the zero
 // future, is the compression it waits for.
 func (c *Conn) queueOnLoop(op frame.Opcode, rsv1 bool, payload []byte, z runtime.Future[[]byte]) runtime.Future[struct{}] {
 	ps := &pendingSend{c: c, op: op, rsv1: rsv1, payload: payload, out: runtime.NewPromise[struct{}](c.t.Loop())}
+	ps.size = len(payload)
 	c.pending = append(c.pending, ps)
+	c.pendingBytes += ps.size
 	if payload != nil {
 		ps.ready = true
 	} else {
@@ -583,6 +599,7 @@ func (c *Conn) flushPendingOnLoop() {
 		ps := c.pending[0]
 		c.pending[0] = nil
 		c.pending = c.pending[1:]
+		c.pendingBytes -= ps.size
 		if c.state != stateOpen {
 			ps.out.Reject(ErrClosed)
 			continue
@@ -606,7 +623,7 @@ func (c *Conn) rejectPendingOnLoop() {
 	for _, ps := range c.pending {
 		ps.out.Reject(ErrClosed)
 	}
-	c.pending = nil
+	c.pending, c.pendingBytes = nil, 0
 }
 
 // forward settles a promise like the future it listens to.

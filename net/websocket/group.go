@@ -60,8 +60,7 @@ func (c *Conn) SendPrepared(pm *PreparedMessage) runtime.Future[struct{}] {
 	if c.state != stateOpen {
 		return runtime.Rejected[struct{}](ErrClosed)
 	}
-	if c.t.OutboundBuffered() > c.cfg.maxBuffered {
-		c.closeWithErrorOnLoop(StatusPolicyViolation, "client not reading")
+	if c.overLimitOnLoop() {
 		return runtime.Rejected[struct{}](ErrBufferFull)
 	}
 	f := pm.frameFor(c.cfg, c.deflate)
@@ -77,8 +76,9 @@ func (c *Conn) SendPrepared(pm *PreparedMessage) runtime.Future[struct{}] {
 
 // queueFrameOnLoop queues a complete frame behind pending sends.
 func (c *Conn) queueFrameOnLoop(f []byte) runtime.Future[struct{}] {
-	ps := &pendingSend{c: c, whole: f, ready: true, out: runtime.NewPromise[struct{}](c.t.Loop())}
+	ps := &pendingSend{c: c, whole: f, ready: true, size: len(f), out: runtime.NewPromise[struct{}](c.t.Loop())}
 	c.pending = append(c.pending, ps)
+	c.pendingBytes += ps.size
 	return ps.out.Future()
 }
 

@@ -29,14 +29,17 @@ func TestInboundDecompressionOffLoop(t *testing.T) {
 		done = h.c.Done()
 		h.ft.in = append(h.ft.in, in...)
 		if n := h.c.trafficOnLoop(h.ft.in); n != len(in) {
-			t.Fatalf("consumed %d of %d", n, len(in))
+			t.Errorf("consumed %d of %d", n, len(in))
+			return
 		}
 		if len(h.messages) != 0 {
-			t.Fatalf("%d messages delivered before the first one's decompression finished", len(h.messages))
+			t.Errorf("%d messages delivered before the first one's decompression finished", len(h.messages))
+			return
 		}
 		fs := h.frames()
 		if len(fs) != 1 || fs[0].op != frame.OpPong {
-			t.Fatalf("frames %+v: the ping is answered at once, the close waits", fs)
+			t.Errorf("frames %+v: the ping is answered at once, the close waits", fs)
+			return
 		}
 	})
 	if _, err := done.Wait(t.Context()); err != nil {
@@ -50,7 +53,8 @@ func TestInboundDecompressionOffLoop(t *testing.T) {
 			{TextMessage, string(big)},
 		}
 		if len(h.messages) != len(want) {
-			t.Fatalf("%d messages, want %d", len(h.messages), len(want))
+			t.Errorf("%d messages, want %d", len(h.messages), len(want))
+			return
 		}
 		for i := range want {
 			if h.messages[i] != want[i] {

@@ -95,7 +95,8 @@ func TestSessionMessages(t *testing.T) {
 			}
 			h.loop.Do(func() {
 				if len(h.messages) != len(want) {
-					t.Fatalf("%d messages, want %d", len(h.messages), len(want))
+					t.Errorf("%d messages, want %d", len(h.messages), len(want))
+					return
 				}
 				for i := range want {
 					if h.messages[i] != want[i] {
@@ -552,5 +553,31 @@ func TestClosedInsideClose(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+// TestPendingCompressionsCountAgainstTheLimit checks that sends waiting
+// behind off-loop compressions count toward MaxBufferedBytes, so a
+// producer that ignores the futures cannot queue copies without bound.
+func TestPendingCompressionsCountAgainstTheLimit(t *testing.T) {
+	d := deflateParams{enabled: true, windowBits: 15}
+	h := newHarness(t, &Upgrader{EnableCompression: true, OffloadAbove: 1024, MaxBufferedBytes: 100000}, d, nil)
+	msg := bytes.Repeat([]byte("x"), 30000)
+	h.loop.Do(func() {
+		var err error
+		sent := 0
+		for ; sent < 10 && err == nil; sent++ {
+			_, err = h.c.Send(BinaryMessage, msg).Get()
+			if errors.Is(err, runtime.ErrPending) {
+				err = nil
+			}
+		}
+		if !errors.Is(err, ErrBufferFull) || sent != 5 {
+			t.Errorf("after %d sends of 30000 bytes: %v; want ErrBufferFull at the 5th", sent, err)
+			return
+		}
+	})
+	if got := h.closeCode(); got != 1008 {
+		t.Fatalf("close code %d, want 1008", got)
 	}
 }
