@@ -10,6 +10,7 @@ import (
 
 	"github.com/weftgo/weft/net"
 	ws "github.com/weftgo/weft/net/websocket"
+	"github.com/weftgo/weft/net/webtest"
 	"github.com/weftgo/weft/runtime"
 )
 
@@ -45,7 +46,7 @@ func TestBackPressureOverSocket(t *testing.T) {
 			up := &ws.Upgrader{MaxBufferedBytes: 8 << 20}
 			blocked := make(chan struct{}) // closed when the producer is held back or stopped
 			done := make(chan producerResult, 1)
-			srv := &net.Server{Addr: "127.0.0.1:0", Loops: 1, MaxOutboundBytes: highMark, Handler: func(c *net.Ctx) net.Result {
+			srv := &net.Server{Loops: 1, MaxOutboundBytes: highMark, Handler: func(c *net.Ctx) net.Result {
 				return up.Upgrade(c, ws.Handler{OnOpen: func(s *ws.Conn) {
 					var r producerResult
 					finish := func() {
@@ -81,17 +82,14 @@ func TestBackPressureOverSocket(t *testing.T) {
 					step(struct{}{})
 				}})
 			}}
-			if err := srv.Start(); err != nil {
+			ts, err := webtest.StartTCP(srv)
+			if err != nil {
 				t.Fatal(err)
 			}
-			defer func() {
-				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-				defer cancel()
-				srv.Shutdown(ctx)
-			}()
+			defer ts.Close()
 			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 			defer cancel()
-			c, _, err := websocket.Dial(ctx, "ws://"+srv.ListenAddr().String()+"/", nil)
+			c, _, err := websocket.Dial(ctx, "ws://"+ts.Addr+"/", nil)
 			if err != nil {
 				t.Fatal(err)
 			}

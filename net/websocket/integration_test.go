@@ -24,25 +24,24 @@ import (
 
 	"github.com/weftgo/weft/net"
 	ws "github.com/weftgo/weft/net/websocket"
+	"github.com/weftgo/weft/net/webtest"
 )
 
-// startServer serves h on 127.0.0.1 and returns its address; the server is
-// shut down when the test ends.
+// startServer serves h on 127.0.0.1 (net/webtest) and returns its
+// address; the server is shut down when the test ends.
 func startServer(t *testing.T, h net.Handler) string {
 	t.Helper()
 	lg := zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))
-	srv := &net.Server{Addr: "127.0.0.1:0", Handler: h, Loops: 2, Logger: lg}
-	if err := srv.Start(); err != nil {
+	ts, err := webtest.StartTCP(&net.Server{Handler: h, Loops: 2, Logger: lg})
+	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
+		if err := ts.Close(); err != nil {
 			t.Errorf("shutdown: %v", err)
 		}
 	})
-	return srv.ListenAddr().String()
+	return ts.Addr
 }
 
 // echoServer serves an echo session on /ws, and anything else with h.
@@ -176,15 +175,14 @@ func TestHandshakeOverSocket(t *testing.T) {
 // rawUpgrade opens a TCP connection and completes the handshake by hand.
 func rawUpgrade(t *testing.T, addr string) (stdnet.Conn, *bufio.Reader) {
 	t.Helper()
-	conn, err := stdnet.Dial("tcp", addr)
+	rc, err := webtest.DialTCP(addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { conn.Close() })
-	conn.SetDeadline(time.Now().Add(10 * time.Second))
-	fmt.Fprintf(conn, "GET /ws HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", addr)
-	br := bufio.NewReader(conn)
-	resp, err := http.ReadResponse(br, nil)
+	t.Cleanup(func() { rc.Close() })
+	rc.SetDeadline(time.Now().Add(10 * time.Second))
+	rc.Send("GET /ws HTTP/1.1\r\nHost: " + addr + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+	resp, err := http.ReadResponse(rc.R, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +190,7 @@ func rawUpgrade(t *testing.T, addr string) (stdnet.Conn, *bufio.Reader) {
 		!strings.EqualFold(resp.Header.Get("Upgrade"), "websocket") || !strings.EqualFold(resp.Header.Get("Connection"), "upgrade") {
 		t.Fatalf("101 expected: %d %v", resp.StatusCode, resp.Header)
 	}
-	return conn, br
+	return rc.Conn, rc.R
 }
 
 // TestRawProtocolErrorsOverSocket checks that the rules hold on a real
