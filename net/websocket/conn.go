@@ -61,8 +61,9 @@ var (
 	ErrInvalidCloseCode = errors.New("weft/websocket: invalid close code")
 )
 
-// Handler receives a session's events, on the session's loop, in order.
-// Every field may be nil.
+// Handler receives a session's events, on the session's loop, in order:
+// its callbacks are loop-only code. Every field may be nil. A Handler value
+// may serve any number of sessions.
 type Handler struct {
 	// OnOpen is called once when the session starts, before any message.
 	OnOpen func(c *Conn)
@@ -161,14 +162,16 @@ func (c *Conn) Loop() runtime.Loop { return c.t.Loop() }
 // gone. Safe for concurrent use.
 func (c *Conn) Context() context.Context { return c.t.Context() }
 
-// Subprotocol returns the negotiated subprotocol, or "".
+// Subprotocol returns the negotiated subprotocol, or "". Safe for
+// concurrent use (it never changes).
 func (c *Conn) Subprotocol() string { return c.proto }
 
 // Compressed reports whether the session negotiated permessage-deflate.
+// Safe for concurrent use (it never changes).
 func (c *Conn) Compressed() bool { return c.deflate.enabled }
 
 // Buffered returns the bytes queued for the client and not yet written to
-// the socket.
+// the socket. Loop-only.
 func (c *Conn) Buffered() int {
 	if c.state == stateGone {
 		return 0
