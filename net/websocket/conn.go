@@ -132,6 +132,10 @@ type Conn struct {
 	maskPos   int
 	msg       *[]byte // the data message being assembled (pooled), or nil
 
+	// context takeover windows (RFC 7692 §7.1.1), when negotiated: the last
+	// 32 KiB sent compressed, and received decompressed
+	sendWin, recvWin []byte
+
 	// inbound messages waiting for an off-loop decompression, in order
 	inq      []*inMsg
 	inqBytes int
@@ -466,7 +470,10 @@ func (c *Conn) Send(typ MessageType, data []byte) runtime.Future[struct{}] {
 		return c.compressOffLoop(op, data)
 	}
 	sb := getBuf(&c.cfg.scratch)
-	z := c.cfg.codec.compress((*sb)[:0], data, c.deflate.windowBits)
+	z := c.cfg.codec.compress((*sb)[:0], data, c.deflate.windowBits, c.sendWin)
+	if c.deflate.serverTakeover {
+		c.sendWin = slideWindow(c.sendWin, data)
+	}
 	var f runtime.Future[struct{}]
 	if len(c.pending) > 0 {
 		f = c.queueOnLoop(op, true, append([]byte(nil), z...), runtime.Future[[]byte]{})
@@ -547,6 +554,7 @@ type pendingSend struct {
 	plain   []byte // the uncompressed message, sent if compression could not run
 	whole   []byte // a complete frame (a prepared message), instead of op and payload
 	size    int    // bytes counted in pendingBytes
+	dict    []byte // the send window before this message (context takeover), non-nil then
 	out     runtime.Promise[struct{}]
 }
 
@@ -555,8 +563,13 @@ type pendingSend struct {
 func (c *Conn) compressOffLoop(op frame.Opcode, data []byte) runtime.Future[struct{}] {
 	src := append([]byte(nil), data...)
 	bits := c.deflate.windowBits
+	var dict []byte // the window as it is before this message
+	if c.deflate.serverTakeover {
+		dict = append([]byte{}, c.sendWin...)
+		c.sendWin = slideWindow(c.sendWin, data)
+	}
 	job := func(context.Context) ([]byte, error) {
-		return c.cfg.codec.compress(nil, src, bits), nil
+		return c.cfg.codec.compress(nil, src, bits, dict), nil
 	}
 	var z runtime.Future[[]byte]
 	if c.cfg.pool != nil {
@@ -566,7 +579,7 @@ func (c *Conn) compressOffLoop(op frame.Opcode, data []byte) runtime.Future[stru
 	}
 	f := c.queueOnLoop(op, true, nil, z)
 	ps := c.pending[len(c.pending)-1]
-	ps.plain, ps.size = src, len(src)
+	ps.plain, ps.size, ps.dict = src, len(src), dict
 	c.pendingBytes += ps.size
 	return f
 }
@@ -588,10 +601,17 @@ func (c *Conn) queueOnLoop(op frame.Opcode, rsv1 bool, payload []byte, z runtime
 
 // Settled receives the compressed payload, on the loop.
 func (ps *pendingSend) Settled(z []byte, err error) {
-	if err != nil {
+	switch {
+	case err == nil:
+	case ps.dict != nil:
+		// The job did not run, and the message is already in the
+		// window the client will keep: it must go compressed.
+		z = ps.c.cfg.codec.compress(nil, ps.plain, ps.c.deflate.windowBits, ps.dict)
+	default:
 		// The pool was full or closed: send the message as it is.
 		ps.rsv1, z = false, ps.plain
 	}
+	ps.dict = nil
 	ps.payload, ps.ready, ps.plain = z, true, nil
 	ps.c.flushPendingOnLoop()
 }

@@ -16,18 +16,27 @@ import (
 
 // permessage-deflate (RFC 7692) with github.com/klauspost/compress/flate.
 //
-// weft always answers with server_no_context_takeover and
+// By default weft answers with server_no_context_takeover and
 // client_no_context_takeover, as gorilla/websocket does: every message is
-// compressed on its own, so a session keeps no LZ77 window between messages
-// (32 KiB each way per session otherwise), compressors are pooled and shared
-// by every session, and a broadcast message is compressed once for all of
-// them. The cost is a worse ratio on streams of small similar messages.
+// compressed on its own, so a session keeps no LZ77 window between messages,
+// compressors are pooled and shared by every session, and a broadcast
+// message is compressed once for all of them. The cost is a worse ratio on
+// streams of small similar messages. With Upgrader.ContextTakeover, weft
+// lets each side keep its window when the client does not decline it: the
+// session then holds the last 32 KiB it sent compressed (the dictionary of
+// its next message) and the last 32 KiB it received decompressed.
 
 // deflateParams is what permessage-deflate negotiation decided.
 type deflateParams struct {
-	enabled    bool
-	windowBits int // server_max_window_bits the client asked for; 15 by default
+	enabled        bool
+	windowBits     int  // server_max_window_bits the client asked for; 15 by default
+	serverTakeover bool // we compress each message with the ones before as its dictionary
+	clientTakeover bool // the client does, so we decompress with the window of the ones before
 }
+
+// maxWindow is the LZ77 window of permessage-deflate with 15 bits (RFC 7692
+// §7.1.2): what context takeover keeps per direction.
+const maxWindow = 1 << 15
 
 // deflateTail ends a message's compressed payload on the wire (RFC 7692
 // §7.2.1): the sender removes it, the receiver appends it again.
@@ -40,19 +49,40 @@ var finalBlock = []byte{0x01, 0x00, 0x00, 0xff, 0xff}
 // negotiateDeflate picks the first permessage-deflate offer in the
 // request's Sec-WebSocket-Extensions that weft can accept (RFC 7692 §5,
 // §7.1) and returns the response's extension value.
-func negotiateDeflate(c *net.Ctx) (deflateParams, string) {
+//
+// Without takeover (the default) the answer always has
+// server_no_context_takeover and client_no_context_takeover. With it, a
+// side keeps its window unless the client's offer declines it; a server
+// window narrower than 15 bits is answered with server_no_context_takeover
+// (RFC 7692 §7.1.1.1 lets the server add it), since the dictionary
+// compressor uses the full window.
+func negotiateDeflate(c *net.Ctx, takeover bool) (deflateParams, string) {
 	for name, value := range c.Headers() {
 		if !strings.EqualFold(name, "Sec-WebSocket-Extensions") {
 			continue
 		}
 		for offer := range strings.SplitSeq(value, ",") {
-			if p, ok := parseDeflateOffer(offer); ok {
-				resp := "permessage-deflate; server_no_context_takeover; client_no_context_takeover"
-				if p.windowBits < 15 {
-					resp += "; server_max_window_bits=" + strconv.Itoa(p.windowBits)
-				}
-				return p, resp
+			p, ok := parseDeflateOffer(offer)
+			if !ok {
+				continue
 			}
+			if !takeover {
+				p.serverTakeover, p.clientTakeover = false, false
+			}
+			if p.windowBits < 15 {
+				p.serverTakeover = false
+			}
+			resp := "permessage-deflate"
+			if !p.serverTakeover {
+				resp += "; server_no_context_takeover"
+			}
+			if !p.clientTakeover {
+				resp += "; client_no_context_takeover"
+			}
+			if p.windowBits < 15 {
+				resp += "; server_max_window_bits=" + strconv.Itoa(p.windowBits)
+			}
+			return p, resp
 		}
 	}
 	return deflateParams{}, ""
@@ -67,7 +97,7 @@ func parseDeflateOffer(offer string) (deflateParams, bool) {
 	if !strings.EqualFold(strings.TrimSpace(name), "permessage-deflate") {
 		return deflateParams{}, false
 	}
-	p := deflateParams{enabled: true, windowBits: 15}
+	p := deflateParams{enabled: true, windowBits: 15, serverTakeover: true, clientTakeover: true}
 	var seen [4]bool
 	for param := range strings.SplitSeq(params, ";") {
 		param = strings.TrimSpace(param)
@@ -87,11 +117,13 @@ func parseDeflateOffer(offer string) (deflateParams, bool) {
 			if hasValue {
 				return deflateParams{}, false
 			}
+			p.serverTakeover = false
 		case "client_no_context_takeover":
 			idx = 1
 			if hasValue {
 				return deflateParams{}, false
 			}
+			p.clientTakeover = false
 		case "server_max_window_bits":
 			// §7.1.2.1: a value from 8 to 15 is required.
 			idx = 2
@@ -144,8 +176,9 @@ type appendWriter struct{ b []byte }
 func (a *appendWriter) Write(p []byte) (int, error) { a.b = append(a.b, p...); return len(p), nil }
 
 // compress appends p compressed as one permessage-deflate message (without
-// the tail, RFC 7692 §7.2.1) to dst.
-func (cd *codec) compress(dst, p []byte, bits int) []byte {
+// the tail, RFC 7692 §7.2.1) to dst. dict, if not nil, is the window of the
+// messages sent before (context takeover; full window only).
+func (cd *codec) compress(dst, p []byte, bits int, dict []byte) []byte {
 	d, _ := cd.writers[bits].Get().(*deflater)
 	if d == nil {
 		d = new(deflater)
@@ -160,11 +193,18 @@ func (cd *codec) compress(dst, p []byte, bits int) []byte {
 		}
 	}
 	d.out.b = dst
-	d.w.Reset(&d.out)
+	if dict != nil {
+		d.w.ResetDict(&d.out, dict)
+	} else {
+		d.w.Reset(&d.out)
+	}
 	_, _ = d.w.Write(p) // an appendWriter never fails
 	_ = d.w.Flush()
 	out := d.out.b
 	d.out.b = nil
+	if dict != nil {
+		d.w.ResetDict(nil, nil) // a pooled writer must not keep it
+	}
 	cd.writers[bits].Put(d)
 	return bytes.TrimSuffix(out, deflateTail)
 }
@@ -182,7 +222,7 @@ var errBadDeflate = &frame.Error{Code: frame.CodeInvalidData, Reason: "invalid c
 // use for the tail. Beyond max decompressed bytes it stops with
 // frame.ErrTooBig (1009); corrupt data is errBadDeflate (1007).
 func (cd *codec) decompress(dst, in []byte, max int64) ([]byte, error) {
-	f := cd.startInflate(&in)
+	f := cd.startInflate(&in, nil)
 	defer cd.endInflate(f)
 	dst, _, err := f.read(dst, len(dst), max, 0)
 	return dst, err
@@ -190,18 +230,19 @@ func (cd *codec) decompress(dst, in []byte, max int64) ([]byte, error) {
 
 // startInflate returns a pooled decompressor reading the message *in (see
 // decompress), after appending the tail to *in, which must then stay
-// unchanged until endInflate.
-func (cd *codec) startInflate(inp *[]byte) *inflater {
+// unchanged until endInflate. dict, if not nil, is the window of the
+// messages received before (the client's context takeover).
+func (cd *codec) startInflate(inp *[]byte, dict []byte) *inflater {
 	in := append(append(*inp, deflateTail...), finalBlock...)
 	*inp = in
 	f, _ := cd.inflater.Get().(*inflater)
 	if f == nil {
 		f = new(inflater)
 		f.src.Reset(in)
-		f.r = flate.NewReader(&f.src)
+		f.r = flate.NewReaderDict(&f.src, dict)
 	} else {
 		f.src.Reset(in)
-		_ = f.r.(flate.Resetter).Reset(&f.src, nil)
+		_ = f.r.(flate.Resetter).Reset(&f.src, dict)
 	}
 	return f
 }
@@ -236,4 +277,16 @@ func (f *inflater) read(dst []byte, start int, max int64, budget int) (out []byt
 			return dst, false, nil
 		}
 	}
+}
+
+// slideWindow appends p to the window w, keeping its last maxWindow bytes.
+func slideWindow(w, p []byte) []byte {
+	if len(p) >= maxWindow {
+		return append(w[:0], p[len(p)-maxWindow:]...)
+	}
+	if keep := maxWindow - len(p); len(w) > keep {
+		n := copy(w, w[len(w)-keep:])
+		w = w[:n]
+	}
+	return append(w, p...)
 }

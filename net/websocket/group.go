@@ -33,7 +33,10 @@ func NewPreparedMessage(typ MessageType, data []byte) *PreparedMessage {
 // known limit: Send offloads large compressions, SendPrepared does not).
 func (pm *PreparedMessage) frameFor(cfg *config, d deflateParams) []byte {
 	bits := 0
-	if d.enabled && len(pm.data) >= cfg.compressMin {
+	if d.enabled && !d.serverTakeover && len(pm.data) >= cfg.compressMin {
+		// A session with context takeover gets it uncompressed: a
+		// shared compressed frame cannot use its window (RFC 7692
+		// allows an uncompressed message on any session).
 		bits = d.windowBits
 	}
 	pm.mu.Lock()
@@ -46,7 +49,7 @@ func (pm *PreparedMessage) frameFor(cfg *config, d deflateParams) []byte {
 		f = frame.AppendHeader(nil, true, false, frame.Opcode(pm.typ), len(pm.data))
 		f = append(f, pm.data...)
 	} else {
-		z := cfg.codec.compress(nil, pm.data, bits)
+		z := cfg.codec.compress(nil, pm.data, bits, nil)
 		f = frame.AppendHeader(make([]byte, 0, len(z)+frame.MaxHeaderLen), true, true, frame.Opcode(pm.typ), len(z))
 		f = append(f, z...)
 	}

@@ -85,7 +85,7 @@ func (u *Upgrader) negotiateOnLoop(c *net.Ctx) (handshake, *refusal) {
 	hs.accept = AcceptKey(key)
 	hs.subprotocol = u.pickSubprotocol(c)
 	if u.cfg.compression {
-		hs.deflate, hs.extensions = negotiateDeflate(c)
+		hs.deflate, hs.extensions = negotiateDeflate(c, u.ContextTakeover)
 	}
 	return hs, nil
 }

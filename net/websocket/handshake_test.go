@@ -145,25 +145,30 @@ func TestDuplicateKeyRefused(t *testing.T) {
 func TestDeflateNegotiation(t *testing.T) {
 	const both = "permessage-deflate; server_no_context_takeover; client_no_context_takeover"
 	tests := []struct {
-		name   string
-		enable bool
-		offer  string
-		want   string
+		name     string
+		enable   bool
+		takeover bool
+		offer    string
+		want     string
 	}{
-		{"compression off", false, "permessage-deflate", ""},
-		{"no offer", true, "", ""},
-		{"plain offer", true, "permessage-deflate", both},
-		{"browser offer", true, "permessage-deflate; client_max_window_bits", both},
-		{"§7.1.2.1 server_max_window_bits", true, "permessage-deflate; server_max_window_bits=10", both + "; server_max_window_bits=10"},
-		{"§7.1.2.1 quoted value", true, `permessage-deflate; server_max_window_bits="12"`, both + "; server_max_window_bits=12"},
-		{"§7.1.2.1 window bits out of range", true, "permessage-deflate; server_max_window_bits=16", ""},
-		{"§7.1.2.1 window bits without a value", true, "permessage-deflate; server_max_window_bits", ""},
-		{"§7.1.2.2 client bits out of range", true, "permessage-deflate; client_max_window_bits=7", ""},
-		{"§7.1.1.1 value on a flag", true, "permessage-deflate; server_no_context_takeover=1", ""},
-		{"§7 unknown parameter", true, "permessage-deflate; foo", ""},
-		{"§7 duplicate parameter", true, "permessage-deflate; client_no_context_takeover; client_no_context_takeover", ""},
-		{"§5.1 fallback to the second offer", true, "permessage-deflate; foo, permessage-deflate; server_max_window_bits=9", both + "; server_max_window_bits=9"},
-		{"other extension only", true, "x-webkit-deflate-frame", ""},
+		{"compression off", false, false, "permessage-deflate", ""},
+		{"no offer", true, false, "", ""},
+		{"plain offer", true, false, "permessage-deflate", both},
+		{"browser offer", true, false, "permessage-deflate; client_max_window_bits", both},
+		{"§7.1.2.1 server_max_window_bits", true, false, "permessage-deflate; server_max_window_bits=10", both + "; server_max_window_bits=10"},
+		{"§7.1.2.1 quoted value", true, false, `permessage-deflate; server_max_window_bits="12"`, both + "; server_max_window_bits=12"},
+		{"§7.1.2.1 window bits out of range", true, false, "permessage-deflate; server_max_window_bits=16", ""},
+		{"§7.1.2.1 window bits without a value", true, false, "permessage-deflate; server_max_window_bits", ""},
+		{"§7.1.2.2 client bits out of range", true, false, "permessage-deflate; client_max_window_bits=7", ""},
+		{"§7.1.1.1 value on a flag", true, false, "permessage-deflate; server_no_context_takeover=1", ""},
+		{"§7 unknown parameter", true, false, "permessage-deflate; foo", ""},
+		{"§7 duplicate parameter", true, false, "permessage-deflate; client_no_context_takeover; client_no_context_takeover", ""},
+		{"§5.1 fallback to the second offer", true, false, "permessage-deflate; foo, permessage-deflate; server_max_window_bits=9", both + "; server_max_window_bits=9"},
+		{"other extension only", true, false, "x-webkit-deflate-frame", ""},
+		{"§7.1.1 takeover both ways", true, true, "permessage-deflate; client_max_window_bits", "permessage-deflate"},
+		{"§7.1.1.1 client declines server takeover", true, true, "permessage-deflate; server_no_context_takeover", "permessage-deflate; server_no_context_takeover"},
+		{"§7.1.1.2 client declines its own takeover", true, true, "permessage-deflate; client_no_context_takeover", "permessage-deflate; client_no_context_takeover"},
+		{"§7.1.2.1 narrow server window: no server takeover", true, true, "permessage-deflate; server_max_window_bits=10", "permessage-deflate; server_no_context_takeover; server_max_window_bits=10"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -171,7 +176,7 @@ func TestDeflateNegotiation(t *testing.T) {
 			if tc.offer != "" {
 				extra = append(extra, "Sec-WebSocket-Extensions: "+tc.offer)
 			}
-			resp := negotiateOver(t, &Upgrader{EnableCompression: tc.enable}, upgradeRequest(extra...))
+			resp := negotiateOver(t, &Upgrader{EnableCompression: tc.enable, ContextTakeover: tc.takeover}, upgradeRequest(extra...))
 			if got := resp.Header.Get("X-Extensions"); got != tc.want {
 				t.Fatalf("extensions %q, want %q", got, tc.want)
 			}
@@ -186,7 +191,7 @@ func TestDeflateWindowBits(t *testing.T) {
 	cd.level = 1
 	msg := bytes.Repeat([]byte("0123456789abcdef window "), 5000)
 	for bits := 8; bits <= 15; bits++ {
-		z := cd.compress(nil, msg, bits)
+		z := cd.compress(nil, msg, bits, nil)
 		if got := inflate(t, z); !bytes.Equal(got, msg) {
 			t.Fatalf("bits %d: round trip differs", bits)
 		}

@@ -82,7 +82,11 @@ func (c *Conn) messageOnLoop() {
 func (c *Conn) inflateOnLoop(m *inMsg) bool {
 	m.started = true
 	m.out = getBuf(&c.cfg.msgs)
-	f := c.cfg.codec.startInflate(m.raw)
+	var dict []byte
+	if c.deflate.clientTakeover {
+		dict = c.recvWin
+	}
+	f := c.cfg.codec.startInflate(m.raw, dict)
 	budget := max(c.cfg.offloadAbove, 0) // negative: never off the loop
 	d, done, err := f.read((*m.out)[:0], 0, c.cfg.maxMessage, budget)
 	*m.out = d
@@ -92,7 +96,16 @@ func (c *Conn) inflateOnLoop(m *inMsg) bool {
 	}
 	c.cfg.codec.endInflate(f)
 	m.err, m.ready = checkText(m.op, d, err), true
+	c.slideRecvOnLoop(m)
 	return true
+}
+
+// slideRecvOnLoop adds a decompressed message to the client's window, for
+// context takeover; messages are decompressed one at a time, in order.
+func (c *Conn) slideRecvOnLoop(m *inMsg) {
+	if c.deflate.clientTakeover && m.err == nil {
+		c.recvWin = slideWindow(c.recvWin, *m.out)
+	}
 }
 
 // finishOnLoop delivers (or fails on) a message that is ready and first in
@@ -155,6 +168,7 @@ func (m *inMsg) Settled(d []byte, err error) {
 		m.release()
 		return
 	}
+	c.slideRecvOnLoop(m)
 	c.drainInboundOnLoop()
 }
 

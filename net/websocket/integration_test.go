@@ -88,6 +88,8 @@ func TestGoClient(t *testing.T) {
 		{"1 MiB, fragmented by the client's writer", &ws.Upgrader{MaxMessageBytes: 2 << 20}, websocket.CompressionDisabled, 1 << 20},
 		{"deflate, 16 KiB", &ws.Upgrader{EnableCompression: true}, websocket.CompressionNoContextTakeover, 16 << 10},
 		{"deflate, 1 MiB off the loop", &ws.Upgrader{EnableCompression: true, MaxMessageBytes: 2 << 20}, websocket.CompressionNoContextTakeover, 1 << 20},
+		{"deflate with context takeover, 16 KiB", &ws.Upgrader{EnableCompression: true, ContextTakeover: true}, websocket.CompressionContextTakeover, 16 << 10},
+		{"deflate with context takeover, 1 MiB off the loop", &ws.Upgrader{EnableCompression: true, ContextTakeover: true, MaxMessageBytes: 2 << 20}, websocket.CompressionContextTakeover, 1 << 20},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -102,6 +104,9 @@ func TestGoClient(t *testing.T) {
 			c.SetReadLimit(4 << 20)
 			if tc.compress != websocket.CompressionDisabled && !strings.Contains(resp.Header.Get("Sec-WebSocket-Extensions"), "permessage-deflate") {
 				t.Fatalf("deflate not negotiated: %v", resp.Header)
+			}
+			if ext := resp.Header.Get("Sec-WebSocket-Extensions"); tc.compress != websocket.CompressionDisabled && tc.up.ContextTakeover == strings.Contains(ext, "no_context_takeover") {
+				t.Fatalf("context takeover %v, but the server answered %q", tc.up.ContextTakeover, ext)
 			}
 			msg := bytes.Repeat([]byte("weft! "), tc.size/6+1)[:tc.size]
 			for _, typ := range []websocket.MessageType{websocket.MessageText, websocket.MessageBinary} {
@@ -236,14 +241,24 @@ func TestNodeWS(t *testing.T) {
 		}
 		t.Skipf("Node's ws not installed in %s (npm install --prefix .ci/npm ws)", mods)
 	}
-	for _, deflate := range []bool{false, true} {
-		t.Run(fmt.Sprintf("deflate=%v", deflate), func(t *testing.T) {
-			addr := echoServer(t, &ws.Upgrader{EnableCompression: true}, nil)
+	tests := []struct {
+		name    string
+		up      *ws.Upgrader
+		deflate bool
+	}{
+		{"no compression", &ws.Upgrader{EnableCompression: true}, false},
+		{"deflate, no context takeover", &ws.Upgrader{EnableCompression: true}, true},
+		{"deflate, context takeover", &ws.Upgrader{EnableCompression: true, ContextTakeover: true}, true},
+	}
+	for _, tc := range tests {
+		deflate := tc.deflate
+		t.Run(tc.name, func(t *testing.T) {
+			addr := echoServer(t, tc.up, nil)
 			script := filepath.Join(t.TempDir(), "client.js")
 			os.WriteFile(script, []byte(nodeClient), 0o644)
 			ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 			defer cancel()
-			cmd := exec.CommandContext(ctx, node, script, "ws://"+addr+"/ws", fmt.Sprint(deflate))
+			cmd := exec.CommandContext(ctx, node, script, "ws://"+addr+"/ws", fmt.Sprint(deflate), fmt.Sprint(tc.up.ContextTakeover))
 			cmd.Env = append(os.Environ(), "NODE_PATH="+mods)
 			out, err := cmd.CombinedOutput()
 			if err != nil || !strings.Contains(string(out), "OK") {
@@ -257,13 +272,16 @@ func TestNodeWS(t *testing.T) {
 // echo, then closes with 1000 and checks the server's close code.
 const nodeClient = `
 const WebSocket = require('ws');
-const [url, deflate] = process.argv.slice(2);
+const [url, deflate, takeover] = process.argv.slice(2);
 const ws = new WebSocket(url, { perMessageDeflate: deflate === 'true' });
 const sizes = [0, 1, 125, 126, 65535, 65536, 300000];
 const sent = [];
+let ext = '';
+ws.on('upgrade', (res) => { ext = res.headers['sec-websocket-extensions'] || ''; });
 ws.on('open', () => {
-  if ((deflate === 'true') !== (ws.extensions.indexOf('permessage-deflate') >= 0)) {
-    console.log('extensions: ' + ws.extensions); process.exit(2);
+  if ((deflate === 'true') !== (ext.indexOf('permessage-deflate') >= 0) ||
+      (deflate === 'true' && (takeover === 'true') === (ext.indexOf('no_context_takeover') >= 0))) {
+    console.log('extensions: ' + ext); process.exit(2);
   }
   for (const n of sizes) {
     const text = 'é'.repeat(Math.floor(n / 2));
