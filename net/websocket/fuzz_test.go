@@ -20,7 +20,9 @@ func FuzzSession(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in []byte, cut uint16, deflate bool) {
 		d := deflateParams{}
 		if deflate {
-			d = deflateParams{enabled: true, windowBits: 15}
+			// The cut's low bit picks context takeover both ways.
+			takeover := cut&1 == 1
+			d = deflateParams{enabled: true, windowBits: 15, serverTakeover: takeover, clientTakeover: takeover}
 		}
 		h := newHarness(t, &Upgrader{MaxMessageBytes: 4096, OffloadAbove: 512, PingInterval: -1}, d, nil)
 		k := int(cut) % (len(in) + 1)
