@@ -2,6 +2,7 @@ package websocket
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"strconv"
 	"testing"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/weftgo/weft/net/websocket/internal/frame"
 	"github.com/weftgo/weft/runtime"
+	"github.com/weftgo/weft/runtime/runtimetest"
 )
 
 // TestSessionFailsOnProtocolErrors drives each RFC 6455 rule through a
@@ -580,4 +582,31 @@ func TestPendingCompressionsCountAgainstTheLimit(t *testing.T) {
 	if got := h.closeCode(); got != 1008 {
 		t.Fatalf("close code %d, want 1008", got)
 	}
+}
+
+// TestPanicInOnOpen checks that a panic in OnOpen closes the session with
+// 1011, as one in OnMessage does.
+func TestPanicInOnOpen(t *testing.T) {
+	cfg, _ := (&Upgrader{}).configure()
+	loop := runtimetest.NewLoop(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ft := &fakeTransport{loop: loop, ctx: ctx, cancel: cancel}
+	closes := 0
+	c := newConn(cfg, Handler{
+		OnOpen:  func(*Conn) { panic("boom") },
+		OnClose: func(*Conn, StatusCode, string) { closes++ },
+	}, "", deflateParams{})
+	ft.c = c
+	loop.Do(func() { c.openOnLoop(ft) })
+	loop.Do(func() {})
+	h := &harness{t: t, loop: loop, ft: ft, c: c}
+	if got := h.closeCode(); got != 1011 {
+		t.Fatalf("close code %d, want 1011", got)
+	}
+	loop.Do(func() {
+		if !ft.closed || closes != 1 {
+			t.Errorf("closed %v, OnClose called %d times", ft.closed, closes)
+		}
+	})
 }
