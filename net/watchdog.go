@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -36,8 +37,8 @@ type watchdog struct {
 	st        *serverState
 	threshold time.Duration // 0: report nothing (sample only)
 	interval  time.Duration
-	quietTill time.Time
-	tracer    func() bool // reports whether a debugger is attached
+	quietTill atomic.Int64 // unix ns: nothing is reported before it
+	tracer    func() bool  // reports whether a debugger is attached
 	stop      chan struct{}
 	done      chan struct{}
 	loops     []watched // watchdog goroutine only, by loop id
@@ -62,15 +63,16 @@ func newWatchdog(st *serverState, threshold, quiet time.Duration) *watchdog {
 	if threshold > 0 {
 		interval = min(max(threshold/10, time.Millisecond), maxWatchInterval)
 	}
-	return &watchdog{
+	w := &watchdog{
 		st:        st,
 		threshold: threshold,
 		interval:  interval,
-		quietTill: time.Now().Add(quiet),
 		tracer:    tracerAttached,
 		stop:      make(chan struct{}),
 		done:      make(chan struct{}),
 	}
+	w.quietTill.Store(time.Now().Add(quiet).UnixNano())
+	return w
 }
 
 func (w *watchdog) run() {
@@ -116,7 +118,7 @@ func (w *watchdog) lookOnce(l *loop, now time.Time) {
 	}
 	if a.Busy && a.Turn == s.turn && !s.since.IsZero() {
 		if w.threshold > 0 && !s.reported && !s.quiet && now.Sub(s.since) >= w.threshold {
-			if now.Before(w.quietTill) || w.tracer() {
+			if now.UnixNano() < w.quietTill.Load() || w.tracer() {
 				s.quiet = true
 				return
 			}
