@@ -145,11 +145,13 @@ func (w *watchdog) reportBlocked(l *loop, kind uint8, turn uint64, d time.Durati
 		what = "continuation"
 	case kindTimer:
 		what = "timer"
-	case kindTraffic:
-		if c := l.obs.running.Load(); c != nil {
-			if r, i, ok := c.shown.read(); ok && l.obs.running.Load() == c {
-				what, route, id = "request", r, i
-			}
+	}
+	// A handler runs from OnTraffic, and from a service task too (the
+	// request after a pending one, a connection's next turn): whatever
+	// the callback, a handler running in it is what blocks.
+	if c := l.obs.running.Load(); c != nil {
+		if r, i, ok := c.shown.read(); ok && l.obs.running.Load() == c {
+			what, route, id = "request", r, i
 		}
 	}
 	stack := l.owner.Stack()
