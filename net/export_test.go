@@ -26,5 +26,6 @@ func SetTick(s *Server, d time.Duration) { s.tick = d }
 
 // EndBlockedQuiet ends the blocked-loop watchdog's start-up quiet time now.
 func EndBlockedQuiet(s *Server) {
-	s.state.Load().watch.quietTill.Store(time.Now().UnixNano())
+	w := s.state.Load().watch
+	w.quietFor.Store(int64(time.Since(w.started)))
 }

@@ -37,7 +37,8 @@ type watchdog struct {
 	st        *serverState
 	threshold time.Duration // 0: report nothing (sample only)
 	interval  time.Duration
-	quietTill atomic.Int64 // unix ns: nothing is reported before it
+	started   time.Time    // when the watchdog was made (monotonic)
+	quietFor  atomic.Int64 // ns after started: the start-up quiet time
 	tracer    func() bool  // reports whether a debugger is attached
 	stop      chan struct{}
 	done      chan struct{}
@@ -49,7 +50,7 @@ type watched struct {
 	turn     uint64    // the callback seen running
 	since    time.Time // when it was first seen running; zero: none
 	reported bool      // an episode was reported for this callback
-	quiet    bool      // an episode was found while quiet: not reported
+	quiet    bool      // an episode was found while a debugger was attached: not reported
 
 	window, windowBusy int // samples of the current utilization window
 }
@@ -71,7 +72,8 @@ func newWatchdog(st *serverState, threshold, quiet time.Duration) *watchdog {
 		stop:      make(chan struct{}),
 		done:      make(chan struct{}),
 	}
-	w.quietTill.Store(time.Now().Add(quiet).UnixNano())
+	w.started = time.Now()
+	w.quietFor.Store(int64(quiet))
 	return w
 }
 
@@ -117,8 +119,17 @@ func (w *watchdog) lookOnce(l *loop, now time.Time) {
 		s.window, s.windowBusy = 0, 0
 	}
 	if a.Busy && a.Turn == s.turn && !s.since.IsZero() {
-		if w.threshold > 0 && !s.reported && !s.quiet && now.Sub(s.since) >= w.threshold {
-			if now.UnixNano() < w.quietTill.Load() || w.tracer() {
+		// Time spent blocked during the start-up quiet time does not
+		// count: a callback still running a threshold after it is stuck,
+		// not warming up.
+		from := s.since
+		if quietEnd := w.started.Add(time.Duration(w.quietFor.Load())); from.Before(quietEnd) {
+			from = quietEnd
+		}
+		if w.threshold > 0 && !s.reported && !s.quiet && now.Sub(from) >= w.threshold {
+			if w.tracer() {
+				// Stopped at a breakpoint, most likely: this episode
+				// is the debugger's, even after it detaches.
 				s.quiet = true
 				return
 			}
