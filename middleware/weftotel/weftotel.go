@@ -90,10 +90,7 @@ func Middleware(cfg Config) net.Middleware {
 // split, and ends it.
 func finish(c *net.Ctx, span trace.Span, start time.Time, err error) {
 	total := time.Since(start)
-	status := c.StatusCode()
-	if err != nil {
-		status = net.StatusOf(err)
-	}
+	status := net.ResultStatus(c, err)
 	method := c.Method()
 	if route := c.Route(); route != "" {
 		span.SetName(method + " " + route)
