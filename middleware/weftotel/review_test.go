@@ -38,9 +38,10 @@ func TestSpanAttributesOutliveTheRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tc.Close()
-	reqs := []struct{ method, path string }{{"GET", "/aaaa"}, {"PUT", "/bbbb"}}
+	reqs := []struct{ method, path, state string }{{"GET", "/aaaa", "k=aaaa"}, {"PUT", "/bbbb", "k=bbbb"}}
 	for _, r := range reqs {
-		if _, err := tc.Serve([]byte(r.method+" "+r.path+" HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"), 5*time.Second); err != nil {
+		req := r.method + " " + r.path + " HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nTraceparent: " + traceparent + "\r\nTracestate: " + r.state + "\r\n\r\n"
+		if _, err := tc.Serve([]byte(req), 5*time.Second); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -52,6 +53,9 @@ func TestSpanAttributesOutliveTheRequest(t *testing.T) {
 		attrs := spanAttrs(spans[i])
 		if attrs["url.path"] != r.path || attrs["http.request.method"] != r.method || spans[i].Name() != r.method {
 			t.Errorf("span %d: name %q, url.path %q, method %q; want %s %s", i, spans[i].Name(), attrs["url.path"], attrs["http.request.method"], r.method, r.path)
+		}
+		if got := spans[i].SpanContext().TraceState().String(); got != r.state {
+			t.Errorf("span %d: tracestate %q, want %q", i, got, r.state)
 		}
 	}
 }

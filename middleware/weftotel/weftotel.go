@@ -16,6 +16,7 @@
 package weftotel
 
 import (
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/otel"
@@ -66,13 +67,16 @@ func Middleware(cfg Config) net.Middleware {
 		return func(c *net.Ctx) net.Result {
 			start := time.Now()
 			parent := prop.Extract(c.Context(), headerCarrier{c})
-			method := c.Method()
+			// Copies: the span outlives the request (an exporter reads
+			// it later, off the loop), and Method and Path are views of
+			// the request's bytes, which the next request rewrites.
+			method := strings.Clone(c.Method())
 			ctx, span := tracer.Start(parent, method,
 				trace.WithSpanKind(trace.SpanKindServer),
 				trace.WithTimestamp(start),
 				trace.WithAttributes(
 					attribute.String("http.request.method", method),
-					attribute.String("url.path", c.Path()),
+					attribute.String("url.path", strings.Clone(c.Path())),
 				))
 			net.SetContext(c, ctx)
 			res := next(c)
@@ -118,7 +122,9 @@ func finish(c *net.Ctx, span trace.Span, start time.Time, err error) {
 // headerCarrier reads a request's headers for a propagator.
 type headerCarrier struct{ c *net.Ctx }
 
-func (h headerCarrier) Get(key string) string { return h.c.Header(key) }
+// Get returns a copy: what a propagator parses may be kept in the span
+// (tracestate), which outlives the request's bytes.
+func (h headerCarrier) Get(key string) string { return strings.Clone(h.c.Header(key)) }
 
 func (h headerCarrier) Set(string, string) {} // extraction only
 
