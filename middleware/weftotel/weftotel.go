@@ -26,6 +26,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/weftgo/weft/net"
+	"github.com/weftgo/weft/runtime"
 )
 
 // Config configures Middleware. The zero value uses the global tracer
@@ -52,6 +53,10 @@ const instrumentation = "github.com/weftgo/weft/middleware/weftotel"
 // runtime.Blocking functions and offload jobs started with the Ctx get it
 // in their ctx and can start child spans.
 //
+// A panic below it ends the span as a 500 with an error status, and is
+// handed on as a failed Result (a *runtime.PanicError), as the server
+// would answer it.
+//
 // Place it outermost. Each request costs the span's allocations (the SDK's),
 // so it is for services that trace.
 func Middleware(cfg Config) net.Middleware {
@@ -64,7 +69,7 @@ func Middleware(cfg Config) net.Middleware {
 	}
 	tracer := tp.Tracer(instrumentation)
 	return func(next net.Handler) net.Handler {
-		return func(c *net.Ctx) net.Result {
+		return func(c *net.Ctx) (res net.Result) {
 			start := time.Now()
 			parent := prop.Extract(c.Context(), headerCarrier{c})
 			// Copies: the span outlives the request (an exporter reads
@@ -79,7 +84,16 @@ func Middleware(cfg Config) net.Middleware {
 					attribute.String("url.path", strings.Clone(c.Path())),
 				))
 			net.SetContext(c, ctx)
-			res := next(c)
+			defer func() {
+				// A panic below ends the span too, as the 500 it
+				// becomes: a span never ended is never exported.
+				if r := recover(); r != nil {
+					pe := runtime.NewPanicError(r)
+					finish(c, span, start, pe)
+					res = net.Fail(pe)
+				}
+			}()
+			res = next(c)
 			if res.Ready() {
 				_, err := res.Get()
 				finish(c, span, start, err)
