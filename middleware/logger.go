@@ -59,7 +59,8 @@ type LoggerConfig struct {
 //	method, path     the request's, as sent
 //	route            the pattern the router matched, if any
 //	status           the response status; for a failed Result, the status
-//	                 the server answers it with (net.StatusOf)
+//	                 the server answers it with (net.ResultStatus: the
+//	                 503 HandlerTimeout already sent, else net.StatusOf)
 //	bytes            the response body's length; absent for a failed
 //	                 Result, whose body the server's ErrorHandler writes
 //	                 after every middleware has run
@@ -189,7 +190,7 @@ func (st *logger) done(c *net.Ctx, start time.Time, err error) {
 	if err == nil {
 		fs = append(fs, zap.Int("status", c.StatusCode()), zap.Int("bytes", len(c.ResponseBody())))
 	} else {
-		fs = append(fs, zap.Int("status", net.StatusOf(err)), zap.Error(err))
+		fs = append(fs, zap.Int("status", net.ResultStatus(c, err)), zap.Error(err))
 	}
 	fs = append(fs,
 		zap.Duration("latency", s.total),

@@ -331,10 +331,7 @@ func (m *Metrics) doneOnLoop(sh *reqShard, c *net.Ctx, start time.Duration, err 
 		sh.mu.Lock()
 		defer sh.mu.Unlock()
 	}
-	status := c.StatusCode()
-	if err != nil {
-		status = net.StatusOf(err)
-	}
+	status := net.ResultStatus(c, err)
 	method, route := canonicalMethod(c.Method()), c.Route()
 	s := sh.last
 	if s == nil || s.key.status != status || s.key.route != route || s.key.method != method {

@@ -148,6 +148,18 @@ func TestMetricsEveryFamilyFromTheFirstScrape(t *testing.T) {
 		t.Fatalf("malformed request answered %d", resp.StatusCode)
 	}
 
+	// A probe is posted 10 ms after a loop starts: wait for one to have
+	// run, rather than race it.
+	for st := (net.ServerStats{}); ; time.Sleep(time.Millisecond) {
+		srv.Stats(&st)
+		var n uint64
+		for _, l := range st.Loops {
+			n += l.Lag.Count
+		}
+		if n > 0 {
+			break
+		}
+	}
 	mfs := scrapeFamilies(t, hc, base+"/metrics")
 	tests := []struct {
 		method, route, status string

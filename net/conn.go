@@ -441,7 +441,9 @@ var (
 // framing of what follows cannot be trusted.
 func (cn *conn) rejectOnLoop(err error) {
 	c := cn.partial
-	cn.partial, cn.read = nil, readIdle
+	// Nothing more is read: no request is arriving now, and the read
+	// timer must not close the connection on the answers still owed.
+	cn.partial, cn.read, cn.reqStart = nil, readIdle, 0
 	cn.phase = phaseClosing
 	c.closeAfter = true
 	c.badRequest = true

@@ -132,6 +132,15 @@ func TestEMFILE(t *testing.T) {
 	if !strings.Contains(string(rest), "STOPPED weft/net: server closed") {
 		t.Fatalf("child ended with %q; want a clean stop on request", rest)
 	}
+	// Each time it found no descriptor for a connection, the server
+	// counted it (weft_connections_rejected_total{reason="descriptors"}).
+	var refused int
+	_, counts, _ := strings.Cut(string(rest), "REFUSED_FDS ")
+	_, err = fmt.Sscanf(counts, "%d", &refused)
+	t.Logf("refused for want of descriptors: %d", refused)
+	if err != nil || refused == 0 {
+		t.Fatalf("child ended with %q; want REFUSED_FDS above 0 (%v)", rest, err)
+	}
 }
 
 func emfileChild() {
@@ -161,5 +170,8 @@ func emfileChild() {
 		defer cancel()
 		srv.Shutdown(ctx)
 		fmt.Println("STOPPED", <-stopped)
+		var st net.ServerStats
+		srv.Stats(&st)
+		fmt.Println("REFUSED_FDS", st.RefusedDescriptors)
 	}
 }

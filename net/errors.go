@@ -125,3 +125,16 @@ func publicMessage(err error, status int) string {
 	}
 	return StatusText(status)
 }
+
+// ResultStatus returns the status of the response to c once its handler's
+// Result has settled with err, for middleware that records the outcome
+// (metrics, access logs, traces): c's status if err is nil, or if the
+// response was already final when the Result settled (HandlerTimeout
+// answered 503, and the handler then failed with its cancelled context);
+// StatusOf(err) otherwise, as DefaultErrorHandler answers it. Loop-only.
+func ResultStatus(c *Ctx, err error) int {
+	if err == nil || c.frozen {
+		return c.status
+	}
+	return StatusOf(err)
+}

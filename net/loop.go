@@ -291,6 +291,7 @@ type serverState struct {
 	// health (observe.go, watchdog.go)
 	watch                       *watchdog
 	refusedMaxConns, refusedFDs atomic.Uint64
+	stopped                     atomic.Bool // the loops have stopped (stopTicker)
 }
 
 type dateLine struct {
@@ -365,6 +366,7 @@ func (st *serverState) stopTicker() {
 		l.lag.Stop()
 		l.closeInbox()
 	})
+	st.stopped.Store(true)
 	st.cancel()
 }
 

@@ -251,7 +251,8 @@ type LoopStats struct {
 }
 
 // Stats fills into with the server's current figures, reusing its slices.
-// Before Start, and after the server stopped, into describes no loop. Safe
+// Before Start, and after the server stopped, into describes no loop (the
+// counts of refusals stay, as the last figures of a stopped server). Safe
 // for concurrent use; it takes no lock the loops take.
 func (s *Server) Stats(into *ServerStats) {
 	into.Loops = into.Loops[:0]
@@ -262,9 +263,13 @@ func (s *Server) Stats(into *ServerStats) {
 		into.Conns = st.conns.Load()
 		into.RefusedMaxConns = st.refusedMaxConns.Load()
 		into.RefusedDescriptors = st.refusedFDs.Load()
+		stopped := st.stopped.Load()
 		st.forEachLoop(func(l *loop) {
 			for i := range refused {
 				refused[i] += l.obs.refused[i].Load()
+			}
+			if stopped {
+				return // the counts stay; the loops are gone
 			}
 			into.Loops = append(into.Loops, LoopStats{
 				ID:          l.id,

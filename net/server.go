@@ -125,7 +125,9 @@ type Server struct {
 	// id of a request, or "continuation", "timer", "connection"), how
 	// long so far, and the loop goroutine's stack; and a second line with
 	// the total when the loop returns. Nothing is reported in the first
-	// second after Start, nor while a debugger is attached. See
+	// second after Start (a callback that began then is reported if it
+	// still runs a threshold after that second), nor while a debugger is
+	// attached. See
 	// docs/observability.md. Default 100 ms; negative: never report (the
 	// loops' utilization is still sampled).
 	BlockedLoopThreshold time.Duration

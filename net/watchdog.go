@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -36,8 +37,9 @@ type watchdog struct {
 	st        *serverState
 	threshold time.Duration // 0: report nothing (sample only)
 	interval  time.Duration
-	quietTill time.Time
-	tracer    func() bool // reports whether a debugger is attached
+	started   time.Time    // when the watchdog was made (monotonic)
+	quietFor  atomic.Int64 // ns after started: the start-up quiet time
+	tracer    func() bool  // reports whether a debugger is attached
 	stop      chan struct{}
 	done      chan struct{}
 	loops     []watched // watchdog goroutine only, by loop id
@@ -48,7 +50,7 @@ type watched struct {
 	turn     uint64    // the callback seen running
 	since    time.Time // when it was first seen running; zero: none
 	reported bool      // an episode was reported for this callback
-	quiet    bool      // an episode was found while quiet: not reported
+	quiet    bool      // an episode was found while a debugger was attached: not reported
 
 	window, windowBusy int // samples of the current utilization window
 }
@@ -62,15 +64,17 @@ func newWatchdog(st *serverState, threshold, quiet time.Duration) *watchdog {
 	if threshold > 0 {
 		interval = min(max(threshold/10, time.Millisecond), maxWatchInterval)
 	}
-	return &watchdog{
+	w := &watchdog{
 		st:        st,
 		threshold: threshold,
 		interval:  interval,
-		quietTill: time.Now().Add(quiet),
 		tracer:    tracerAttached,
 		stop:      make(chan struct{}),
 		done:      make(chan struct{}),
 	}
+	w.started = time.Now()
+	w.quietFor.Store(int64(quiet))
+	return w
 }
 
 func (w *watchdog) run() {
@@ -115,8 +119,17 @@ func (w *watchdog) lookOnce(l *loop, now time.Time) {
 		s.window, s.windowBusy = 0, 0
 	}
 	if a.Busy && a.Turn == s.turn && !s.since.IsZero() {
-		if w.threshold > 0 && !s.reported && !s.quiet && now.Sub(s.since) >= w.threshold {
-			if now.Before(w.quietTill) || w.tracer() {
+		// Time spent blocked during the start-up quiet time does not
+		// count: a callback still running a threshold after it is stuck,
+		// not warming up.
+		from := s.since
+		if quietEnd := w.started.Add(time.Duration(w.quietFor.Load())); from.Before(quietEnd) {
+			from = quietEnd
+		}
+		if w.threshold > 0 && !s.reported && !s.quiet && now.Sub(from) >= w.threshold {
+			if w.tracer() {
+				// Stopped at a breakpoint, most likely: this episode
+				// is the debugger's, even after it detaches.
 				s.quiet = true
 				return
 			}
@@ -143,11 +156,13 @@ func (w *watchdog) reportBlocked(l *loop, kind uint8, turn uint64, d time.Durati
 		what = "continuation"
 	case kindTimer:
 		what = "timer"
-	case kindTraffic:
-		if c := l.obs.running.Load(); c != nil {
-			if r, i, ok := c.shown.read(); ok && l.obs.running.Load() == c {
-				what, route, id = "request", r, i
-			}
+	}
+	// A handler runs from OnTraffic, and from a service task too (the
+	// request after a pending one, a connection's next turn): whatever
+	// the callback, a handler running in it is what blocks.
+	if c := l.obs.running.Load(); c != nil {
+		if r, i, ok := c.shown.read(); ok && l.obs.running.Load() == c {
+			what, route, id = "request", r, i
 		}
 	}
 	stack := l.owner.Stack()

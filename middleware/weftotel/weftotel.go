@@ -16,6 +16,7 @@
 package weftotel
 
 import (
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/otel"
@@ -25,6 +26,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/weftgo/weft/net"
+	"github.com/weftgo/weft/runtime"
 )
 
 // Config configures Middleware. The zero value uses the global tracer
@@ -51,6 +53,10 @@ const instrumentation = "github.com/weftgo/weft/middleware/weftotel"
 // runtime.Blocking functions and offload jobs started with the Ctx get it
 // in their ctx and can start child spans.
 //
+// A panic below it ends the span as a 500 with an error status, and is
+// handed on as a failed Result (a *runtime.PanicError), as the server
+// would answer it.
+//
 // Place it outermost. Each request costs the span's allocations (the SDK's),
 // so it is for services that trace.
 func Middleware(cfg Config) net.Middleware {
@@ -63,19 +69,31 @@ func Middleware(cfg Config) net.Middleware {
 	}
 	tracer := tp.Tracer(instrumentation)
 	return func(next net.Handler) net.Handler {
-		return func(c *net.Ctx) net.Result {
+		return func(c *net.Ctx) (res net.Result) {
 			start := time.Now()
 			parent := prop.Extract(c.Context(), headerCarrier{c})
-			method := c.Method()
+			// Copies: the span outlives the request (an exporter reads
+			// it later, off the loop), and Method and Path are views of
+			// the request's bytes, which the next request rewrites.
+			method := strings.Clone(c.Method())
 			ctx, span := tracer.Start(parent, method,
 				trace.WithSpanKind(trace.SpanKindServer),
 				trace.WithTimestamp(start),
 				trace.WithAttributes(
 					attribute.String("http.request.method", method),
-					attribute.String("url.path", c.Path()),
+					attribute.String("url.path", strings.Clone(c.Path())),
 				))
 			net.SetContext(c, ctx)
-			res := next(c)
+			defer func() {
+				// A panic below ends the span too, as the 500 it
+				// becomes: a span never ended is never exported.
+				if r := recover(); r != nil {
+					pe := runtime.NewPanicError(r)
+					finish(c, span, start, pe)
+					res = net.Fail(pe)
+				}
+			}()
+			res = next(c)
 			if res.Ready() {
 				_, err := res.Get()
 				finish(c, span, start, err)
@@ -90,10 +108,7 @@ func Middleware(cfg Config) net.Middleware {
 // split, and ends it.
 func finish(c *net.Ctx, span trace.Span, start time.Time, err error) {
 	total := time.Since(start)
-	status := c.StatusCode()
-	if err != nil {
-		status = net.StatusOf(err)
-	}
+	status := net.ResultStatus(c, err)
 	method := c.Method()
 	if route := c.Route(); route != "" {
 		span.SetName(method + " " + route)
@@ -121,7 +136,9 @@ func finish(c *net.Ctx, span trace.Span, start time.Time, err error) {
 // headerCarrier reads a request's headers for a propagator.
 type headerCarrier struct{ c *net.Ctx }
 
-func (h headerCarrier) Get(key string) string { return h.c.Header(key) }
+// Get returns a copy: what a propagator parses may be kept in the span
+// (tracestate), which outlives the request's bytes.
+func (h headerCarrier) Get(key string) string { return strings.Clone(h.c.Header(key)) }
 
 func (h headerCarrier) Set(string, string) {} // extraction only
 
