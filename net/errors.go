@@ -131,10 +131,16 @@ func publicMessage(err error, status int) string {
 // (metrics, access logs, traces): c's status if err is nil, or if the
 // response was already final when the Result settled (HandlerTimeout
 // answered 503, and the handler then failed with its cancelled context);
-// StatusOf(err) otherwise, as DefaultErrorHandler answers it. Loop-only.
+// StatusClientClosedRequest (499) if the client left before the answer
+// (the failure is then most likely the cancelled context, and nothing was
+// sent); StatusOf(err) otherwise, as DefaultErrorHandler answers it.
+// Loop-only.
 func ResultStatus(c *Ctx, err error) int {
 	if err == nil || c.frozen {
 		return c.status
+	}
+	if c.gone {
+		return StatusClientClosedRequest
 	}
 	return StatusOf(err)
 }

@@ -55,6 +55,11 @@ const (
 	StatusHTTPVersionNotSupported     = 505
 )
 
+// StatusClientClosedRequest (499, nginx's) is never sent: it is what
+// ResultStatus reports, for metrics and access logs, for a request whose
+// client left before its answer was written.
+const StatusClientClosedRequest = 499
+
 // statusText holds the reason phrases, indexed by code.
 var statusText = [600]string{
 	StatusContinue:                    "Continue",
