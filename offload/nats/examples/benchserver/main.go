@@ -52,8 +52,8 @@ type user struct {
 	ID string `json:"id"`
 }
 
-// withContext is a handler's scope (its loop, its request's resources and
-// timings) with a shorter context.
+// withContext is a handler's scope (its loop, and its Tracker for the
+// request's resources and timings) with a shorter context.
 type withContext struct {
 	*net.Ctx
 	ctx context.Context
