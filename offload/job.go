@@ -113,8 +113,8 @@ var _ Handler = (*Job[int, int])(nil)
 
 // Call runs job j with input in and returns a future for its output, whose
 // continuations run on s's loop. It behaves as Run does (the same errors,
-// panics as *runtime.PanicError, the same timings for the scope's runtime.Tracker) wherever
-// the job runs:
+// panics as *runtime.PanicError, the same timings for the scope's
+// runtime.Tracker) wherever the job runs:
 //
 //   - without Config.Remote, or while a local worker is idle, on this
 //     process's workers, with in passed as it is;
@@ -124,10 +124,12 @@ var _ Handler = (*Job[int, int])(nil)
 //     overloaded, the job joins the local queue (if there are local
 //     workers; deadline-aware admission applies). If no worker is
 //     reachable, it fails with ErrUnavailable, or runs locally with
-//     Config.LocalFallback. If its worker is lost, it fails with ErrLost,
-//     or is sent once more if j is Idempotent. Once s's context is done
-//     the future fails with its error at once, and the worker is told to
-//     cancel the job.
+//     Config.LocalFallback. With no local workers, a job that a remote
+//     worker refuses as overloaded is sent once more (another worker may
+//     be free) before it fails. If its worker is lost, it fails with
+//     ErrLost, or is sent once more if j is Idempotent. Once s's context
+//     is done the future fails with its error at once, and the worker is
+//     told to cancel the job.
 //
 // Call it on s's loop (from a handler, with its *net.Ctx as s), or from any
 // goroutine for a Scope with no loop (runtime.Detached).
@@ -188,6 +190,10 @@ func (c *remoteCall[In, Out]) done(rep Reply) {
 		errors.Is(rep.Err, ErrOverloaded) && local:
 		r.fallback.Add(1)
 		c.runLocally()
+	case errors.Is(rep.Err, ErrOverloaded) && c.attempt == 1 && c.ctx.Err() == nil:
+		// The broker picked a busy worker; another may be free. One more
+		// try, as it costs one round trip.
+		c.send(2)
 	case errors.Is(rep.Err, ErrLost) && c.j.idempotent && c.attempt == 1 && c.ctx.Err() == nil:
 		r.failed.Add(1)
 		r.retried.Add(1)

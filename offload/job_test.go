@@ -229,6 +229,8 @@ func TestCallWhenRemoteFails(t *testing.T) {
 		{"unavailable, fallback", 1, true, once, always(offload.ErrUnavailable), nil, 1},
 		{"unavailable, fallback, no local workers", offload.NoWorkers, true, once, always(offload.ErrUnavailable), offload.ErrUnavailable, 1},
 		{"overloaded remote overflows back", 1, false, once, always(&offload.OverloadError{}), nil, 1},
+		{"overloaded remote, no local workers: sent once more", offload.NoWorkers, false, once, firstOnly(&offload.OverloadError{}), nil, 2},
+		{"overloaded twice, no local workers: fails", offload.NoWorkers, false, once, always(&offload.OverloadError{}), offload.ErrOverloaded, 2},
 		{"lost, not idempotent", offload.NoWorkers, false, once, always(offload.ErrLost), offload.ErrLost, 1},
 		{"lost, idempotent: sent again", offload.NoWorkers, false, retryable, firstOnly(offload.ErrLost), nil, 2},
 		{"lost twice, idempotent: fails", offload.NoWorkers, false, retryable, always(offload.ErrLost), offload.ErrLost, 2},
