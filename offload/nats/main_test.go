@@ -30,18 +30,28 @@ func TestMain(m *testing.M) {
 // one) until the test ends, and returns it with its URL.
 func startServer(t *testing.T, port int) (*server.Server, string) {
 	t.Helper()
+	ns, url := startServerAt(t, port)
+	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
+	return ns, url
+}
+
+// startServerTB runs a nats-server on a random loopback port; the caller
+// shuts it down.
+func startServerTB(tb testing.TB) (*server.Server, string) { return startServerAt(tb, 0) }
+
+func startServerAt(tb testing.TB, port int) (*server.Server, string) {
+	tb.Helper()
 	if port == 0 {
 		port = server.RANDOM_PORT
 	}
 	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: port, NoSigs: true, NoLog: true})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	ns.Start()
 	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server did not start")
+		tb.Fatal("nats-server did not start")
 	}
-	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
 	return ns, ns.ClientURL()
 }
 
