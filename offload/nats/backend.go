@@ -365,7 +365,8 @@ func headerInt(m *natsgo.Msg, key string) int64 {
 
 // Close stops serving jobs (see Serve: the jobs running finish, or are
 // cancelled when ctx ends), fails the jobs this process sent that are still
-// unanswered with offload.ErrClosed, and closes the connection (and the
+// unanswered with offload.ErrClosed (and cancels them on their workers),
+// and closes the connection (and the
 // embedded server). Close the Pools that use the backend first. Safe to
 // call more than once.
 func (b *Backend) Close(ctx context.Context) error {
@@ -384,7 +385,13 @@ func (b *Backend) Close(ctx context.Context) error {
 		if c.stopCtx != nil {
 			c.stopCtx()
 		}
+		if c.worker != "" { // nobody waits for the answer: stop the job
+			b.publishCancel(c.worker, c.reply)
+		}
 		c.done(offload.Reply{Err: offload.ErrClosed})
+	}
+	if len(calls) > 0 && b.nc.Status() == natsgo.CONNECTED {
+		_ = b.nc.FlushTimeout(time.Second) // the cancels go out before the connection closes
 	}
 	if b.sub != nil {
 		_ = b.sub.Unsubscribe()
