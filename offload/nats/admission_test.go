@@ -79,10 +79,15 @@ func TestConfigValidation(t *testing.T) {
 
 func TestCloseFailsUnansweredJobs(t *testing.T) {
 	_, url := startServer(t, 0)
-	started := make(chan struct{})
+	started, cancelled, giveUp := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	defer close(giveUp)
 	blocks := offload.NewJob("blocks", func(ctx context.Context, _ int) (int, error) {
 		close(started)
-		<-ctx.Done()
+		select {
+		case <-ctx.Done():
+			close(cancelled)
+		case <-giveUp: // the test failed: let the worker's pool close
+		}
 		return 0, ctx.Err()
 	}, offload.JobConfig{})
 	worker(t, weftnats.Config{URL: url}, offload.Config{Workers: 1}, blocks)
@@ -98,6 +103,11 @@ func TestCloseFailsUnansweredJobs(t *testing.T) {
 	}
 	if _, err := wait(t, f); !errors.Is(err, offload.ErrClosed) {
 		t.Fatalf("unanswered job after Close: %v, want ErrClosed", err)
+	}
+	select {
+	case <-cancelled:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the job of a closed caller was not cancelled on its worker")
 	}
 	if err := b.Serve(p, blocks); !errors.Is(err, offload.ErrClosed) {
 		t.Fatalf("Serve after Close: %v, want ErrClosed", err)

@@ -287,15 +287,19 @@ func (c *call) cancel() {
 	if !live {
 		return
 	}
-	if worker != "" {
-		c.b.publishCancel(worker, c.reply)
-	}
-	// A job not acked yet is cancelled when its ack comes (onReply), or
-	// ends at its deadline there.
+	c.b.publishCancel(worker, c.reply)
+	// A job not acked yet is also cancelled when its ack comes (onReply),
+	// in case the broadcast overtook the job; failing that, it ends at its
+	// deadline there.
 	c.finish(offload.Reply{Err: c.ctx.Err()})
 }
 
+// publishCancel tells the worker (its cancel subject; "": not known yet,
+// so every worker) to cancel the job answering to reply.
 func (b *Backend) publishCancel(worker, reply string) {
+	if worker == "" {
+		worker = b.cfg.Prefix + ".cancel"
+	}
 	if err := b.nc.Publish(worker, []byte(reply)); err != nil {
 		b.log.Debug("cannot publish a cancel", zap.Error(err))
 	}
@@ -385,9 +389,7 @@ func (b *Backend) Close(ctx context.Context) error {
 		if c.stopCtx != nil {
 			c.stopCtx()
 		}
-		if c.worker != "" { // nobody waits for the answer: stop the job
-			b.publishCancel(c.worker, c.reply)
-		}
+		b.publishCancel(c.worker, c.reply) // nobody waits for the answer: stop the job
 		c.done(offload.Reply{Err: offload.ErrClosed})
 	}
 	if len(calls) > 0 && b.nc.Status() == natsgo.CONNECTED {

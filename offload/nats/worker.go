@@ -50,6 +50,12 @@ func (b *Backend) Serve(p *offload.Pool, jobs ...offload.Handler) error {
 			return fmt.Errorf("weft/offload/nats: subscribing to cancels: %w", err)
 		}
 		w.subs = append(w.subs, sub)
+		// Cancels for jobs whose worker the caller does not know yet.
+		all, err := b.nc.Subscribe(b.cfg.Prefix+".cancel", func(m *natsgo.Msg) { w.cancel(string(m.Data)) })
+		if err != nil {
+			return fmt.Errorf("weft/offload/nats: subscribing to cancels: %w", err)
+		}
+		w.subs = append(w.subs, all)
 	}
 	for _, h := range jobs {
 		sub, err := b.nc.QueueSubscribe(b.cfg.Prefix+".job."+h.Name(), b.cfg.Queue, func(m *natsgo.Msg) { b.serveJob(p, h, m) })
