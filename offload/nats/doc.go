@@ -25,8 +25,9 @@
 // there too), then a heartbeat every Config.Heartbeat while the job runs,
 // then "done" with the output or the error. The job's time left to its
 // deadline travels with it. When the caller's context ends, the caller
-// publishes a cancel on the worker's own subject "<Prefix>.cancel.<id>", and
-// the job's context there is cancelled.
+// publishes a cancel on the worker's own subject "<Prefix>.cancel.<id>" (on
+// "<Prefix>.cancel", which every worker hears, if no ack came yet), and the
+// job's context there is cancelled.
 //
 // # Failures
 //
