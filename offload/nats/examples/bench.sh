@@ -5,6 +5,7 @@
 #   offload/nats/examples/bench.sh scale      # 1 vs 2 pinned workers, /cpu req/s
 #   offload/nats/examples/bench.sh roundtrip  # p50 of a 5 ms job: local vs remote
 #   offload/nats/examples/bench.sh kill       # kill -9 a worker under load
+#   offload/nats/examples/bench.sh placement  # local-first vs all-remote, p99
 #   offload/nats/examples/bench.sh all
 #
 # Needs wrk and taskset. DURATION (default 30 s) sets each wrk run; OUT
@@ -121,10 +122,31 @@ kill9() {
 	stop_all
 }
 
+placement() {
+	echo "== placement: /cpu at 16 connections, p99; two job slots either way"
+	# local first: one local worker, overflow to one remote worker
+	start_nats
+	start_worker 1
+	start_server NATS_URL="$NATS_URL" LOCAL_WORKERS=1
+	wrk -t2 -c16 -d"${DURATION}s" --latency "$URL/cpu" >"$OUT/place-local-first.txt"
+	stop_all
+	# no local preference: both slots remote, NATS picks at random
+	start_nats
+	start_worker 1
+	start_worker 0
+	start_server NATS_URL="$NATS_URL" LOCAL_WORKERS=0
+	wrk -t2 -c16 -d"${DURATION}s" --latency "$URL/cpu" >"$OUT/place-remote.txt"
+	stop_all
+	for f in local-first remote; do
+		echo "$f: $(rps "$OUT/place-$f.txt") req/s, p99 $(awk '$1 == "99%" {print $2}' "$OUT/place-$f.txt")"
+	done
+}
+
 case ${1:-all} in
 scale) scale ;;
 roundtrip) roundtrip ;;
 kill) kill9 ;;
-all) scale; roundtrip; kill9 ;;
-*) echo "usage: $0 scale|roundtrip|kill|all" >&2; exit 2 ;;
+placement) placement ;;
+all) scale; roundtrip; kill9; placement ;;
+*) echo "usage: $0 scale|roundtrip|kill|placement|all" >&2; exit 2 ;;
 esac
