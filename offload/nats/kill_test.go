@@ -19,19 +19,16 @@ import (
 	"github.com/weftgo/weft/runtime"
 )
 
-// buildWorker builds examples/worker once per test binary.
-var buildWorker = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "weft-worker-")
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "worker")
+// buildWorker builds examples/worker into a folder removed when t ends.
+func buildWorker(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "worker")
 	out, err := exec.Command("go", "build", "-o", bin, "./examples/worker").CombinedOutput()
 	if err != nil {
-		return "", fmt.Errorf("building examples/worker: %v\n%s", err, out)
+		t.Fatalf("building examples/worker: %v\n%s", err, out)
 	}
-	return bin, nil
-})
+	return bin
+}
 
 // workerProcess is examples/worker running in a process of its own.
 type workerProcess struct {
@@ -41,12 +38,8 @@ type workerProcess struct {
 
 // startWorker starts a worker process on url and returns once it says it
 // takes jobs.
-func startWorker(t *testing.T, url string, env ...string) *workerProcess {
+func startWorker(t *testing.T, bin, url string, env ...string) *workerProcess {
 	t.Helper()
-	bin, err := buildWorker()
-	if err != nil {
-		t.Fatal(err)
-	}
 	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(), append([]string{"NATS_URL=" + url, "WORKERS=1"}, env...)...)
 	cmd.Stderr = os.Stderr
@@ -96,8 +89,9 @@ func TestKilledWorkerUnderLoad(t *testing.T) {
 	_, url := startServer(t, 0)
 	// About 5-20 ms per job, so that several are in flight at each kill.
 	jobEnv := []string{"CPU_ITERS=1000"}
-	a := startWorker(t, url, jobEnv...)
-	b := startWorker(t, url, jobEnv...)
+	bin := buildWorker(t)
+	a := startWorker(t, bin, url, jobEnv...)
+	b := startWorker(t, bin, url, jobEnv...)
 	p, _ := caller(t, weftnats.Config{URL: url, Heartbeat: 20 * time.Millisecond, LostAfter: 300 * time.Millisecond})
 	job := cpujob.New(1, 32, 1) // the caller's registration; the workers' size the work
 
@@ -166,8 +160,8 @@ func TestKilledWorkerUnderLoad(t *testing.T) {
 	a.kill()
 	waitJobs(20)
 	setPhase(2)
-	startWorker(t, url, jobEnv...) // a comes back
-	b.kill()                       // from now on only the new worker serves
+	startWorker(t, bin, url, jobEnv...) // a comes back
+	b.kill()                            // from now on only the new worker serves
 	waitJobs(20)
 	setPhase(3)
 	waitJobs(20)
