@@ -116,3 +116,61 @@ func TestCloseFailsUnansweredJobs(t *testing.T) {
 		t.Fatalf("Call after Close: %v, want ErrUnavailable", err)
 	}
 }
+
+// TestWorkerCloseLetsRunningJobsFinish: a worker that closes takes no new
+// job, and the jobs it runs still hear their cancels and answer.
+func TestWorkerCloseLetsRunningJobsFinish(t *testing.T) {
+	_, url := startServer(t, 0)
+	started, cancelled := make(chan struct{}), make(chan struct{})
+	giveUp := make(chan struct{})
+	defer close(giveUp)
+	blocks := offload.NewJob("blocks", func(ctx context.Context, first bool) (int, error) {
+		if !first {
+			return 2, nil
+		}
+		close(started)
+		select {
+		case <-ctx.Done():
+			close(cancelled)
+		case <-giveUp:
+		}
+		return 0, ctx.Err()
+	}, offload.JobConfig{})
+	wb, _ := worker(t, weftnats.Config{URL: url}, offload.Config{Workers: 2}, blocks)
+	p, _ := caller(t, weftnats.Config{URL: url})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	f := offload.Call(runtime.Detached(ctx), p, blocks, true)
+	<-started
+	closed := make(chan error, 1)
+	go func() { closed <- wb.Close(context.Background()) }()
+	// Once the worker has left the queue group, a new job finds no one.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, err := wait(t, offload.Call(runtime.Detached(context.Background()), p, blocks, false))
+		if errors.Is(err, offload.ErrUnavailable) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the closing worker still takes jobs (%v)", err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	select {
+	case <-cancelled:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a job running on a closing worker did not hear its cancel")
+	}
+	if _, err := wait(t, f); !errors.Is(err, context.Canceled) {
+		t.Fatalf("caller: %v, want context.Canceled", err)
+	}
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close did not return once its jobs had answered")
+	}
+}

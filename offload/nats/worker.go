@@ -17,12 +17,14 @@ import (
 
 // workerState is the worker side of a Backend.
 type workerState struct {
-	mu      sync.Mutex
-	id      string // the cancel subject
-	subs    []*natsgo.Subscription
-	running map[string]*served // by reply subject
-	stopped bool
-	idle    *sync.Cond // signalled when running empties
+	mu         sync.Mutex
+	id         string // the cancel subject
+	jobSubs    []*natsgo.Subscription
+	cancelSubs []*natsgo.Subscription
+	running    map[string]*served // by reply subject
+	closing    bool               // Close began: Serve refuses
+	stopped    bool               // the job subscriptions are drained: jobs are refused
+	idle       *sync.Cond         // signalled when running empties
 }
 
 func (w *workerState) init() {
@@ -40,7 +42,7 @@ func (b *Backend) Serve(p *offload.Pool, jobs ...offload.Handler) error {
 	w := &b.worker
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.stopped {
+	if w.closing {
 		return offload.ErrClosed
 	}
 	if w.id == "" {
@@ -49,20 +51,20 @@ func (b *Backend) Serve(p *offload.Pool, jobs ...offload.Handler) error {
 		if err != nil {
 			return fmt.Errorf("weft/offload/nats: subscribing to cancels: %w", err)
 		}
-		w.subs = append(w.subs, sub)
+		w.cancelSubs = append(w.cancelSubs, sub)
 		// Cancels for jobs whose worker the caller does not know yet.
 		all, err := b.nc.Subscribe(b.cfg.Prefix+".cancel", func(m *natsgo.Msg) { w.cancel(string(m.Data)) })
 		if err != nil {
 			return fmt.Errorf("weft/offload/nats: subscribing to cancels: %w", err)
 		}
-		w.subs = append(w.subs, all)
+		w.cancelSubs = append(w.cancelSubs, all)
 	}
 	for _, h := range jobs {
 		sub, err := b.nc.QueueSubscribe(b.cfg.Prefix+".job."+h.Name(), b.cfg.Queue, func(m *natsgo.Msg) { b.serveJob(p, h, m) })
 		if err != nil {
 			return fmt.Errorf("weft/offload/nats: subscribing to job %s: %w", h.Name(), err)
 		}
-		w.subs = append(w.subs, sub)
+		w.jobSubs = append(w.jobSubs, sub)
 	}
 	// Jobs must reach NATS before a caller sends one.
 	return b.nc.Flush()
@@ -206,22 +208,56 @@ func (w *workerState) cancelAll() {
 	}
 }
 
-// stop unsubscribes, so that no job comes in any more, and waits for the
-// running jobs to be answered; at ctx's end it cancels them and still waits
-// for their answers (their pool's workers return them).
+// stop drains the job subscriptions (no job comes in any more, and those
+// NATS already delivered are served, not dropped), waits for the running
+// jobs to be answered (at ctx's end it cancels them and still waits for
+// their answers: their pool's workers return them), then stops listening
+// for cancels.
 func (w *workerState) stop(ctx context.Context, b *Backend) error {
 	w.mu.Lock()
-	if w.stopped {
+	if w.closing {
 		w.mu.Unlock()
 		return nil
 	}
-	w.stopped = true
-	subs := w.subs
-	w.subs = nil
+	w.closing = true
+	jobSubs, cancelSubs := w.jobSubs, w.cancelSubs
+	w.jobSubs, w.cancelSubs = nil, nil
 	w.mu.Unlock()
-	for _, sub := range subs {
-		_ = sub.Unsubscribe()
+	defer func() {
+		for _, sub := range cancelSubs {
+			_ = sub.Unsubscribe()
+		}
+	}()
+	for _, sub := range jobSubs {
+		if b.nc.Status() != natsgo.CONNECTED {
+			_ = sub.Unsubscribe() // nothing to drain through
+			continue
+		}
+		closed := sub.StatusChanged(natsgo.SubscriptionClosed) // closed once drained
+		if err := sub.Drain(); err != nil {
+			_ = sub.Unsubscribe()
+			continue
+		}
+		drained := make(chan struct{})
+		go func() {
+			for range closed {
+			}
+			close(drained)
+		}()
+		// Past LostAfter the callers of undelivered jobs have given up;
+		// a drain that takes longer (the connection dropped meanwhile) is
+		// not waited for.
+		limit := time.NewTimer(b.cfg.LostAfter)
+		select {
+		case <-drained:
+		case <-ctx.Done():
+		case <-limit.C:
+		}
+		limit.Stop()
 	}
+	w.mu.Lock()
+	w.stopped = true
+	w.mu.Unlock()
 	finished := make(chan struct{})
 	go func() {
 		w.mu.Lock()
