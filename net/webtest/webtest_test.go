@@ -230,3 +230,26 @@ func TestCloseCancelsInFlight(t *testing.T) {
 		t.Fatal("Do after Close succeeded")
 	}
 }
+
+// Do sends a server request's target exactly as given, a path that starts
+// with "//" included (a router's double-slash case), and the query.
+func TestDoSendsTheTargetAsGiven(t *testing.T) {
+	srv := webtest.NewServer(func(c *net.Ctx) net.Result { return c.Text(200, c.Target()) })
+	defer srv.Close()
+	for _, target := range []string{"//a/b", "//a/b?q=1", "/x?q=1&r=%20", "/a%2fb?x", "/plain%74ext"} {
+		t.Run(target, func(t *testing.T) {
+			resp, err := srv.Do(httptest.NewRequest("GET", target, nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, err := io.ReadAll(resp.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != 200 || string(b) != target {
+				t.Fatalf("got %d %q, want 200 %q", resp.StatusCode, b, target)
+			}
+		})
+	}
+}
