@@ -45,7 +45,7 @@ func TestLogger(t *testing.T) {
 			f := runtime.Blocking(c, func(context.Context) (int, error) { return 0, net.Errorf(502, "upstream down") })
 			return runtime.Then(c, f, func(int) net.Result { return c.Text(200, "") })
 		}, get("/users/7"), map[string]any{
-			"status": 502.0, "bytes": absent, "error": "502 upstream down",
+			"status": 502.0, "bytes": absent, "error": "502 Bad Gateway: upstream down",
 		}},
 		{"panic", panicNow, get("/users/7"), map[string]any{
 			"status": 500.0, "bytes": absent, "error": "panic: boom in the handler",

@@ -28,19 +28,27 @@ func NewError(status int, message string) *Error {
 }
 
 // Errorf returns an *Error with the status whose Message is
-// fmt.Sprintf(format, args...): the client gets that message (as the body of
-// DefaultErrorHandler's answer), like fmt.Errorf's text. So it is for what
-// the client did wrong, in words meant for the client:
+// fmt.Sprintf(format, args...): for a 4xx, the client gets that message (as
+// the body of DefaultErrorHandler's answer), like fmt.Errorf's text. So it
+// is for what the client did wrong, in words meant for the client:
 //
 //	return net.Fail(net.Errorf(400, "title: at most %d characters", 80))
 //
-// Errors wrapped with %w become the Error's Err as well, so errors.Is and
-// errors.As find them; but their text is in the message too. Never format
-// an internal error (a database's) into it: use
-// &Error{Status: s, Message: "...", Err: err} to log a cause without
-// sending it.
+// A 5xx is the server's own failure, and its words (a database's error, an
+// address) are the server's business: for a status of 500 or more the
+// formatted text is only the Error's Err, logged, and the client gets the
+// status text. So Errorf(500, "db: %w", err) is safe; to send a message with
+// a 5xx, set it yourself (&Error{Status: 503, Message: "..."}).
+//
+// Errors wrapped with %w are found by errors.Is and errors.As; for a 4xx
+// their text is in the message too, so never wrap an internal error into a
+// 4xx: use &Error{Status: s, Message: "...", Err: err} to log a cause
+// without sending it. Safe for concurrent use.
 func Errorf(status int, format string, args ...any) *Error {
 	err := fmt.Errorf(format, args...)
+	if status >= 500 {
+		return &Error{Status: status, Err: err}
+	}
 	e := &Error{Status: status, Message: err.Error()}
 	switch u := err.(type) {
 	case interface{ Unwrap() error }:
