@@ -20,6 +20,9 @@ import (
 // chunks of this size, with weft's back-pressure.
 const streamAfter = 32 << 10
 
+// sniffLen is how much of a body http.DetectContentType looks at.
+const sniffLen = 512
+
 // Handler returns a weft handler that serves each request with h, off the
 // loop, with a real *http.Request and an http.ResponseWriter that streams
 // (see the package doc). A panic in h (http.ErrAbortHandler included) is
@@ -130,7 +133,8 @@ type responseWriter struct {
 	header http.Header
 	sent   http.Header // header as of WriteHeader: later changes are ignored, as in net/http
 	status int
-	head   bool // a HEAD request: the body is dropped
+	head   bool  // a HEAD request: the body is dropped (buf keeps its first bytes, for sniffing)
+	headN  int64 // bytes a HEAD handler wrote, for the Content-Length net/http would send
 	buf    []byte
 	err    error // the stream failed: every later write fails with it
 
@@ -163,6 +167,11 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 		return 0, w.err
 	}
 	if w.head {
+		// Dropped, but counted and sniffed, as net/http does.
+		w.headN += int64(len(p))
+		if k := sniffLen - len(w.buf); k > 0 {
+			w.buf = append(w.buf, p[:min(k, len(p))]...)
+		}
 		return len(p), nil
 	}
 	n := 0
@@ -205,6 +214,9 @@ func (w *responseWriter) FlushError() error {
 func (w *responseWriter) sendChunk(flush bool) error {
 	w.streaming = true
 	t := &chunkTask{w: w, p: w.buf, flush: flush}
+	if w.head {
+		t.p = nil // buf only holds what to sniff
+	}
 	if err := w.loop.Post(t); err != nil {
 		w.err = err
 		return err
@@ -235,7 +247,11 @@ type chunkTask struct {
 func (t *chunkTask) Run() {
 	w := t.w
 	if w.stream == nil {
-		if err := w.startOnLoop(t.p); err != nil {
+		first := t.p
+		if w.head {
+			first = w.buf
+		}
+		if err := w.startOnLoop(first); err != nil {
 			w.ack <- err
 			return
 		}
@@ -300,10 +316,15 @@ func (w *responseWriter) finishOnLoop() net.Result {
 		}
 		return w.stream.End()
 	}
-	if w.head && w.sent.Get("Content-Length") != "" {
-		// A HEAD answer's Content-Length is the handler's (the size of
-		// the body a GET would get): a Stream declares it without a body.
-		if err := w.startOnLoop(nil); err != nil {
+	if w.head && (w.headN > 0 || w.sent.Get("Content-Length") != "") {
+		// A HEAD answer's Content-Length is the handler's, or else the
+		// size of what it wrote (the body a GET would get), and its
+		// Content-Type is sniffed from that, as net/http answers: a
+		// Stream declares them without a body.
+		if w.sent.Get("Content-Length") == "" && bodyAllowed(w.status) {
+			w.sent.Set("Content-Length", strconv.FormatInt(w.headN, 10))
+		}
+		if err := w.startOnLoop(w.buf); err != nil {
 			return net.Fail(err)
 		}
 		return w.stream.End()
