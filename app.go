@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	stdnet "net"
+	"sync"
 	"time"
 
 	"github.com/weftgo/weft/net"
@@ -30,6 +31,8 @@ type App struct {
 	// context is done: requests in flight are answered until then, and
 	// cancelled after. Default 10 s.
 	ShutdownTimeout time.Duration
+
+	mu sync.Mutex // serializes Start and Ready, which fill in Server
 }
 
 // New returns an App with an empty router and a server with default
@@ -43,17 +46,26 @@ func New() *App {
 // once the app is listening. It returns an error if the settings are invalid
 // or the address cannot be listened on.
 func (a *App) Start(addr string) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	if addr != "" {
 		a.Server.Addr = addr
 	}
-	return a.Ready().Start()
+	return a.readyLocked().Start()
 }
 
 // Ready fills in the app's Server (its Handler, the router; its BodyLimit,
 // the router's per-group limits, unless set) and returns it, for code that
 // serves the app itself: a test with webtest.Start(app.Ready()), or
-// nethttp.ToHTTP. Start calls it. Call it after the routes are registered.
+// nethttp.ToHTTP. Start calls it. Call it after the routes are registered;
+// safe for concurrent use with Start.
 func (a *App) Ready() *net.Server {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.readyLocked()
+}
+
+func (a *App) readyLocked() *net.Server {
 	a.Server.Handler = a.Router.Serve
 	if a.Server.BodyLimit == nil {
 		a.Server.BodyLimit = a.Router.BodyLimit
