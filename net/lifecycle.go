@@ -215,6 +215,17 @@ func (t *tracker) Release() {
 	(*Ctx)(t).recycleIfDoneOnLoop()
 }
 
+// Hold keeps the request from being recycled while a continuation attached
+// with the Ctx waits (runtime's combinators call it; see runtime.Holder).
+// Not work: Timings do not count it. Loop-only.
+func (t *tracker) Hold() { t.roots++ }
+
+// Unhold releases a Hold once the continuation has run. Loop-only.
+func (t *tracker) Unhold() {
+	t.roots--
+	(*Ctx)(t).recycleIfDoneOnLoop()
+}
+
 // timeoutOnLoop answers a request whose handler outlived HandlerTimeout.
 func (c *Ctx) timeoutOnLoop() {
 	c.timedOut = true

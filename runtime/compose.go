@@ -12,7 +12,10 @@ import (
 // JavaScript promise chain.
 //
 // If f is ready, fn runs at once and Then returns fn's own future, without
-// allocating. A panic in fn fails the result with a *PanicError.
+// allocating. A panic in fn fails the result with a *PanicError. While fn
+// waits, s is kept (its Tracker: a request's Ctx is not recycled before fn
+// has run, even if the handler returned first). Call it on s's loop (off
+// the loops for a Detached scope).
 func Then[T, U any](s Scope, f Future[T], fn func(T) Future[U]) Future[U] {
 	f = bindTo(s, f)
 	if v, err, ok := f.readyResult(); ok {
@@ -21,7 +24,7 @@ func Then[T, U any](s Scope, f Future[T], fn func(T) Future[U]) Future[U] {
 		}
 		return callThen(fn, v)
 	}
-	n := &chainNode[T, U]{then: fn}
+	n := &chainNode[T, U]{then: fn, keep: keepScope(s, f.p.loop)}
 	n.out.loop = f.p.loop
 	f.p.listen(n)
 	return Future[U]{p: &n.out}
@@ -30,7 +33,8 @@ func Then[T, U any](s Scope, f Future[T], fn func(T) Future[U]) Future[U] {
 // Map returns a future for fn applied to f's value, for steps that compute a
 // value (or an error) without waiting; fn runs on s's loop. If f fails, fn is
 // skipped. If f is ready, fn runs at once, without allocating. A panic in fn
-// fails the result with a *PanicError.
+// fails the result with a *PanicError. s is kept while fn waits, as in
+// Then. Call it on s's loop (off the loops for a Detached scope).
 func Map[T, U any](s Scope, f Future[T], fn func(T) (U, error)) Future[U] {
 	f = bindTo(s, f)
 	if v, err, ok := f.readyResult(); ok {
@@ -39,7 +43,7 @@ func Map[T, U any](s Scope, f Future[T], fn func(T) (U, error)) Future[U] {
 		}
 		return callMap(fn, v)
 	}
-	n := &chainNode[T, U]{mapf: fn}
+	n := &chainNode[T, U]{mapf: fn, keep: keepScope(s, f.p.loop)}
 	n.out.loop = f.p.loop
 	f.p.listen(n)
 	return Future[U]{p: &n.out}
@@ -48,7 +52,8 @@ func Map[T, U any](s Scope, f Future[T], fn func(T) (U, error)) Future[U] {
 // Catch returns a future that settles like f, except that when f fails, fn
 // runs with the error on s's loop and its future settles the result instead
 // (return Rejected to keep failing). A panic in fn fails the result with a
-// *PanicError. If f is ready, fn runs (or is skipped) at once.
+// *PanicError. If f is ready, fn runs (or is skipped) at once. s is kept while fn waits, as in
+// Then. Call it on s's loop (off the loops for a Detached scope).
 func (f Future[T]) Catch(s Scope, fn func(error) Future[T]) Future[T] {
 	f = bindTo(s, f)
 	if v, err, ok := f.readyResult(); ok {
@@ -57,7 +62,7 @@ func (f Future[T]) Catch(s Scope, fn func(error) Future[T]) Future[T] {
 		}
 		return callCatch(fn, err)
 	}
-	n := &sameNode[T]{catch: fn}
+	n := &sameNode[T]{catch: fn, keep: keepScope(s, f.p.loop)}
 	n.out.loop = f.p.loop
 	f.p.listen(n)
 	return Future[T]{p: &n.out}
@@ -69,7 +74,8 @@ func (f Future[T]) Catch(s Scope, fn func(error) Future[T]) Future[T] {
 //
 // Middleware that must not allocate on the synchronous path checks
 // [Future.Ready] first and calls its code directly: the closure passed to
-// Finally is allocated even when f is ready.
+// Finally is allocated even when f is ready. s is kept while fn waits, as in
+// Then. Call it on s's loop (off the loops for a Detached scope).
 func (f Future[T]) Finally(s Scope, fn func(T, error)) Future[T] {
 	f = bindTo(s, f)
 	if v, err, ok := f.readyResult(); ok {
@@ -78,7 +84,7 @@ func (f Future[T]) Finally(s Scope, fn func(T, error)) Future[T] {
 		}
 		return Future[T]{v: v, err: err}
 	}
-	n := &sameNode[T]{fin: fn}
+	n := &sameNode[T]{fin: fn, keep: keepScope(s, f.p.loop)}
 	n.out.loop = f.p.loop
 	f.p.listen(n)
 	return Future[T]{p: &n.out}
@@ -90,6 +96,31 @@ func (f Future[T]) Finally(s Scope, fn func(T, error)) Future[T] {
 // comparison: attaching a continuation never asks which goroutine runs.
 func bindTo[T any](s Scope, f Future[T]) Future[T] {
 	return Bind(f, scopeLoop(s))
+}
+
+// keepScope holds s (through its Tracker, if that is a [Holder]: a
+// request's Ctx) while a continuation attached with it waits on loop l,
+// which is s's loop, so that s is not recycled under the continuation: a
+// handler that returns before its continuation runs (net.Done(), a timeout
+// that answered first) still has its own Ctx when the continuation runs,
+// never the next request's. The node releases it on s's loop once the
+// continuation has run. It returns the Holder held, or nil.
+func keepScope(s Scope, l Loop) Holder {
+	if l == nil || s.Loop() != l {
+		return nil
+	}
+	h, _ := TrackerOf(s).(Holder)
+	if h != nil {
+		h.Hold()
+	}
+	return h
+}
+
+// release releases a Holder taken by keepScope, if any.
+func release(h Holder) {
+	if h != nil {
+		h.Unhold()
+	}
 }
 
 // scopeLoop returns s's loop, and explains a nil scope rather than letting it
@@ -114,21 +145,28 @@ type chainNode[T, U any] struct {
 	out  promise[U]
 	then func(T) Future[U]
 	mapf func(T) (U, error)
+	keep Holder // the scope's, held until the step has run (keepScope)
 }
 
 // Settled runs the step with the source's result, on the source's loop,
 // which is also n.out's loop.
 func (n *chainNode[T, U]) Settled(v T, err error) {
-	then, mapf := n.then, n.mapf
-	n.then, n.mapf = nil, nil
+	then, mapf, keep := n.then, n.mapf, n.keep
+	n.then, n.mapf, n.keep = nil, nil, nil
 	var zero U
+	// The scope is released once the step has run, before the result
+	// settles: what follows keeps it on its own.
 	switch {
 	case err != nil:
+		release(keep)
 		n.out.settleFrom(n.out.loop, zero, err)
 	case then != nil:
-		n.out.follow(callThen(then, v))
+		g := callThen(then, v)
+		release(keep)
+		n.out.follow(g)
 	default:
 		u, err := callMap(mapf, v).Get()
+		release(keep)
 		n.out.settleFrom(n.out.loop, u, err)
 	}
 }
@@ -138,21 +176,26 @@ type sameNode[T any] struct {
 	out   promise[T]
 	catch func(error) Future[T]
 	fin   func(T, error)
+	keep  Holder // the scope's, held until the step has run (keepScope)
 }
 
 func (n *sameNode[T]) Settled(v T, err error) {
-	catch, fin := n.catch, n.fin
-	n.catch, n.fin = nil, nil
+	catch, fin, keep := n.catch, n.fin, n.keep
+	n.catch, n.fin, n.keep = nil, nil, nil
 	switch {
 	case catch != nil && err != nil:
-		n.out.follow(callCatch(catch, err))
+		g := callCatch(catch, err)
+		release(keep)
+		n.out.follow(g)
 	case fin != nil:
 		if perr := callFinally(fin, v, err); perr != nil {
 			var zero T
 			v, err = zero, perr
 		}
+		release(keep)
 		n.out.settleFrom(n.out.loop, v, err)
 	default:
+		release(keep)
 		n.out.settleFrom(n.out.loop, v, err)
 	}
 }
@@ -198,7 +241,8 @@ func callFinally[T any](fn func(T, error), v T, err error) (perr error) {
 // All returns a future for the values of fs, in order, once all have
 // resolved; it fails with the first error, without waiting for the rest (as
 // Promise.all). With no futures it resolves to an empty slice. The inputs may
-// belong to any loops; the result settles on s's loop.
+// belong to any loops; the result settles on s's loop. Call it on s's loop
+// (off the loops for a Detached scope).
 func All[T any](s Scope, fs ...Future[T]) Future[[]T] {
 	vals := make([]T, len(fs))
 	j := joinFor[T, []T](s, fs, joinAll)
@@ -219,7 +263,8 @@ func All[T any](s Scope, fs ...Future[T]) Future[[]T] {
 // Any returns a future for the first value among fs to resolve successfully;
 // if all fail, it fails with an error that joins theirs (errors.Join, in the
 // order of fs). With no futures it fails with ErrNoFutures. The result
-// settles on s's loop.
+// settles on s's loop. Call it on s's loop (off the loops for a Detached
+// scope).
 func Any[T any](s Scope, fs ...Future[T]) Future[T] {
 	if len(fs) == 0 {
 		return Rejected[T](ErrNoFutures)
@@ -242,7 +287,8 @@ func Any[T any](s Scope, fs ...Future[T]) Future[T] {
 
 // Race returns a future that settles like the first of fs to settle, value or
 // error (as Promise.race). With no futures it fails with ErrNoFutures. The
-// result settles on s's loop.
+// result settles on s's loop. Call it on s's loop (off the loops for a
+// Detached scope).
 func Race[T any](s Scope, fs ...Future[T]) Future[T] {
 	if len(fs) == 0 {
 		return Rejected[T](ErrNoFutures)
@@ -360,7 +406,8 @@ func (s *joinSlot[T, R]) Settled(v T, err error) {
 // WithTimeout returns a future that settles like f, or fails with ErrTimeout
 // if f has not settled within d; its listeners run on s's loop. It stops
 // waiting; it does not stop the work behind f, which should watch a context
-// with the same deadline. A ready f is returned as it is.
+// with the same deadline. A ready f is returned as it is. Call it on s's
+// loop (off the loops for a Detached scope).
 func WithTimeout[T any](s Scope, f Future[T], d time.Duration) Future[T] {
 	f = bindTo(s, f)
 	if f.Ready() {

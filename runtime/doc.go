@@ -42,6 +42,9 @@
 // the request's loop, even when the future belongs to another loop (a cache
 // fill or a singleflight shared by requests on every loop). Finding the loop
 // is a method call on the scope, not a lookup of the running goroutine.
+// While a continuation waits, it holds its scope (see [Holder]): a request's
+// Ctx is not recycled before its continuations have run, even when the
+// handler returned first.
 //
 // Cancellation rides on context.Context, not on futures: [Blocking] and
 // [After] take a [Scope] whose context cancels the work. [WithTimeout] only

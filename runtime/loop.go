@@ -75,6 +75,21 @@ type Tracker interface {
 	Measure(w Work, queued, ran time.Duration)
 }
 
+// A Holder is a Tracker that can also hold its scope for a continuation.
+// Then, Map, Catch and Finally call Hold on the scope's loop when they
+// attach a continuation that must wait, and Unhold there once it has run,
+// so that the scope's resources (a request's Ctx) are not reused while a
+// continuation may still touch them. Unlike Keep and Release, a hold is not
+// work: it is not measured. A continuation on a future that never settles
+// holds its scope for good (a request's Ctx is never reused), so a shared
+// future (a cache fill) must settle, with an error if need be.
+// Loop-only: both are called on the scope's loop.
+type Holder interface {
+	Tracker
+	Hold()
+	Unhold()
+}
+
 // TrackerOf returns s's Tracker, or nil if s has none. Safe for concurrent
 // use when s's Tracker method is.
 func TrackerOf(s Scope) Tracker {
