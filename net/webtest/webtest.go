@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/weftgo/weft/net"
@@ -81,6 +82,17 @@ func (s *Server) Do(req *http.Request) (*http.Response, error) {
 		// "/plain%74ext" as "/plaintext").
 		out = req.Clone(req.Context())
 		out.URL = &url.URL{Opaque: req.RequestURI}
+		if strings.HasPrefix(req.RequestURI, "//") {
+			// An opaque URL starting with "//" is written as
+			// "scheme:" + it; a path is written as it is, and
+			// EscapedPath keeps the escapes as sent.
+			path, query, _ := strings.Cut(req.RequestURI, "?")
+			u, err := url.Parse("http://h" + path)
+			if err != nil {
+				return fail(err)
+			}
+			out.URL = &url.URL{Path: u.Path, RawPath: u.RawPath, RawQuery: query}
+		}
 		out.RequestURI = ""
 	}
 	if err := out.Write(conn); err != nil {
