@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"strings"
 )
 
@@ -108,10 +109,14 @@ func jsonError(err error) error {
 	case errors.As(err, &syn):
 		msg = fmt.Sprintf("request body: invalid JSON at offset %d: %s", syn.Offset, strings.TrimPrefix(syn.Error(), "json: "))
 	case errors.As(err, &typ):
+		want := jsonKind(typ.Type.Kind().String())
+		if want == "an integer" && isIntegerValue(typ.Value) {
+			want = integerRange(typ.Type) // an integer out of range
+		}
 		if typ.Field != "" {
-			msg = fmt.Sprintf("request body: field %q: want %s, got %s", typ.Field, jsonKind(typ.Type.Kind().String()), typ.Value)
+			msg = fmt.Sprintf("request body: field %q: want %s, got %s", typ.Field, want, typ.Value)
 		} else {
-			msg = fmt.Sprintf("request body: want %s, got %s", jsonKind(typ.Type.Kind().String()), typ.Value)
+			msg = fmt.Sprintf("request body: want %s, got %s", want, typ.Value)
 		}
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		msg = "request body: JSON value cut short"
@@ -126,7 +131,9 @@ func jsonError(err error) error {
 // jsonKind names a Go kind as a JSON type, for messages.
 func jsonKind(k string) string {
 	switch k {
-	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64", "float32", "float64":
+	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64", "uintptr":
+		return "an integer"
+	case "float32", "float64":
 		return "a number"
 	case "string":
 		return "a string"
@@ -138,6 +145,24 @@ func jsonKind(k string) string {
 		return "an object"
 	}
 	return k
+}
+
+// isIntegerValue reports whether v, an UnmarshalTypeError's Value, is a
+// JSON number written as an integer ("number 300", not "number 1.5").
+func isIntegerValue(v string) bool {
+	n, ok := strings.CutPrefix(v, "number ")
+	n = strings.TrimPrefix(n, "-")
+	return ok && n != "" && strings.Trim(n, "0123456789") == ""
+}
+
+// integerRange names the values an integer type holds, for messages.
+func integerRange(t reflect.Type) string {
+	bits := t.Bits()
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return fmt.Sprintf("an integer from %d to %d", int64(-1)<<(bits-1), int64(1)<<(bits-1)-1)
+	}
+	return fmt.Sprintf("an integer from 0 to %d", uint64(1)<<bits-1)
 }
 
 // isJSONType reports whether the media type of Content-Type value ct is

@@ -82,7 +82,7 @@ func TestBindJSON(t *testing.T) {
 		{"two values", "/", "application/json", `{"title":"x"}{"title":"y"}`, 400, "request body: unexpected data after the JSON value at offset 13"},
 		{"syntax", "/", "application/json", `{"title":}`, 400, "request body: invalid JSON at offset 10: invalid character '}' looking for beginning of value"},
 		{"cut short", "/", "application/json", `{"title":"x"`, 400, "request body: JSON value cut short"},
-		{"wrong type", "/", "application/json", `{"count":"two"}`, 400, `request body: field "count": want a number, got string`},
+		{"wrong type", "/", "application/json", `{"count":"two"}`, 400, `request body: field "count": want an integer, got string`},
 		{"not an object", "/", "application/json", `[1]`, 400, "request body: want an object, got array"},
 		{"empty", "/", "application/json", ``, 400, "request body: empty; want a JSON value"},
 		{"missing content type", "/", "", `{}`, 415, "request body: Content-Type is missing; want application/json"},
