@@ -3,6 +3,8 @@ package router
 import (
 	"fmt"
 	"strings"
+
+	"github.com/weftgo/weft/net"
 )
 
 // Encoded paths. A request path is matched in decoded form, segment by
@@ -15,7 +17,9 @@ import (
 // exactly as sent.
 //
 // A path without '%' is matched as it is, without a copy; a path with
-// escapes costs one string the length of the path.
+// escapes costs one string the length of the path. A path with a dot
+// segment ("." or "..", as sent or encoded as %2e) is answered 400: it
+// would otherwise hand a parameter "..".
 
 // matchPath returns the form of a request path that the tree matches.
 func matchPath(path string) string {
@@ -71,6 +75,46 @@ func upperHex(c byte) byte {
 	}
 	return c
 }
+
+// hasDotSegment reports whether path (as sent) has a "." or ".." segment,
+// written as it is or encoded (%2e). The router refuses such a path (400)
+// instead of matching it: a parameter or catch-all must never hold "..",
+// which a file handler would join to its root. A path with neither '.'
+// nor '%' is answered at the cost of two byte scans.
+func hasDotSegment(path string) bool {
+	if strings.IndexByte(path, '.') < 0 && strings.IndexByte(path, '%') < 0 {
+		return false
+	}
+	for path != "" {
+		var seg string
+		seg, path, _ = strings.Cut(path, "/")
+		if isDotSegment(seg) {
+			return true
+		}
+	}
+	return false
+}
+
+// isDotSegment reports whether seg is ".", "..", or one of them with dots
+// written %2e or %2E.
+func isDotSegment(seg string) bool {
+	dots := 0
+	for i := 0; i < len(seg); {
+		switch {
+		case seg[i] == '.':
+			i++
+		case i+2 < len(seg) && seg[i] == '%' && seg[i+1] == '2' && (seg[i+2] == 'e' || seg[i+2] == 'E'):
+			i += 3
+		default:
+			return false
+		}
+		dots++
+	}
+	return dots == 1 || dots == 2
+}
+
+// errDotSegment answers a path with a dot segment.
+var errDotSegment = &net.Error{Status: net.StatusBadRequest} // "Bad Request", as Static answers ".."
 
 // checkPatternEscapes refuses a pattern whose '%' would never match: a
 // pattern is written decoded ("/café", not "/caf%C3%A9"), with %2F for a

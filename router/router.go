@@ -128,6 +128,9 @@ func (r *Router) Routes() []Route {
 
 // dispatch finds the route and runs the handler for c's method.
 func (r *Router) dispatch(c *net.Ctx) net.Result {
+	if hasDotSegment(c.Path()) {
+		return net.Fail(errDotSegment)
+	}
 	ps := c.Params()
 	rt, vals, ok := r.tree.Lookup(matchPath(c.Path()), ps.Values[:0])
 	if !ok {
