@@ -234,8 +234,15 @@ func (cn *conn) serviceOnLoop() bool {
 	if cn.closedNow() {
 		return false
 	}
-	if cn.aborting || (cn.up != nil && cn.up.closing) {
+	if cn.aborting {
 		return true
+	}
+	if cn.up != nil && cn.up.closing && cn.phase == phaseUpgraded {
+		// The protocol is done: close once what it wrote (a close
+		// frame, the end of a backlog) is sent, or WriteTimeout passes,
+		// as after an HTTP response that closes; gnet's close would
+		// drop what is still in its buffer.
+		cn.phase = phaseClosing
 	}
 	cn.noteOutputOnLoop(now)
 	if ev&evTimers != 0 {
