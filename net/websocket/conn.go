@@ -295,7 +295,10 @@ func (c *Conn) controlOnLoop(op frame.Opcode, p []byte) {
 	switch op {
 	case frame.OpPing:
 		// §5.5.2, §5.5.3: answer with a pong carrying the same data.
-		if c.state == stateOpen {
+		// A pong is output like any other: a client that pings and
+		// never reads must not make the server queue pongs without
+		// bound (past MaxBufferedBytes: 1008).
+		if c.state == stateOpen && !c.overLimitOnLoop() {
 			c.writeControlOnLoop(frame.OpPong, p)
 		}
 	case frame.OpPong:
