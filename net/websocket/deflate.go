@@ -262,7 +262,7 @@ func (f *inflater) read(dst []byte, start int, max int64, budget int) (out []byt
 	from := len(dst)
 	for {
 		if len(dst) == cap(dst) {
-			dst = append(dst, 0)[:len(dst)]
+			dst = grow(dst, int64(start)+max+1)
 		}
 		n, rerr := f.r.Read(dst[len(dst):cap(dst)])
 		dst = dst[:len(dst)+n]
@@ -277,6 +277,20 @@ func (f *inflater) read(dst []byte, start int, max int64, budget int) (out []byt
 			return dst, false, nil
 		}
 	}
+}
+
+// grow returns dst with more capacity, doubling it but never past limit
+// bytes (the output limit and one byte to see it is passed), so that a
+// small compressed message that inflates without end (a deflate bomb)
+// makes the server hold no more than the limit. len(dst) < limit.
+func grow(dst []byte, limit int64) []byte {
+	n := int64(max(2*cap(dst), 512))
+	if n > limit {
+		n = limit
+	}
+	d := make([]byte, len(dst), n)
+	copy(d, dst)
+	return d
 }
 
 // slideWindow appends p to the window w, keeping its last maxWindow bytes.
