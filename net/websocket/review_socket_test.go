@@ -3,8 +3,10 @@ package websocket_test
 import (
 	"bufio"
 	"encoding/binary"
+	"errors"
 	"io"
 	"testing"
+	"time"
 
 	"github.com/weftgo/weft/net"
 	ws "github.com/weftgo/weft/net/websocket"
@@ -69,5 +71,54 @@ func TestCloseKeepsQueuedOutput(t *testing.T) {
 	op, p = readFrame(t, br)
 	if op != 0x8 || len(p) < 2 || binary.BigEndian.Uint16(p) != 1000 {
 		t.Fatalf("second frame op %#x % x; want the close 1000", op, p)
+	}
+}
+
+// TestClosedSessionEndsAtWriteTimeout: since Upgraded.Close waits for the
+// output to drain, a session failed with 1008 for a client that never
+// reads must still end: WriteTimeout closes the connection, and OnClose
+// runs.
+func TestClosedSessionEndsAtWriteTimeout(t *testing.T) {
+	up := &ws.Upgrader{MaxBufferedBytes: 1 << 20}
+	closed := make(chan ws.StatusCode, 1)
+	failed := make(chan error, 1)
+	ts, err := webtest.StartTCP(&net.Server{Loops: 1, WriteTimeout: 100 * time.Millisecond, MaxOutboundBytes: 256 << 10,
+		Handler: func(c *net.Ctx) net.Result {
+			return up.Upgrade(c, ws.Handler{
+				OnOpen: func(s *ws.Conn) {
+					msg := make([]byte, 256<<10)
+					for range 4096 { // 1 GiB: far past what the kernel buffers
+						if f := s.Send(ws.BinaryMessage, msg); f.Ready() {
+							if _, err := f.Get(); err != nil {
+								failed <- err
+								return
+							}
+						}
+					}
+					failed <- nil
+				},
+				OnClose: func(s *ws.Conn, code ws.StatusCode, _ string) { closed <- code },
+			})
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ts.Close() })
+	rawUpgrade(t, ts.Addr) // and never read
+	select {
+	case err := <-failed:
+		if !errors.Is(err, ws.ErrBufferFull) {
+			t.Fatalf("send failed with %v, want ErrBufferFull", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the producer was never stopped")
+	}
+	select {
+	case code := <-closed:
+		if code != ws.StatusAbnormalClosure {
+			t.Fatalf("OnClose %d, want 1006", code)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the connection of a failed session was never closed (WriteTimeout 100 ms)")
 	}
 }
