@@ -76,3 +76,23 @@ func TestDeflateBombStaysWithinLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestCloseReasonIsValidUTF8: the server's own close frame must carry a
+// UTF-8 reason (§5.5.1), whatever the caller passed (a reason built from
+// client input, or cut at 123 bytes); otherwise the client fails the
+// connection with 1007 instead of closing cleanly.
+func TestCloseReasonIsValidUTF8(t *testing.T) {
+	for _, reason := range []string{"bad \xff byte", "\xe2\x82" + string(bytes.Repeat([]byte("a"), 200))} {
+		h := newHarness(t, &Upgrader{}, deflateParams{}, nil)
+		h.loop.Do(func() { h.c.Close(StatusNormalClosure, reason) })
+		var p []byte
+		for _, f := range h.frames() {
+			if f.op == frame.OpClose {
+				p = f.payload
+			}
+		}
+		if _, _, err := frame.ParseClose(p); err != nil {
+			t.Errorf("Close(1000, %q): the server's close frame % x fails the client's check: %v", reason[:8], p, err)
+		}
+	}
+}
