@@ -370,7 +370,8 @@ func (c *Conn) sendCloseOnLoop(code uint16, reason string) {
 }
 
 // Close starts the closing handshake (§7.1.2): it sends a close frame with
-// code and reason (cut to 123 bytes) and waits up to
+// code and reason (cut to 123 bytes on a character boundary, bytes that
+// are not UTF-8 replaced with U+FFFD) and waits up to
 // Upgrader.CloseTimeout for the client's, then closes the connection. The
 // future settles when the connection is gone. Sends still waiting for an
 // off-loop compression fail with ErrClosed. Loop-only.
