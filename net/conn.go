@@ -547,8 +547,12 @@ func (cn *conn) writeOnLoop() {
 	n := copy(cn.queue, cn.queue[done:])
 	clear(cn.queue[n:])
 	cn.queue = cn.queue[:n]
-	if n == 0 && cn.phase == phaseServing {
-		cn.upgrading = false // answered without an upgrade: read on
+	if n == 0 && cn.phase == phaseServing && cn.upgrading {
+		// Answered without an upgrade: read on, starting with the
+		// requests already buffered behind it (no new bytes may come
+		// to trigger a pass).
+		cn.upgrading = false
+		cn.markOnLoop(evIn)
 	}
 	if wroteLast {
 		// Nothing after a closing response is answered.
