@@ -96,3 +96,22 @@ func TestCloseReasonIsValidUTF8(t *testing.T) {
 		}
 	}
 }
+
+// TestServerMaxWindowBitsOfferedIsAnswered: RFC 7692 §7.1.2.1, "a server
+// accepts an extension negotiation offer with this parameter by including
+// the server_max_window_bits extension parameter in the response"; an
+// offer of 15 bits is accepted too, so the response names it.
+func TestServerMaxWindowBitsOfferedIsAnswered(t *testing.T) {
+	const both = "permessage-deflate; server_no_context_takeover; client_no_context_takeover"
+	for _, takeover := range []bool{false, true} {
+		resp := negotiateOver(t, &Upgrader{EnableCompression: true, ContextTakeover: takeover},
+			upgradeRequest("Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=15"))
+		want := both + "; server_max_window_bits=15"
+		if takeover {
+			want = "permessage-deflate; server_max_window_bits=15"
+		}
+		if got := resp.Header.Get("X-Extensions"); got != want {
+			t.Errorf("takeover %v: extensions %q, want %q", takeover, got, want)
+		}
+	}
+}
