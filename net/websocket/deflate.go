@@ -30,6 +30,7 @@ import (
 type deflateParams struct {
 	enabled        bool
 	windowBits     int  // server_max_window_bits the client asked for; 15 by default
+	windowOffered  bool // the offer had server_max_window_bits: the response names it (§7.1.2.1)
 	serverTakeover bool // we compress each message with the ones before as its dictionary
 	clientTakeover bool // the client does, so we decompress with the window of the ones before
 }
@@ -79,7 +80,8 @@ func negotiateDeflate(c *net.Ctx, takeover bool) (deflateParams, string) {
 			if !p.clientTakeover {
 				resp += "; client_no_context_takeover"
 			}
-			if p.windowBits < 15 {
+			if p.windowOffered {
+				// §7.1.2.1: accepted by naming it in the response.
 				resp += "; server_max_window_bits=" + strconv.Itoa(p.windowBits)
 			}
 			return p, resp
@@ -131,7 +133,7 @@ func parseDeflateOffer(offer string) (deflateParams, bool) {
 			if !hasValue || !ok {
 				return deflateParams{}, false
 			}
-			p.windowBits = bits
+			p.windowBits, p.windowOffered = bits, true
 		case "client_max_window_bits":
 			// §7.1.2.2: no value, or 8 to 15. We decompress any window
 			// up to 15 bits, so we need not answer it.
