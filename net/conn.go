@@ -234,8 +234,15 @@ func (cn *conn) serviceOnLoop() bool {
 	if cn.closedNow() {
 		return false
 	}
-	if cn.aborting || (cn.up != nil && cn.up.closing) {
+	if cn.aborting {
 		return true
+	}
+	if cn.up != nil && cn.up.closing && cn.phase == phaseUpgraded {
+		// The protocol is done: close once what it wrote (a close
+		// frame, the end of a backlog) is sent, or WriteTimeout passes,
+		// as after an HTTP response that closes; gnet's close would
+		// drop what is still in its buffer.
+		cn.phase = phaseClosing
 	}
 	cn.noteOutputOnLoop(now)
 	if ev&evTimers != 0 {
@@ -540,8 +547,12 @@ func (cn *conn) writeOnLoop() {
 	n := copy(cn.queue, cn.queue[done:])
 	clear(cn.queue[n:])
 	cn.queue = cn.queue[:n]
-	if n == 0 && cn.phase == phaseServing {
-		cn.upgrading = false // answered without an upgrade: read on
+	if n == 0 && cn.phase == phaseServing && cn.upgrading {
+		// Answered without an upgrade: read on, starting with the
+		// requests already buffered behind it (no new bytes may come
+		// to trigger a pass).
+		cn.upgrading = false
+		cn.markOnLoop(evIn)
 	}
 	if wroteLast {
 		// Nothing after a closing response is answered.

@@ -140,7 +140,9 @@ func (u *Upgraded) OutboundBuffered() int {
 }
 
 // Close closes the connection once what was written is handed to the
-// kernel; the protocol's Closed follows. Loop-only.
+// kernel (or WriteTimeout passes without progress, for a client that does
+// not read); the protocol's Closed follows. Nothing more is read or
+// written meanwhile. Loop-only.
 func (u *Upgraded) Close() {
 	if u.gone || u.closing {
 		return

@@ -295,7 +295,10 @@ func (c *Conn) controlOnLoop(op frame.Opcode, p []byte) {
 	switch op {
 	case frame.OpPing:
 		// §5.5.2, §5.5.3: answer with a pong carrying the same data.
-		if c.state == stateOpen {
+		// A pong is output like any other: a client that pings and
+		// never reads must not make the server queue pongs without
+		// bound (past MaxBufferedBytes: 1008).
+		if c.state == stateOpen && !c.overLimitOnLoop() {
 			c.writeControlOnLoop(frame.OpPong, p)
 		}
 	case frame.OpPong:
@@ -367,7 +370,8 @@ func (c *Conn) sendCloseOnLoop(code uint16, reason string) {
 }
 
 // Close starts the closing handshake (§7.1.2): it sends a close frame with
-// code and reason (cut to 123 bytes) and waits up to
+// code and reason (cut to 123 bytes on a character boundary, bytes that
+// are not UTF-8 replaced with U+FFFD) and waits up to
 // Upgrader.CloseTimeout for the client's, then closes the connection. The
 // future settles when the connection is gone. Sends still waiting for an
 // off-loop compression fail with ErrClosed. Loop-only.

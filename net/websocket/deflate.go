@@ -30,6 +30,7 @@ import (
 type deflateParams struct {
 	enabled        bool
 	windowBits     int  // server_max_window_bits the client asked for; 15 by default
+	windowOffered  bool // the offer had server_max_window_bits: the response names it (§7.1.2.1)
 	serverTakeover bool // we compress each message with the ones before as its dictionary
 	clientTakeover bool // the client does, so we decompress with the window of the ones before
 }
@@ -79,7 +80,8 @@ func negotiateDeflate(c *net.Ctx, takeover bool) (deflateParams, string) {
 			if !p.clientTakeover {
 				resp += "; client_no_context_takeover"
 			}
-			if p.windowBits < 15 {
+			if p.windowOffered {
+				// §7.1.2.1: accepted by naming it in the response.
 				resp += "; server_max_window_bits=" + strconv.Itoa(p.windowBits)
 			}
 			return p, resp
@@ -131,7 +133,7 @@ func parseDeflateOffer(offer string) (deflateParams, bool) {
 			if !hasValue || !ok {
 				return deflateParams{}, false
 			}
-			p.windowBits = bits
+			p.windowBits, p.windowOffered = bits, true
 		case "client_max_window_bits":
 			// §7.1.2.2: no value, or 8 to 15. We decompress any window
 			// up to 15 bits, so we need not answer it.
@@ -262,7 +264,7 @@ func (f *inflater) read(dst []byte, start int, max int64, budget int) (out []byt
 	from := len(dst)
 	for {
 		if len(dst) == cap(dst) {
-			dst = append(dst, 0)[:len(dst)]
+			dst = grow(dst, int64(start)+max+1)
 		}
 		n, rerr := f.r.Read(dst[len(dst):cap(dst)])
 		dst = dst[:len(dst)+n]
@@ -277,6 +279,20 @@ func (f *inflater) read(dst []byte, start int, max int64, budget int) (out []byt
 			return dst, false, nil
 		}
 	}
+}
+
+// grow returns dst with more capacity, doubling it but never past limit
+// bytes (the output limit and one byte to see it is passed), so that a
+// small compressed message that inflates without end (a deflate bomb)
+// makes the server hold no more than the limit. len(dst) < limit.
+func grow(dst []byte, limit int64) []byte {
+	n := int64(max(2*cap(dst), 512))
+	if n > limit {
+		n = limit
+	}
+	d := make([]byte, len(dst), n)
+	copy(d, dst)
+	return d
 }
 
 // slideWindow appends p to the window w, keeping its last maxWindow bytes.

@@ -2,6 +2,7 @@ package websocket
 
 import (
 	"sync"
+	"time"
 
 	"github.com/weftgo/weft/net/websocket/internal/frame"
 	"github.com/weftgo/weft/runtime"
@@ -67,6 +68,7 @@ func (c *Conn) SendPrepared(pm *PreparedMessage) runtime.Future[struct{}] {
 		return runtime.Rejected[struct{}](ErrBufferFull)
 	}
 	f := pm.frameFor(c.cfg, c.deflate)
+	c.lastData = time.Now() // a data message going out: not idle
 	c.cfg.stats.msgsOut.Add(1)
 	c.cfg.stats.bytesOut.Add(int64(len(pm.data)))
 	if len(c.pending) > 0 {

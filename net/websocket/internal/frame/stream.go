@@ -2,6 +2,7 @@ package frame
 
 import (
 	"encoding/binary"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -194,12 +195,17 @@ func ParseClose(p []byte) (code uint16, reason []byte, err error) {
 
 // AppendClosePayload appends a close frame payload to dst: code and as much
 // of reason as fits in a control frame (123 bytes, cut on a character
-// boundary). Code 1005 appends nothing (an empty close).
+// boundary). A reason that is not UTF-8 has its invalid bytes replaced
+// with U+FFFD (§5.5.1: the reason MUST be UTF-8). Code 1005 appends nothing
+// (an empty close).
 func AppendClosePayload(dst []byte, code uint16, reason string) []byte {
 	if code == CodeNoStatus {
 		return dst
 	}
 	dst = binary.BigEndian.AppendUint16(dst, code)
+	if !utf8.ValidString(reason) {
+		reason = strings.ToValidUTF8(reason, "\uFFFD")
+	}
 	if len(reason) > MaxControlPayload-2 {
 		reason = reason[:MaxControlPayload-2]
 		for len(reason) > 0 && !utf8.ValidString(reason) {
