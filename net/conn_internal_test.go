@@ -282,3 +282,74 @@ func TestHeadInPiecesParsesInLinearWork(t *testing.T) {
 		t.Fatalf("%v, %v", res, err)
 	}
 }
+
+// TestFailedStartCanBeShutDownAndRetried is the regression test of issue 8
+// §5.3: a Start that failed inside serve (gnet's listener) left Shutdown a
+// nil listener to close, and Start could not be called again.
+func TestFailedStartCanBeShutDownAndRetried(t *testing.T) {
+	ln, err := stdnet.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	s := &Server{Addr: "127.0.0.1:0", Loops: 1, Handler: func(c *Ctx) Result { return c.Text(200, "ok") }}
+	s.loopsAddr = "tcp://" + ln.Addr().String() // taken: gnet cannot listen there
+	if err := s.Start(); err == nil {
+		t.Fatal("Start succeeded on a taken private socket")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown after a failed Start: %v", err)
+	}
+	s.loopsAddr = ""
+	if err := s.Start(); err != nil {
+		t.Fatalf("Start again: %v", err)
+	}
+	res, err := http.Get("http://" + s.ListenAddr().String() + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if err := s.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+}
+
+// TestStartWithoutATempDir is the regression test of issue 8 §5.8: Start
+// needed a writable TMPDIR for its private socket.
+func TestStartWithoutATempDir(t *testing.T) {
+	t.Setenv("TMPDIR", "/nonexistent/weft-test")
+	t.Setenv("XDG_RUNTIME_DIR", "/nonexistent/weft-test")
+	addr, _ := startInternal(t, &Server{Handler: func(c *Ctx) Result { return c.Text(200, "ok") }})
+	res, err := http.Get("http://" + addr + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+}
+
+// TestStartWithNoDirectoryAtAll: with no writable directory, gnet's private
+// listener is a loopback TCP port, and the loops' probes are recognized on
+// it (they are never served as clients).
+func TestStartWithNoDirectoryAtAll(t *testing.T) {
+	addr, cleanup, err := privateSocketIn([]string{"/nonexistent/a", "/nonexistent/b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cleanup()
+	if !strings.HasPrefix(addr, "tcp://127.0.0.1:") {
+		t.Fatalf("fallback address %q; want a loopback TCP port", addr)
+	}
+	s := &Server{Handler: func(c *Ctx) Result { return c.Text(200, "ok") }}
+	s.loopsAddr = addr
+	a, _ := startInternal(t, s)
+	res, err := http.Get("http://" + a + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Fatalf("status %d", res.StatusCode)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	stdnet "net"
 	goruntime "runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -115,8 +116,10 @@ type Server struct {
 	// negative: none.
 	HandlerTimeout time.Duration
 
-	// tick replaces the sweep's period (tests).
-	tick time.Duration
+	// tick replaces the sweep's period, loopsAddr the private socket
+	// (tests).
+	tick      time.Duration
+	loopsAddr string
 
 	// BlockedLoopThreshold is how long a loop may run one callback (a
 	// handler, a continuation, the parsing and writing of a connection's
@@ -329,17 +332,37 @@ func (s *Server) Start() error {
 
 	ln, err := stdnet.Listen("tcp", cfg.addr)
 	if err == nil {
-		loopsAddr, cleanup, perr := privateSocket()
+		loopsAddr, cleanup, perr := s.loopsSocket()
 		if err = perr; err != nil {
 			ln.Close()
+		} else if err = s.serve(cfg, ln, loopsAddr, cleanup); err == nil {
+			return nil
 		} else {
-			return s.serve(cfg, ln, loopsAddr, cleanup)
+			s.unstart()
+			return err
 		}
 	}
-	s.mu.Lock()
-	s.started = false // nothing started: Start may be called again
-	s.mu.Unlock()
+	s.unstart()
 	return fmt.Errorf("weft/net: listen on %s: %w", cfg.addr, err)
+}
+
+// unstart forgets a Start that failed: nothing runs, and Start may be
+// called again (issue 8 §5.3).
+func (s *Server) unstart() {
+	s.mu.Lock()
+	s.started = false
+	s.ln, s.accepting = nil, nil
+	s.state.Store(nil)
+	s.shutdown.Store(false)
+	s.mu.Unlock()
+}
+
+// loopsSocket returns the address of gnet's private listener.
+func (s *Server) loopsSocket() (string, func(), error) {
+	if s.loopsAddr != "" {
+		return s.loopsAddr, func() {}, nil
+	}
+	return privateSocket()
 }
 
 // serve starts the loops on gnet and the accept loop on ln.
@@ -348,6 +371,9 @@ func (s *Server) serve(cfg config, ln stdnet.Listener, loopsAddr string, cleanup
 	s.cfg = cfg
 	s.stopped = make(chan struct{})
 	st := newServerState(&s.cfg)
+	if a, ok := strings.CutPrefix(loopsAddr, "tcp://"); ok {
+		st.private = a
+	}
 	s.state.Store(st)
 	stopped := s.stopped
 	s.mu.Unlock()
@@ -474,6 +500,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	st, stopped, ln, accepting := s.state.Load(), s.stopped, s.ln, s.accepting
 	s.mu.Unlock()
+	if st == nil || ln == nil {
+		return nil // Start failed: nothing runs
+	}
 	if !s.shutdown.CompareAndSwap(false, true) {
 		<-stopped
 		return nil

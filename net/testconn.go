@@ -34,6 +34,7 @@ func NewTestConn(s *Server) (*TestConn, error) {
 		return nil, err
 	}
 	st := newServerState(&cfg)
+	st.noLagProbe = true
 	ml := &memLoop{wake: make(chan struct{}, 1)}
 	l := st.loopFor(ml)
 	mc := &memConn{el: ml}
