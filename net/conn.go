@@ -234,6 +234,8 @@ func (cn *conn) serviceOnLoop() bool {
 	if cn.closedNow() {
 		return false
 	}
+	// What was just written may all have gone to the kernel.
+	cn.releaseWritersOnLoop(cn.gc.OutboundBuffered())
 	if cn.aborting || (cn.up != nil && cn.up.closing) {
 		return true
 	}

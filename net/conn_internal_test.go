@@ -353,3 +353,53 @@ func TestStartWithNoDirectoryAtAll(t *testing.T) {
 		t.Fatalf("status %d", res.StatusCode)
 	}
 }
+
+// TestStreamBackPressure: a producer that waits for each Write's future
+// never has more than MaxOutboundBytes (plus the write in hand) queued for
+// the client, some writes do wait, and the client gets every byte. The
+// sweep is off: the drain watch alone releases the writers.
+func TestStreamBackPressure(t *testing.T) {
+	const (
+		limit = 64 << 10
+		chunk = 16 << 10
+		total = 8 << 20
+	)
+	var maxQueued, waited int
+	addr, l := startInternal(t, &Server{MaxOutboundBytes: limit, Handler: func(c *Ctx) Result {
+		c.SetContentLength(total)
+		s := c.Stream(200)
+		buf := []byte(strings.Repeat("z", chunk))
+		sent := 0
+		var next func(struct{}) Result
+		next = func(struct{}) Result {
+			if sent == total {
+				return s.End()
+			}
+			f := s.Write(buf)
+			sent += chunk
+			maxQueued = max(maxQueued, s.cn.gc.OutboundBuffered()+len(s.pending))
+			if !f.Ready() {
+				waited++
+			}
+			return runtime.Then(f, next)
+		}
+		return next(struct{}{})
+	}})
+	res, err := http.Get("http://" + addr + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	if err != nil || n != total {
+		t.Fatalf("read %d of %d: %v", n, total, err)
+	}
+	// The handler ran on the loop: read its counts there.
+	onLoop(t, l, func() {})
+	if waited == 0 {
+		t.Fatal("no write waited: back-pressure never applied")
+	}
+	if maxQueued > limit+chunk {
+		t.Fatalf("up to %d bytes queued; want at most the limit %d plus one write %d", maxQueued, limit, chunk)
+	}
+}
