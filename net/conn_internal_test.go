@@ -381,7 +381,7 @@ func TestStreamBackPressure(t *testing.T) {
 			if !f.Ready() {
 				waited++
 			}
-			return runtime.Then(f, next)
+			return runtime.Then(c, f, next)
 		}
 		return next(struct{}{})
 	}})

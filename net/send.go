@@ -79,7 +79,7 @@ func (p *readerPump) next() Result {
 		}
 		return struct{}{}, nil
 	})
-	return runtime.Then(read, p.wrote)
+	return runtime.Then(p.c, read, p.wrote)
 }
 
 func (p *readerPump) wrote(struct{}) Result {
@@ -100,15 +100,15 @@ func (p *readerPump) wrote(struct{}) Result {
 		if s.length >= 0 && s.written < s.length {
 			return s.Abort(io.ErrUnexpectedEOF)
 		}
-		return runtime.Then(w, func(struct{}) Result { return s.End() })
+		return runtime.Then(p.c, w, func(struct{}) Result { return s.End() })
 	case p.err != nil:
 		closeReader(p.r)
 		return s.Abort(p.err)
 	case s.length >= 0 && s.written == s.length:
 		closeReader(p.r)
-		return runtime.Then(w, func(struct{}) Result { return s.End() })
+		return runtime.Then(p.c, w, func(struct{}) Result { return s.End() })
 	}
-	return runtime.Then(w, func(struct{}) Result { return p.next() })
+	return runtime.Then(p.c, w, func(struct{}) Result { return p.next() })
 }
 
 // SSE is a stream of Server-Sent Events (text/event-stream), started by
@@ -222,7 +222,7 @@ func (c *Ctx) SendFile(path string) Result {
 	opened := runtime.Blocking(c, func(context.Context) (*fileAnswer, error) {
 		return openForSend(path, &cond)
 	})
-	return runtime.Then(opened, func(a *fileAnswer) Result {
+	return runtime.Then(c, opened, func(a *fileAnswer) Result {
 		c.SetHeader("ETag", a.file.ETag)
 		c.SetHeader("Last-Modified", httpfile.LastModified(a.file.ModTime))
 		c.SetHeader("Accept-Ranges", "bytes")

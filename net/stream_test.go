@@ -62,7 +62,7 @@ func TestSSEEventsArriveOneByOne(t *testing.T) {
 			f := sse.Send(net.Event{ID: strconv.Itoa(i), Data: "tick " + strconv.Itoa(i) + "\nline two"})
 			// Wait for the test's go-ahead, off the loop.
 			ok := runtime.Blocking(c, func(context.Context) (struct{}, error) { <-next; return struct{}{}, nil })
-			return runtime.Then(runtime.All(f, ok), func([]struct{}) net.Result { return send(i + 1) })
+			return runtime.Then(c, runtime.All(c, f, ok), func([]struct{}) net.Result { return send(i + 1) })
 		}
 		sse.Comment("hello")
 		return send(0)
@@ -112,11 +112,11 @@ func TestSSEEndsWhenTheClientLeaves(t *testing.T) {
 		sse := c.SSE()
 		var tick func(struct{}) net.Result
 		tick = func(struct{}) net.Result {
-			return runtime.Then(sse.Send(net.Event{Data: "x"}), func(struct{}) net.Result {
-				return runtime.Then(runtime.After(c, time.Millisecond), tick)
+			return runtime.Then(c, sse.Send(net.Event{Data: "x"}), func(struct{}) net.Result {
+				return runtime.Then(c, runtime.After(c, time.Millisecond), tick)
 			})
 		}
-		return tick(struct{}{}).Finally(func(_ struct{}, err error) { ended <- err })
+		return tick(struct{}{}).Finally(c, func(_ struct{}, err error) { ended <- err })
 	}})
 	conn, err := stdnet.Dial("tcp", addr)
 	if err != nil {
@@ -145,10 +145,10 @@ func TestStreamAbortIsNotATruncatedSuccess(t *testing.T) {
 	addr := startServer(t, &net.Server{Handler: func(c *net.Ctx) net.Result {
 		s := c.Stream(200)
 		s.WriteString("part one")
-		res := runtime.Then(runtime.After(c, time.Millisecond), func(struct{}) net.Result {
+		res := runtime.Then(c, runtime.After(c, time.Millisecond), func(struct{}) net.Result {
 			return net.Fail(errors.New("the source broke"))
 		})
-		return res.Finally(func(struct{}, error) {}).Catch(func(err error) net.Result {
+		return res.Finally(c, func(struct{}, error) {}).Catch(c, func(err error) net.Result {
 			r := s.Abort(err)
 			aborted <- c.Aborted()
 			return r
@@ -180,7 +180,7 @@ func TestStreamWithContentLength(t *testing.T) {
 		s.WriteString("01234")
 		if c.Path() == "/short" {
 			// 5 of 10, once the head is out: aborts.
-			return runtime.Then(runtime.After(c, time.Millisecond), func(struct{}) net.Result { return s.End() })
+			return runtime.Then(c, runtime.After(c, time.Millisecond), func(struct{}) net.Result { return s.End() })
 		}
 		s.WriteString("56789")
 		return s.End()
