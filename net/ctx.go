@@ -2,6 +2,7 @@ package net
 
 import (
 	"context"
+	"io"
 	"iter"
 	stdnet "net"
 	"net/url"
@@ -61,6 +62,7 @@ type Ctx struct {
 
 	streamLength    int64 // Content-Length of a streamed body, with streamLengthSet
 	streamLengthSet bool
+	onStream        func(*Ctx, io.Writer) StreamEncoder // see OnStream
 
 	values []ctxValue
 	timing ctxTiming
@@ -108,7 +110,7 @@ func (c *Ctx) reset() {
 	clear(c.header)
 	c.header = c.header[:0]
 	c.resBody, c.bodyOwned = nil, false
-	c.stream, c.upgrade = nil, nil
+	c.stream, c.upgrade, c.onStream = nil, nil, nil
 	c.streamLength, c.streamLengthSet, c.gone = 0, false, false
 	if cap(c.wbuf) > maxKeptOut {
 		c.wbuf = nil

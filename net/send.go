@@ -168,7 +168,9 @@ func (e *SSE) Send(ev Event) runtime.Future[struct{}] {
 	}
 	b = append(b, '\n')
 	e.buf = b
-	return e.s.Write(b)
+	f := e.s.Write(b)
+	e.s.Flush()
+	return f
 }
 
 // Comment sends a comment line (": text"), which clients ignore: a
@@ -178,7 +180,9 @@ func (e *SSE) Comment(text string) runtime.Future[struct{}] {
 	b = append(b, strings.ReplaceAll(text, "\n", " ")...)
 	b = append(b, "\n\n"...)
 	e.buf = b
-	return e.s.Write(b)
+	f := e.s.Write(b)
+	e.s.Flush()
+	return f
 }
 
 // Stream returns the underlying Stream (to End or Abort it). Loop-only.
