@@ -504,6 +504,11 @@ func (cn *conn) writeOnLoop() {
 	done, wroteLast := 0, false
 	for i, c := range cn.queue {
 		if c.stream != nil {
+			if c.stream.aborted {
+				// Its turn: cut the connection here.
+				cn.aborting = true
+				break
+			}
 			var finished bool
 			out, finished = c.stream.appendOnLoop(out, l.st.date.Load().line)
 			if !finished {

@@ -277,7 +277,8 @@ func (s *Stream) Abort(err error) Result {
 	s.pending = s.pending[:0]
 	s.rejectWaitersOnLoop(err)
 	if cn := s.cn; cn != nil && !cn.closedNow() {
-		cn.aborting = true
+		// The connection closes when this response's turn comes: the
+		// ones before it are written first.
 		cn.markOnLoop(evSettled)
 	}
 	return Fail(err)
