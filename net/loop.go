@@ -526,3 +526,19 @@ func (s *closeAll) Run() {
 		l.conns[len(l.conns)-1].closeNowOnLoop()
 	}
 }
+
+// endEventStreams is the task that cancels the contexts of the loop's
+// Server-Sent Events responses when the server starts draining.
+type endEventStreams loop
+
+// Run cancels every SSE stream's request context.
+func (e *endEventStreams) Run() {
+	l := (*loop)(e)
+	for _, cn := range l.conns {
+		for _, c := range cn.queue {
+			if s := c.stream; s != nil && s.events && c.cancel != nil {
+				c.cancel()
+			}
+		}
+	}
+}

@@ -130,7 +130,11 @@ type Event struct {
 // SSE starts a Server-Sent Events response (200, text/event-stream,
 // Cache-Control: no-cache). The stream ends when the handler's Result
 // settles; return the future of the last Send's continuation, which fails
-// once the client has left (its Context is cancelled then too). Loop-only.
+// once the client has left (its Context is cancelled then too). When the
+// server starts a graceful Shutdown, the contexts of SSE responses are
+// cancelled (timers made with runtime.After on the Ctx fail): an event
+// stream does not end by itself, and EventSource clients reconnect.
+// Loop-only.
 func (c *Ctx) SSE() *SSE {
 	if c.stream != nil {
 		return &SSE{s: c.stream}
@@ -138,7 +142,10 @@ func (c *Ctx) SSE() *SSE {
 	c.SetContentType("text/event-stream")
 	c.SetHeader("Cache-Control", "no-cache")
 	c.SetHeader("X-Accel-Buffering", "no") // nginx: do not buffer
-	return &SSE{s: c.Stream(StatusOK)}
+	c.Context()                           // made now, so that a drain can cancel it
+	s := c.Stream(StatusOK)
+	s.events = true
+	return &SSE{s: s}
 }
 
 // Send writes ev and sends it at once. The future is the stream's

@@ -508,6 +508,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	st.beginDrain()
+	// Server-Sent Events streams never end by themselves; their clients
+	// reconnect by design: end them now (their contexts are cancelled).
+	st.forEachLoop(func(l *loop) { _ = l.Post((*endEventStreams)(l)) })
 	ln.Close() // new connections are refused by the kernel from now on
 	var err error
 	select {

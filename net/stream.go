@@ -30,6 +30,7 @@ type Stream struct {
 	ending   bool   // End called: the terminator is to be written
 	done     bool   // everything, terminator included, went to the connection
 	aborted  bool
+	events   bool // Server-Sent Events: ended when the server drains
 
 	waiters []runtime.Promise[struct{}]
 

@@ -253,3 +253,35 @@ func TestSendFile(t *testing.T) {
 		t.Fatalf("missing: %d", res.StatusCode)
 	}
 }
+
+// TestShutdownEndsEventStreams: an endless SSE handler does not hold a
+// graceful Shutdown until its deadline: its context is cancelled when the
+// drain starts.
+func TestShutdownEndsEventStreams(t *testing.T) {
+	srv := &net.Server{Addr: "127.0.0.1:0", Loops: 1, Handler: func(c *net.Ctx) net.Result {
+		sse := c.SSE()
+		var tick func(struct{}) net.Result
+		tick = func(struct{}) net.Result {
+			return runtime.Then(c, sse.Send(net.Event{Data: "x"}), func(struct{}) net.Result {
+				return runtime.Then(c, runtime.After(c, time.Millisecond), tick)
+			})
+		}
+		return tick(struct{}{})
+	}}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	res, err := http.Get("http://" + srv.ListenAddr().String() + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if _, err := bufio.NewReader(res.Body).ReadString('x'); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown with an event stream open: %v; want it ended by the drain", err)
+	}
+}
