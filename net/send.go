@@ -142,7 +142,7 @@ func (c *Ctx) SSE() *SSE {
 	c.SetContentType("text/event-stream")
 	c.SetHeader("Cache-Control", "no-cache")
 	c.SetHeader("X-Accel-Buffering", "no") // nginx: do not buffer
-	c.Context()                           // made now, so that a drain can cancel it
+	c.Context()                            // made now, so that a drain can cancel it
 	s := c.Stream(StatusOK)
 	s.events = true
 	return &SSE{s: s}
