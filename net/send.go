@@ -47,7 +47,9 @@ func (c *Ctx) SendReader(status int, contentType string, r io.Reader, size int64
 		return s.End()
 	}
 	p := &readerPump{c: c, s: s, r: r, buf: make([]byte, readChunk)}
-	return p.next()
+	// However it ends (the body sent, the reader failing, the client
+	// leaving while a read is in flight), r is closed once.
+	return p.next().Finally(c, func(struct{}, error) { p.closeOnLoop() })
 }
 
 func closeReader(r io.Reader) {
@@ -58,12 +60,21 @@ func closeReader(r io.Reader) {
 
 // readerPump moves an io.Reader into a Stream, one chunk at a time.
 type readerPump struct {
-	c   *Ctx
-	s   *Stream
-	r   io.Reader
-	buf []byte
-	n   int
-	err error
+	c      *Ctx
+	s      *Stream
+	r      io.Reader
+	buf    []byte
+	n      int
+	err    error
+	closed bool
+}
+
+// closeOnLoop closes the reader, once.
+func (p *readerPump) closeOnLoop() {
+	if !p.closed {
+		p.closed = true
+		closeReader(p.r)
+	}
 }
 
 // next reads the next chunk off the loop, then writes it and waits for the
@@ -89,23 +100,19 @@ func (p *readerPump) wrote(struct{}) Result {
 		w = s.Write(p.buf[:p.n])
 		if w.Ready() {
 			if _, err := w.Get(); err != nil {
-				closeReader(p.r)
 				return s.Abort(err)
 			}
 		}
 	}
 	switch {
 	case p.err == io.EOF:
-		closeReader(p.r)
 		if s.length >= 0 && s.written < s.length {
 			return s.Abort(io.ErrUnexpectedEOF)
 		}
 		return runtime.Then(p.c, w, func(struct{}) Result { return s.End() })
 	case p.err != nil:
-		closeReader(p.r)
 		return s.Abort(p.err)
 	case s.length >= 0 && s.written == s.length:
-		closeReader(p.r)
 		return runtime.Then(p.c, w, func(struct{}) Result { return s.End() })
 	}
 	return runtime.Then(p.c, w, func(struct{}) Result { return p.next() })

@@ -293,7 +293,11 @@ func (s *Stream) appendOnLoop(out, date []byte) ([]byte, bool) {
 	}
 	if !s.headSent {
 		s.headSent = true
-		out = s.c.appendHead(out, date, s.length, s.chunked)
+		length := s.length
+		if !bodyAllowed(s.status) {
+			length = -2 // no framing field on a 1xx, 204 or 304
+		}
+		out = s.c.appendHead(out, date, length, s.chunked)
 	}
 	out = append(out, s.pending...)
 	if cap(s.pending) > maxKeptOut {

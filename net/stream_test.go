@@ -285,3 +285,50 @@ func TestShutdownEndsEventStreams(t *testing.T) {
 		t.Fatalf("Shutdown with an event stream open: %v; want it ended by the drain", err)
 	}
 }
+
+// closeCounter is a reader that counts its Close calls.
+type closeCounter struct {
+	io.Reader
+	closed chan struct{}
+}
+
+func (c *closeCounter) Close() error { close(c.closed); return nil }
+
+// TestSendReaderClosesItsReaderWhenTheClientLeaves: a reader still being
+// sent is closed (once) when the client goes away.
+func TestSendReaderClosesItsReaderWhenTheClientLeaves(t *testing.T) {
+	r := &closeCounter{Reader: endless{}, closed: make(chan struct{})}
+	addr := startServer(t, &net.Server{MaxOutboundBytes: 64 << 10, Handler: func(c *net.Ctx) net.Result {
+		return c.SendReader(200, "application/octet-stream", r, -1)
+	}})
+	conn, err := stdnet.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(conn, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	if _, err := io.ReadFull(conn, make([]byte, 1<<20)); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close()
+	select {
+	case <-r.closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the reader was not closed after the client left")
+	}
+}
+
+// endless reads zeros for ever.
+type endless struct{}
+
+func (endless) Read(p []byte) (int, error) { clear(p); return len(p), nil }
+
+// TestStreamNoContentHasNoFraming: a streamed 204 carries no
+// Content-Length or Transfer-Encoding.
+func TestStreamNoContentHasNoFraming(t *testing.T) {
+	tc := newTestConn(t, &net.Server{Handler: func(c *net.Ctx) net.Result { return c.Stream(204).End() }})
+	out, err := tc.Serve([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), time.Second)
+	if err != nil || !strings.HasPrefix(string(out), "HTTP/1.1 204") ||
+		strings.Contains(string(out), "Content-Length") || strings.Contains(string(out), "Transfer-Encoding") {
+		t.Fatalf("%q, %v", out, err)
+	}
+}
