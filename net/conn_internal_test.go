@@ -362,9 +362,10 @@ func TestStreamBackPressure(t *testing.T) {
 	const (
 		limit = 64 << 10
 		chunk = 16 << 10
-		total = 8 << 20
+		total = 32 << 20 // more than the kernel's socket buffers hold
 	)
 	var maxQueued, waited int
+	first := make(chan struct{}) // closed at the first write that waits
 	addr, l := startInternal(t, &Server{MaxOutboundBytes: limit, Handler: func(c *Ctx) Result {
 		c.SetContentLength(total)
 		s := c.Stream(200)
@@ -379,7 +380,9 @@ func TestStreamBackPressure(t *testing.T) {
 			sent += chunk
 			maxQueued = max(maxQueued, s.cn.gc.OutboundBuffered()+len(s.pending))
 			if !f.Ready() {
-				waited++
+				if waited++; waited == 1 {
+					close(first)
+				}
 			}
 			return runtime.Then(c, f, next)
 		}
@@ -389,16 +392,20 @@ func TestStreamBackPressure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer res.Body.Close()
+	// Read none of the body until a write has had to wait (if none ever
+	// does, the handler ends and the deadline of the read below fails).
+	select {
+	case <-first:
+	case <-time.After(20 * time.Second):
+		t.Fatal("no write waited while the client read nothing: no back-pressure")
+	}
 	n, err := io.Copy(io.Discard, res.Body)
-	res.Body.Close()
 	if err != nil || n != total {
 		t.Fatalf("read %d of %d: %v", n, total, err)
 	}
 	// The handler ran on the loop: read its counts there.
 	onLoop(t, l, func() {})
-	if waited == 0 {
-		t.Fatal("no write waited: back-pressure never applied")
-	}
 	if maxQueued > limit+chunk {
 		t.Fatalf("up to %d bytes queued; want at most the limit %d plus one write %d", maxQueued, limit, chunk)
 	}
