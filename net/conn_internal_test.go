@@ -6,6 +6,7 @@ import (
 	"io"
 	stdnet "net"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -408,5 +409,72 @@ func TestStreamBackPressure(t *testing.T) {
 	onLoop(t, l, func() {})
 	if maxQueued > limit+chunk {
 		t.Fatalf("up to %d bytes queued; want at most the limit %d plus one write %d", maxQueued, limit, chunk)
+	}
+}
+
+// TestStreamedBodyPausesReading: while the handler holds a chunk of its
+// streamed body without asking for the next, the connection takes the
+// socket out of gnet's read interest, so the client's bytes wait in TCP
+// (its window closes) instead of piling up in gnet's buffer; once the
+// handler reads on, the whole body arrives intact.
+func TestStreamedBodyPausesReading(t *testing.T) {
+	const size = 16 << 20
+	release := make(chan struct{})
+	got := make(chan int64, 1)
+	addr, l := startInternal(t, &Server{
+		StreamBody: func(*Ctx) int64 { return 1 << 30 },
+		Handler: func(c *Ctx) Result {
+			var n int64
+			var next func([]byte) Result
+			next = func(b []byte) Result {
+				n += int64(len(b))
+				if n > 0 && n == int64(len(b)) {
+					// The first chunk: hold it until the test says.
+					p := runtime.NewPromise[struct{}](c.Loop())
+					go func() { <-release; p.Resolve(struct{}{}) }()
+					return runtime.Then(c, p.Future(), func(struct{}) Result {
+						return runtime.Then(c, c.BodyChunk(), next)
+					})
+				}
+				return runtime.Then(c, c.BodyChunk(), next)
+			}
+			return next(nil).Catch(c, func(err error) Result {
+				got <- n
+				return c.Text(200, "ok")
+			})
+		},
+	})
+	conn, err := stdnet.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
+	go func() {
+		io.WriteString(conn, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: "+strconv.Itoa(size)+"\r\n\r\n")
+		io.WriteString(conn, strings.Repeat("b", size))
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for l.readPauses.Load() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("reading was never paused")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	// Look at gnet's buffer a few times while the handler holds its chunk.
+	held := 0
+	for range 50 {
+		onLoop(t, l, func() {
+			for _, cn := range l.conns {
+				held = max(held, cn.gc.InboundBuffered())
+			}
+		})
+	}
+	close(release)
+	if n := <-got; n != size {
+		t.Fatalf("the handler read %d of %d bytes", n, size)
+	}
+	if held > 1<<20 {
+		t.Fatalf("gnet held %d unread bytes while reading was paused; want at most a few reads", held)
 	}
 }

@@ -34,6 +34,10 @@ type loop struct {
 	// sweeps and drains count the sweeps run and the drains the drain
 	// watch saw (for tests).
 	sweeps, drains atomic.Int64
+	// readPauses counts the times reading a socket was paused (tests).
+	readPauses atomic.Int64
+	// epfd is gnet's epoll descriptor for this loop, or -1 (readpause.go).
+	epfd int
 	// open and enrolling count the loop's connections and those handed to
 	// it and not yet opened, for the accept loop's choice of a loop.
 	open, enrolling atomic.Int64
@@ -62,6 +66,7 @@ type loop struct {
 func newLoop(st *serverState, el gnet.EventLoop, id int) *loop {
 	l := &loop{el: el, st: st, log: st.cfg.log, id: id}
 	l.ctx, l.cancel = context.WithCancel(st.ctx)
+	l.epfd = epollOf(el)
 	var cancelDone context.CancelFunc
 	l.doneCtx, cancelDone = context.WithCancel(context.Background())
 	cancelDone()

@@ -52,6 +52,17 @@ type Server struct {
 	// the limits set with Group.MaxBody. It runs on the loop.
 	BodyLimit func(c *Ctx) int64
 
+	// StreamBody, if set, is called once a request's head has arrived,
+	// for a request with a body, with c holding the head (like
+	// BodyLimit). A positive result streams the body with that limit
+	// (MaxBodyBytes does not apply): the handler runs at once, and reads
+	// the body with Ctx.BodyChunk or Ctx.BodyReader, as it arrives; 0
+	// reads it whole, as usual. A Content-Length over the limit is
+	// answered 413 at once; a chunked body over it fails the body's reads
+	// with a 413 error. router.Router.StreamBody implements it from
+	// Group.StreamBody. It runs on the loop.
+	StreamBody func(c *Ctx) int64
+
 	// OnShutdown lists functions Shutdown calls, with its context, once
 	// the requests in flight are answered and before the loops stop:
 	// close offload pools here, so that their last continuations still
@@ -157,6 +168,7 @@ type config struct {
 	handler           Handler
 	errorHandler      func(*Ctx, error)
 	bodyLimit         func(*Ctx) int64
+	streamBody        func(*Ctx) int64
 	log               *zap.Logger
 	loops             int
 	maxRequestLine    int
@@ -200,6 +212,7 @@ func (s *Server) configure() (config, error) {
 		handler:           s.Handler,
 		errorHandler:      s.ErrorHandler,
 		bodyLimit:         s.BodyLimit,
+		streamBody:        s.StreamBody,
 		log:               s.Logger,
 		loops:             s.Loops,
 		maxRequestLine:    s.MaxRequestLineBytes,

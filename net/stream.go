@@ -293,6 +293,7 @@ func (s *Stream) appendOnLoop(out, date []byte) ([]byte, bool) {
 	}
 	if !s.headSent {
 		s.headSent = true
+		s.c.closeIfBodyUnreadOnLoop()
 		length := s.length
 		if !bodyAllowed(s.status) {
 			length = -2 // no framing field on a 1xx, 204 or 304

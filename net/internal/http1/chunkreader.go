@@ -35,7 +35,7 @@ func (d *ChunkDecoder) Done() bool { return d.state == scanDone }
 // 0 with a nil error and !Done() means more input is needed. maxBody and
 // lim are as for ChunkScanner.Scan; err is an *Error: answer it and close
 // the connection.
-func (d *ChunkDecoder) Next(in []byte, maxBody int64, lim *Limits) (consumed int, data []byte, err error) {
+func (d *ChunkDecoder) Next(in []byte, maxData int, maxBody int64, lim *Limits) (consumed int, data []byte, err error) {
 	if maxBody < 0 {
 		maxBody = 1<<63 - 1
 	}
@@ -71,7 +71,7 @@ func (d *ChunkDecoder) Next(in []byte, maxBody int64, lim *Limits) (consumed int
 				d.state, d.left = scanData, size
 			}
 		case scanData:
-			n := min(uint64(len(in)-p), d.left)
+			n := min(uint64(len(in)-p), d.left, uint64(max(maxData, 0)))
 			if n == 0 {
 				return p, nil, nil
 			}

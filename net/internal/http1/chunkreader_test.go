@@ -22,7 +22,7 @@ func decodeInPieces(body []byte, seed uint64, maxBody int64) ([]byte, bool, erro
 			off += n
 		}
 		for {
-			consumed, data, err := d.Next(pending, maxBody, nil)
+			consumed, data, err := d.Next(pending, 1+r.IntN(64), maxBody, nil)
 			if err != nil {
 				return out, false, err
 			}
