@@ -1,6 +1,10 @@
 package main
 
 import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
 	"strconv"
 	"time"
 
@@ -15,6 +19,10 @@ import (
 //	                         Content-Length, streamed (memory independent of n)
 //	GET /sse?n=N&every=MS    N Server-Sent Events, "id: i" and "data: <Unix
 //	                         time in ns when written>", MS ms apart, then the end
+//	POST /sha256             the hex SHA-256 of the request body, read as a
+//	                         stream (any size up to 16 GiB, Content-Length or
+//	                         chunked), hashed off the loop; the server's
+//	                         StreamBody must be the router's
 
 // alphabet holds the pattern from every phase: alphabet[k : k+len] is the
 // run of bytes starting at any i with i%26 == k.
@@ -29,6 +37,19 @@ var alphabet = func() []byte {
 const bytesChunk = 64 << 10
 
 func streamRoutes(r *router.Router) {
+	up := r.Group("")
+	up.StreamBody(16 << 30)
+	up.POST("/sha256", func(c *net.Ctx) net.Result {
+		body := c.BodyReader()
+		sum := runtime.Blocking(c, func(context.Context) (string, error) {
+			h := sha256.New()
+			if _, err := io.Copy(h, body); err != nil {
+				return "", err
+			}
+			return hex.EncodeToString(h.Sum(nil)), nil
+		})
+		return runtime.Then(c, sum, func(s string) net.Result { return c.Text(net.StatusOK, s+"\n") })
+	})
 	r.GET("/bytes/:n", func(c *net.Ctx) net.Result {
 		n, err := strconv.ParseInt(c.Param("n"), 10, 64)
 		if err != nil || n < 0 {

@@ -3,6 +3,8 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"io"
 	"net/http"
 	"strconv"
@@ -17,7 +19,7 @@ import (
 func TestStreamRoutes(t *testing.T) {
 	r := router.New()
 	streamRoutes(r)
-	srv := &net.Server{Addr: "127.0.0.1:0", Loops: 1, MaxOutboundBytes: 256 << 10, Handler: r.Serve}
+	srv := &net.Server{Addr: "127.0.0.1:0", Loops: 1, MaxOutboundBytes: 256 << 10, Handler: r.Serve, StreamBody: r.StreamBody}
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +45,19 @@ func TestStreamRoutes(t *testing.T) {
 			}
 		}
 	}
-	res, err := http.Get(base + "/sse?n=3&every=1")
+	// 8 MiB, twice MaxBodyBytes: streamed, not buffered.
+	up := strings.Repeat("0123456789abcdef", 1<<19)
+	want := sha256.Sum256([]byte(up))
+	res, err := http.Post(base+"/sha256", "application/octet-stream", strings.NewReader(up))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if string(got) != hex.EncodeToString(want[:])+"\n" {
+		t.Fatalf("/sha256: %d %q", res.StatusCode, got)
+	}
+	res, err = http.Get(base + "/sse?n=3&every=1")
 	if err != nil {
 		t.Fatal(err)
 	}
