@@ -42,6 +42,7 @@ type bodyIn struct {
 	waiter    runtime.Promise[[]byte]
 	waiting   bool
 	asked     bool // the handler has asked for the body (100 Continue)
+	starved   bool // the last feed found too few bytes to hand anything over
 }
 
 // BodyChunk returns the next chunk of a streamed request body: ready at
@@ -154,6 +155,7 @@ func (b *bodyIn) feedOnLoop(in []byte, lim *http1.Limits) (consumed int, done bo
 	if len(buf) > 0 {
 		b.has = true
 	}
+	b.starved = !b.has && !b.eof
 	b.settleOnLoop()
 	return consumed, b.eof, nil
 }
@@ -253,4 +255,15 @@ func (c *Ctx) closeIfBodyUnreadOnLoop() {
 	if b := c.bodyIn; b != nil && !b.eof && b.err == nil {
 		c.closeAfter = true
 	}
+}
+
+// awaitsBodyBytesOnLoop reports whether the connection waits for more of a
+// streamed body that nothing buffered can supply (TestConn.Serve returns
+// then).
+func (cn *conn) awaitsBodyBytesOnLoop() bool {
+	if cn.read != readStreamed || cn.bodyOf == nil {
+		return false
+	}
+	b := cn.bodyOf.bodyIn
+	return b.waiting && (b.starved || cn.gc.InboundBuffered() == 0)
 }
