@@ -384,7 +384,10 @@ func (cn *conn) feedBodyOnLoop(t *turn) bool {
 	if n > 0 {
 		_, _ = cn.gc.Discard(n)
 		t.bytes += n
+		// ReadTimeout bounds a streamed body's time without progress,
+		// not its whole length (an upload may take hours).
 		cn.lastActive = cn.l.st.now.Load()
+		cn.reqStart = cn.lastActive
 	}
 	if err != nil {
 		// Bad framing or over the limit: the body fails, and what
