@@ -109,6 +109,7 @@ func Compress(cfg CompressConfig) net.Middleware {
 	m := newCompressor(cfg)
 	return func(next net.Handler) net.Handler {
 		return func(c *net.Ctx) net.Result {
+			c.OnStream(m.streamHook) // streamed bodies are encoded as they go
 			res := next(c)
 			if res.Ready() {
 				if _, err := res.Get(); err != nil {
@@ -148,6 +149,8 @@ type compressor struct {
 	pool         *offload.Pool
 	encoders     [numCodings]sync.Pool // of encoder
 	copies       sync.Pool             // of *[]byte: bodies copied for off-loop jobs
+	streamers    [numCodings]sync.Pool // of *streamingEncoder, for streamed bodies
+	streamHook   func(*net.Ctx, io.Writer) net.StreamEncoder
 }
 
 func newCompressor(cfg CompressConfig) *compressor {
@@ -209,7 +212,64 @@ func newCompressor(cfg CompressConfig) *compressor {
 		}
 		return &zstdEncoder{enc: enc}
 	}
+	for cd := codingZstd; cd < numCodings; cd++ {
+		m.streamers[cd].New = func() any {
+			e := &streamingEncoder{pool: &m.streamers[cd]}
+			switch cd {
+			case codingGzip:
+				e.w, _ = gzip.NewWriterLevel(io.Discard, level)
+			case codingDeflate:
+				e.w, _ = zlib.NewWriterLevel(io.Discard, level)
+			default:
+				e.w, _ = zstd.NewWriter(io.Discard, zstd.WithEncoderConcurrency(1), zstd.WithLowerEncoderMem(true))
+			}
+			return e
+		}
+	}
+	m.streamHook = m.onStream
 	return m
+}
+
+// onStream is Compress's net.OnStream hook: it encodes a streamed body
+// chunk by chunk, on the loop, when the response qualifies (its size is
+// unknown, so MinSize does not apply).
+func (m *compressor) onStream(c *net.Ctx, w io.Writer) net.StreamEncoder {
+	if !m.eligible(c, m.minSize) {
+		return nil
+	}
+	if c.ResponseHeader("Vary") != "*" {
+		addVary(c, "Accept-Encoding")
+	}
+	cd := m.negotiate(c.Header("Accept-Encoding"))
+	if cd == identity {
+		return nil
+	}
+	m.setEncodedOnLoop(c, cd, nil)
+	e := m.streamers[cd].Get().(*streamingEncoder)
+	e.w.Reset(w)
+	return e
+}
+
+// streamingEncoder is a pooled codec encoding one streamed body. Loop-only
+// between Get and Close.
+type streamingEncoder struct {
+	w interface {
+		io.WriteCloser
+		Flush() error
+		Reset(io.Writer)
+	}
+	pool *sync.Pool
+}
+
+func (e *streamingEncoder) Write(p []byte) (int, error) { return e.w.Write(p) }
+func (e *streamingEncoder) Flush() error                { return e.w.Flush() }
+
+// Close ends the coding and puts the codec back in its pool.
+func (e *streamingEncoder) Close() error {
+	err := e.w.Close()
+	e.w.Reset(io.Discard) // forget the stream
+	e.pool.Put(e)
+	return err
 }
 
 // codingByName maps a content-coding token (case-insensitive) to a coding;

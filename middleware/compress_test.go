@@ -1,6 +1,7 @@
 package middleware_test
 
 import (
+	"bufio"
 	"bytes"
 	stdgzip "compress/gzip"
 	"compress/zlib"
@@ -504,5 +505,58 @@ func BenchmarkCompress(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestCompressStreamsStreamedBodies: a streamed response is compressed as
+// it goes (each SSE event is flushed through the coder, so it can be
+// decoded before the stream ends), not buffered whole.
+func TestCompressStreamsStreamedBodies(t *testing.T) {
+	next := make(chan struct{})
+	h := net.Chain(func(c *net.Ctx) net.Result {
+		sse := c.SSE()
+		var send func(i int) net.Result
+		send = func(i int) net.Result {
+			if i == 3 {
+				return sse.Stream().End()
+			}
+			f := sse.Send(net.Event{Data: strings.Repeat("event ", 100) + strconv.Itoa(i)})
+			ok := runtime.Blocking(c, func(context.Context) (struct{}, error) { <-next; return struct{}{}, nil })
+			return runtime.Then(c, runtime.All(c, f, ok), func([]struct{}) net.Result { return send(i + 1) })
+		}
+		return send(0)
+	}, middleware.Compress(middleware.CompressConfig{Types: []string{"text/*"}}))
+	srv := &net.Server{Addr: "127.0.0.1:0", Loops: 1, Handler: h}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown(context.Background())
+	req, _ := http.NewRequest("GET", "http://"+srv.ListenAddr().String()+"/", nil)
+	req.Header.Set("Accept-Encoding", "gzip")
+	res, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.Header.Get("Content-Encoding") != "gzip" || res.ContentLength != -1 {
+		t.Fatalf("headers %v, length %d", res.Header, res.ContentLength)
+	}
+	zr, err := stdgzip.NewReader(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(zr)
+	for i := range 3 {
+		line, err := br.ReadString('\n')
+		if err != nil || !strings.HasSuffix(line, strconv.Itoa(i)+"\n") {
+			t.Fatalf("event %d: %q, %v", i, line, err)
+		}
+		if blank, _ := br.ReadString('\n'); blank != "\n" {
+			t.Fatalf("event %d not ended: %q", i, blank)
+		}
+		next <- struct{}{} // the next event is sent only now: this one was flushed
+	}
+	if rest, err := io.ReadAll(br); err != nil || len(rest) != 0 {
+		t.Fatalf("after the events: %q, %v", rest, err)
 	}
 }

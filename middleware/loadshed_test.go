@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/weftgo/weft/middleware"
@@ -387,4 +388,25 @@ func TestHealthReportsPressure(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestLoadShedUnderTestConnAfterIdle is the regression test of issue 8
+// §5.5: a TestConn's loop runs tasks only inside Serve, so the lag probe
+// aged between calls and LoadShed shed a connection idle for 300 ms.
+func TestLoadShedUnderTestConnAfterIdle(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := net.Chain(func(c *net.Ctx) net.Result { return c.Text(200, "ok") }, middleware.LoadShed(middleware.LoadShedConfig{}))
+		tc, err := net.NewTestConn(&net.Server{Handler: h})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tc.Close()
+		for i := range 3 {
+			out, err := tc.Serve([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), time.Second)
+			if err != nil || !strings.HasPrefix(string(out), "HTTP/1.1 200") {
+				t.Fatalf("request %d after %d s idle: %q, %v", i+1, i, out, err)
+			}
+			time.Sleep(time.Second) // idle, in the bubble's clock
+		}
+	})
 }

@@ -4,6 +4,7 @@ import (
 	stdnet "net"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 	"unsafe"
@@ -180,9 +181,16 @@ func (st *logger) done(c *net.Ctx, start time.Time, err error) {
 		return
 	}
 	b := st.bufs.Get().(*logBuf)
+	// The request's strings are views of its bytes, and b.remote is
+	// reused: a core that keeps fields (zaptest's observer, an async
+	// core) would later read another request's. So they are copied, all
+	// in one allocation, for a line that is written.
+	b.remote = appendRemote(b.remote[:0], c.RemoteAddr())
+	id := RequestIDFrom(c)
+	method, path, remote, id := cloneStrings(c.Method(), c.Path(), unsafe.String(unsafe.SliceData(b.remote), len(b.remote)), id)
 	fs := append(b.fields[:0],
-		zap.String("method", c.Method()),
-		zap.String("path", c.Path()),
+		zap.String("method", method),
+		zap.String("path", path),
 	)
 	if r := c.Route(); r != "" {
 		fs = append(fs, zap.String("route", r))
@@ -202,29 +210,44 @@ func (st *logger) done(c *net.Ctx, start time.Time, err error) {
 	if s.Pending > 0 {
 		fs = append(fs, zap.Duration("pending", s.Pending))
 	}
-	if id := RequestIDFrom(c); id != "" {
+	if id != "" {
 		fs = append(fs, zap.String("request_id", id))
 	}
-	fs = b.appendRemote(fs, c.RemoteAddr())
+	if remote != "" {
+		fs = append(fs, zap.String("remote", remote))
+	}
 	ce.Write(fs...)
 	clear(fs)
 	b.fields = fs[:0]
 	st.bufs.Put(b)
 }
 
-// appendRemote appends the "remote" field, formatting a TCP address into
-// b.remote without allocating.
-func (b *logBuf) appendRemote(fs []zap.Field, addr stdnet.Addr) []zap.Field {
+// appendRemote appends the client's address to b, a TCP address without
+// allocating.
+func appendRemote(b []byte, addr stdnet.Addr) []byte {
 	switch a := addr.(type) {
 	case nil:
-		return fs
+		return b
 	case *stdnet.TCPAddr:
 		ap := a.AddrPort()
-		b.remote = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()).AppendTo(b.remote[:0])
-		return append(fs, zap.String("remote", unsafe.String(unsafe.SliceData(b.remote), len(b.remote))))
+		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()).AppendTo(b)
 	default:
-		return append(fs, zap.Stringer("remote", a))
+		return append(b, a.String()...)
 	}
+}
+
+// cloneStrings copies a, b, c and d into one new string and returns the
+// four parts of it: one allocation.
+func cloneStrings(a, b, c, d string) (string, string, string, string) {
+	var sb strings.Builder
+	sb.Grow(len(a) + len(b) + len(c) + len(d))
+	sb.WriteString(a)
+	sb.WriteString(b)
+	sb.WriteString(c)
+	sb.WriteString(d)
+	s := sb.String()
+	i, j, k := len(a), len(a)+len(b), len(a)+len(b)+len(c)
+	return s[:i], s[i:j], s[j:k], s[k:]
 }
 
 // serverTiming formats the split as a Server-Timing header value, in

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/weftgo/weft/middleware"
 	"github.com/weftgo/weft/net"
@@ -265,9 +267,11 @@ func TestLoggerAllocations(t *testing.T) {
 		max  float64
 	}{
 		{"nop logger", middleware.LoggerConfig{}, 0},
-		{"json logger", middleware.LoggerConfig{Logger: discardLogger()}, 0},
+		// One for a line written: its request strings are copied (a
+		// core may keep them).
+		{"json logger", middleware.LoggerConfig{Logger: discardLogger()}, 1},
 		{"level disabled", middleware.LoggerConfig{Logger: discardLogger(), Level: zap.DebugLevel}, 0},
-		{"with Server-Timing", middleware.LoggerConfig{Logger: discardLogger(), ServerTiming: true}, 1},
+		{"with Server-Timing", middleware.LoggerConfig{Logger: discardLogger(), ServerTiming: true}, 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -315,4 +319,26 @@ func BenchmarkLogger(b *testing.B) {
 		{"bare/async", after(0, "ok"), req},
 		{"json-discard/async", net.Chain(after(0, "ok"), middleware.Logger(middleware.LoggerConfig{Logger: discardLogger()})), req},
 	})
+}
+
+// TestLoggerFieldsOutliveTheRequest is the regression test of issue 8 §5.4:
+// a core that keeps fields (here zap's observer) read the method and path
+// of a later request, since they were views of the request's bytes.
+func TestLoggerFieldsOutliveTheRequest(t *testing.T) {
+	core, logs := observer.New(zap.InfoLevel)
+	tc := testConn(t, net.Chain(plainText, middleware.Logger(middleware.LoggerConfig{Logger: zap.New(core)})))
+	for _, p := range []string{"/first", "/other"} {
+		if _, err := tc.Serve([]byte(get(p)), time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []string
+	for _, e := range logs.All() {
+		f := e.ContextMap()
+		got = append(got, fmt.Sprint(f["method"], " ", f["path"], " ", f["remote"]))
+	}
+	want := []string{"GET /first 192.0.2.1:1234", "GET /other 192.0.2.1:1234"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("logged %q; want %q", got, want)
+	}
 }

@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -20,6 +21,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/weftgo/weft/internal/httpfile"
 	"github.com/weftgo/weft/net"
 	"github.com/weftgo/weft/runtime"
 )
@@ -55,11 +57,10 @@ type StaticConfig struct {
 	// Express's serve-static does.
 	Dotfiles bool
 
-	// MaxFileSize is the largest response body Static reads into memory:
-	// the server has no streaming responses yet, so a file is sent whole
-	// from a buffer. A larger file is answered 403, except for a single
-	// Range request that fits (an open-ended range is cut to fit).
-	// Default 64 MiB.
+	// MaxFileSize is the largest response body Static reads into memory
+	// and sends from a buffer; a larger file (or range) is streamed with
+	// Ctx.SendReader, read off the loop 64 KiB at a time, so any size is
+	// served in bounded memory. Default 64 MiB.
 	MaxFileSize int64
 
 	// CacheControl, if set, is sent as the Cache-Control of every file
@@ -98,8 +99,9 @@ type StaticConfig struct {
 //     so it cannot redirect off-site), its Index file with it;
 //   - 400 to a path with "..", NUL, a backslash or a bad percent-escape
 //     (after decoding: "%2e%2e" and "%5c" count), 404 to a missing file,
-//     a dotfile, or a symbolic link out of Dir, 403 to a file over
-//     MaxFileSize, 405 with Allow to methods other than GET and HEAD.
+//     a dotfile, or a symbolic link out of Dir, 405 with Allow to
+//     methods other than GET and HEAD. Files over MaxFileSize are
+//     streamed, whatever their size.
 //
 // Files are opened and read off the loop with runtime.Blocking (file I/O
 // blocks), except cached ones. A HEAD request reads the file as GET does,
@@ -177,17 +179,11 @@ func newStatic(cfg StaticConfig) *static {
 // staticRequest is what the off-loop part needs of the request: values,
 // never the Ctx.
 type staticRequest struct {
-	name     string // clean, slash-separated, relative to the root ("." for it)
-	dir      bool   // the path ended in '/' (or was empty)
-	base     string // the last segment as sent, for a redirect
-	query    string
-	get      bool // GET, not HEAD: Range applies
-	ifMatch  string
-	ifNone   string
-	ifModSnc string
-	ifUnmod  string
-	rangeHdr string
-	ifRange  string
+	name  string // clean, slash-separated, relative to the root ("." for it)
+	dir   bool   // the path ended in '/' (or was empty)
+	base  string // the last segment as sent, for a redirect
+	query string
+	cond  httpfile.Request
 }
 
 // staticFile is a file as read, or as the cache holds it.
@@ -207,6 +203,8 @@ type staticAnswer struct {
 	file         *staticFile
 	contentRange string
 	body         []byte
+	stream       io.ReadCloser // a file too large to read whole, from the range's start
+	length       int64         // bytes of stream to send
 }
 
 func (s *static) serve(c *net.Ctx) net.Result {
@@ -227,13 +225,15 @@ func (s *static) serve(c *net.Ctx) net.Result {
 		return c.Text(net.StatusNotFound, net.StatusText(net.StatusNotFound))
 	}
 	req.query = c.RawQuery()
-	req.get = method == "GET"
-	req.ifMatch = c.Header("If-Match")
-	req.ifNone = c.Header("If-None-Match")
-	req.ifModSnc = c.Header("If-Modified-Since")
-	req.ifUnmod = c.Header("If-Unmodified-Since")
-	req.rangeHdr = c.Header("Range")
-	req.ifRange = c.Header("If-Range")
+	req.cond = httpfile.Request{
+		Get:      method == "GET",
+		IfMatch:  c.Header("If-Match"),
+		IfNone:   c.Header("If-None-Match"),
+		IfModSnc: c.Header("If-Modified-Since"),
+		IfUnmod:  c.Header("If-Unmodified-Since"),
+		Range:    c.Header("Range"),
+		IfRange:  c.Header("If-Range"),
+	}
 
 	if s.cacheMax > 0 {
 		if f, ok := s.cache.Load(req.cacheKey()); ok {
@@ -335,7 +335,12 @@ func (s *static) open(req *staticRequest) staticAnswer {
 		f.Close()
 		return staticAnswer{status: net.StatusNotFound}
 	}
-	defer f.Close()
+	kept := false // f goes on to be streamed
+	defer func() {
+		if !kept {
+			f.Close()
+		}
+	}()
 	if !info.Mode().IsRegular() {
 		return staticAnswer{status: net.StatusNotFound}
 	}
@@ -347,12 +352,17 @@ func (s *static) open(req *staticRequest) staticAnswer {
 	} else if file.etag, err = s.hashETag(name, f, file.size); err != nil {
 		return errorAnswer(err)
 	}
-	if a, done := s.preconditions(req, file); done {
+	if a, done := preconditions(req, file); done {
 		return a
 	}
-	start, length, status := s.chooseRange(req, file)
+	start, length, status := chooseRange(req, file)
 	if status != net.StatusOK && status != net.StatusPartialContent {
 		return refusal(status, file)
+	}
+	if length > s.maxSize {
+		// Too large to read whole: streamed, one chunk at a time.
+		kept = true
+		return s.streamAnswer(name, f, file, start, length, status)
 	}
 	if file.data, err = readRange(f, start, length); err != nil {
 		return errorAnswer(err)
@@ -369,11 +379,81 @@ func (s *static) open(req *staticRequest) staticAnswer {
 	}
 	a := staticAnswer{status: status, file: file, body: file.data}
 	if status == net.StatusPartialContent {
-		a.contentRange = "bytes " + strconv.FormatInt(start, 10) + "-" + strconv.FormatInt(start+length-1, 10) + "/" + strconv.FormatInt(file.size, 10)
+		a.contentRange = httpfile.ContentRange(start, length, file.size)
 	} else if s.cacheMax > 0 && file.size <= s.cacheFileMax {
 		s.store(req.cacheKey(), file)
 	}
 	return a
+}
+
+// streamAnswer prepares f (which it keeps open, or closes on failure) to
+// be streamed from start for length bytes.
+func (s *static) streamAnswer(name string, f fs.File, file *staticFile, start, length int64, status int) (a staticAnswer) {
+	keep := false
+	defer func() {
+		if !keep {
+			f.Close()
+		}
+	}()
+	var body io.Reader = f
+	file.ctype = mime.TypeByExtension(path.Ext(name))
+	if file.ctype == "" {
+		head := make([]byte, 512)
+		n, err := io.ReadFull(f, head)
+		if err != nil && err != io.ErrUnexpectedEOF {
+			return errorAnswer(err)
+		}
+		head = head[:n]
+		file.ctype = http.DetectContentType(head)
+		if start == 0 {
+			body = io.MultiReader(bytes.NewReader(head), f)
+		} else if sk, ok := f.(io.Seeker); ok {
+			if _, err := sk.Seek(start, io.SeekStart); err != nil {
+				return errorAnswer(err)
+			}
+		} else if _, err := io.CopyN(io.Discard, f, start-int64(n)); err != nil {
+			return errorAnswer(err)
+		}
+	} else if start != 0 {
+		if sk, ok := f.(io.Seeker); ok {
+			if _, err := sk.Seek(start, io.SeekStart); err != nil {
+				return errorAnswer(err)
+			}
+		} else if _, err := io.CopyN(io.Discard, f, start); err != nil {
+			return errorAnswer(err)
+		}
+	}
+	keep = true
+	a = staticAnswer{status: status, file: file, stream: readCloser{io.LimitReader(body, length), f}, length: length}
+	if status == net.StatusPartialContent {
+		a.contentRange = httpfile.ContentRange(start, length, file.size)
+	}
+	return a
+}
+
+// readCloser reads from one reader and closes another (the file under a
+// LimitReader).
+type readCloser struct {
+	io.Reader
+	io.Closer
+}
+
+// preconditions evaluates the conditional headers (RFC 9110 §13.2.2) and
+// reports whether they decide the answer.
+func preconditions(req *staticRequest, file *staticFile) (staticAnswer, bool) {
+	switch httpfile.Preconditions(&req.cond, &httpfile.File{Size: file.size, ModTime: file.modTime, ETag: file.etag}) {
+	case net.StatusPreconditionFailed:
+		return staticAnswer{status: net.StatusPreconditionFailed}, true
+	case net.StatusNotModified:
+		return staticAnswer{status: net.StatusNotModified, file: file}, true
+	}
+	return staticAnswer{}, false
+}
+
+// chooseRange decides what part of the file to send: the whole (200), one
+// range (206) or none (416).
+func chooseRange(req *staticRequest, file *staticFile) (start, length int64, status int) {
+	return httpfile.ChooseRange(&req.cond, &httpfile.File{Size: file.size, ModTime: file.modTime, ETag: file.etag})
 }
 
 func (s *static) openFile(name string) (fs.File, fs.FileInfo, error) {
@@ -401,26 +481,26 @@ func (s *static) store(key string, f *staticFile) {
 
 // answer evaluates a request against a cached file, on the loop.
 func (s *static) answer(req *staticRequest, file *staticFile) staticAnswer {
-	if a, done := s.preconditions(req, file); done {
+	if a, done := preconditions(req, file); done {
 		return a
 	}
-	start, length, status := s.chooseRange(req, file)
+	start, length, status := chooseRange(req, file)
 	switch status {
 	case net.StatusOK:
 		return staticAnswer{status: status, file: file, body: file.data}
 	case net.StatusPartialContent:
 		return staticAnswer{status: status, file: file, body: file.data[start : start+length],
-			contentRange: "bytes " + strconv.FormatInt(start, 10) + "-" + strconv.FormatInt(start+length-1, 10) + "/" + strconv.FormatInt(file.size, 10)}
+			contentRange: httpfile.ContentRange(start, length, file.size)}
 	}
 	return refusal(status, file)
 }
 
 // refusal is the answer to a range that cannot be satisfied (416, with
-// the size in Content-Range) or a file too large to send (403).
+// the size in Content-Range).
 func refusal(status int, file *staticFile) staticAnswer {
 	a := staticAnswer{status: status, file: file}
 	if status == net.StatusRangeNotSatisfiable {
-		a.contentRange = "bytes */" + strconv.FormatInt(file.size, 10)
+		a.contentRange = httpfile.ContentRange(0, 0, file.size)
 	}
 	return a
 }
@@ -449,71 +529,6 @@ func (s *static) hashETag(name string, f fs.File, size int64) (string, error) {
 	return etag, nil
 }
 
-// preconditions evaluates the conditional headers (RFC 9110 §13.2.2) and
-// reports whether they decide the answer.
-func (s *static) preconditions(req *staticRequest, file *staticFile) (staticAnswer, bool) {
-	if req.ifMatch != "" {
-		if !matchETag(req.ifMatch, file.etag, true) {
-			return staticAnswer{status: net.StatusPreconditionFailed}, true
-		}
-	} else if req.ifUnmod != "" && !file.modTime.IsZero() {
-		if t, ok := parseHTTPDate(req.ifUnmod); ok && file.modTime.Truncate(time.Second).After(t) {
-			return staticAnswer{status: net.StatusPreconditionFailed}, true
-		}
-	}
-	if req.ifNone != "" {
-		if matchETag(req.ifNone, file.etag, false) {
-			return staticAnswer{status: net.StatusNotModified, file: file}, true
-		}
-	} else if req.ifModSnc != "" && !file.modTime.IsZero() {
-		if t, ok := parseHTTPDate(req.ifModSnc); ok && !file.modTime.Truncate(time.Second).After(t) {
-			return staticAnswer{status: net.StatusNotModified, file: file}, true
-		}
-	}
-	return staticAnswer{}, false
-}
-
-// chooseRange decides what part of the file to send: the whole (200), one
-// range (206), none (416), or a refusal of a file too large (403).
-func (s *static) chooseRange(req *staticRequest, file *staticFile) (start, length int64, status int) {
-	size := file.size
-	if req.get && req.rangeHdr != "" && s.ifRangeHolds(req.ifRange, file) {
-		start, length, ok, satisfiable := parseRange(req.rangeHdr, size)
-		switch {
-		case ok && !satisfiable:
-			return 0, 0, net.StatusRangeNotSatisfiable
-		case ok && length > s.maxSize:
-			if !strings.HasSuffix(strings.TrimSpace(req.rangeHdr), "-") {
-				return 0, 0, net.StatusForbidden
-			}
-			return start, s.maxSize, net.StatusPartialContent // open-ended: cut to fit
-		case ok:
-			return start, length, net.StatusPartialContent
-		}
-	}
-	if size > s.maxSize {
-		return 0, 0, net.StatusForbidden
-	}
-	return 0, size, net.StatusOK
-}
-
-// ifRangeHolds reports whether a Range may apply: no If-Range, or one
-// that names the current representation (a strong ETag, or the exact
-// Last-Modified date).
-func (s *static) ifRangeHolds(ifRange string, file *staticFile) bool {
-	ifRange = strings.TrimSpace(ifRange)
-	switch {
-	case ifRange == "":
-		return true
-	case strings.HasPrefix(ifRange, `"`):
-		return ifRange == file.etag
-	case strings.HasPrefix(ifRange, "W/"):
-		return false // weak validators never match If-Range
-	}
-	t, ok := parseHTTPDate(ifRange)
-	return ok && !file.modTime.IsZero() && file.modTime.Truncate(time.Second).Equal(t)
-}
-
 // respond builds the response of a, on the loop.
 func (s *static) respond(c *net.Ctx, a staticAnswer) net.Result {
 	if a.status == net.StatusMovedPermanently {
@@ -532,10 +547,12 @@ func (s *static) respond(c *net.Ctx, a staticAnswer) net.Result {
 	if a.contentRange != "" {
 		c.SetHeader("Content-Range", a.contentRange)
 	}
-	switch a.status {
-	case net.StatusOK, net.StatusPartialContent:
+	switch {
+	case a.stream != nil:
+		return c.SendReader(a.status, a.file.ctype, a.stream, a.length)
+	case a.status == net.StatusOK, a.status == net.StatusPartialContent:
 		return c.Send(a.status, a.file.ctype, a.body)
-	case net.StatusNotModified:
+	case a.status == net.StatusNotModified:
 		return c.NoContent(a.status)
 	}
 	return c.Text(a.status, net.StatusText(a.status))
@@ -590,80 +607,4 @@ func readAt(f fs.File, p []byte, off int64) (int, error) {
 		return ra.ReadAt(p, off)
 	}
 	return 0, errors.ErrUnsupported
-}
-
-// parseRange parses a Range field for a representation of size bytes.
-// ok is false when the field is to be ignored (not bytes, malformed, or
-// several ranges: Static then sends the whole file); satisfiable is false
-// when the one range starts past the end (416).
-func parseRange(h string, size int64) (start, length int64, ok, satisfiable bool) {
-	spec, found := strings.CutPrefix(strings.TrimSpace(h), "bytes=")
-	if !found || strings.Contains(spec, ",") {
-		return 0, 0, false, false
-	}
-	first, last, found := strings.Cut(strings.TrimSpace(spec), "-")
-	if !found {
-		return 0, 0, false, false
-	}
-	first, last = strings.TrimSpace(first), strings.TrimSpace(last)
-	if first == "" { // suffix: the last n bytes
-		n, err := strconv.ParseInt(last, 10, 64)
-		if err != nil || n < 0 || last[0] == '+' {
-			return 0, 0, false, false
-		}
-		if n == 0 || size == 0 {
-			return 0, 0, true, false
-		}
-		n = min(n, size)
-		return size - n, n, true, true
-	}
-	a, err := strconv.ParseInt(first, 10, 64)
-	if err != nil || a < 0 || first[0] == '+' {
-		return 0, 0, false, false
-	}
-	end := size - 1
-	if last != "" {
-		b, err := strconv.ParseInt(last, 10, 64)
-		if err != nil || b < a || last[0] == '+' {
-			return 0, 0, false, false
-		}
-		end = min(b, size-1)
-	}
-	if a >= size {
-		return 0, 0, true, false
-	}
-	return a, end - a + 1, true, true
-}
-
-// matchETag reports whether the If-Match or If-None-Match list matches
-// etag, with the strong comparison (If-Match) or the weak one
-// (If-None-Match) of RFC 9110 §8.8.3.2.
-func matchETag(list, etag string, strong bool) bool {
-	if strings.TrimSpace(list) == "*" {
-		return true
-	}
-	if strong && strings.HasPrefix(etag, "W/") {
-		return false
-	}
-	opaque := strings.TrimPrefix(etag, "W/")
-	for list != "" {
-		var tag string
-		tag, list, _ = strings.Cut(list, ",")
-		tag = strings.TrimSpace(tag)
-		weak := strings.HasPrefix(tag, "W/")
-		if weak && strong {
-			continue
-		}
-		if strings.TrimPrefix(tag, "W/") == opaque {
-			return true
-		}
-	}
-	return false
-}
-
-// parseHTTPDate parses an HTTP date in any of the three formats a recipient
-// must accept (RFC 9110 §5.6.7).
-func parseHTTPDate(s string) (time.Time, bool) {
-	t, err := http.ParseTime(strings.TrimSpace(s))
-	return t, err == nil
 }

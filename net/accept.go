@@ -3,6 +3,7 @@ package net
 import (
 	"context"
 	"errors"
+	"fmt"
 	stdnet "net"
 	"os"
 	"path/filepath"
@@ -19,21 +20,56 @@ import (
 // Engine.Register, instead of letting gnet accept them: gnet stops its whole
 // engine (and drops every connection) on any accept error but a few, EMFILE
 // included (see shared/notes/deps.md). gnet still needs a listener of its
-// own; it gets a Unix socket in a private directory that nothing connects
-// to (engine.OnOpen refuses anything that does).
+// own; it gets a private Unix socket that nothing but Start's probes
+// connects to (engine.OnOpen refuses anything that does, after the probes).
 
-// privateSocket returns the address of a Unix socket in a new directory
-// only this user can enter, and a func that removes it.
+// privateSocket returns the address of gnet's own listener and a func that
+// removes it: a Unix socket in a new directory only this user can enter,
+// under the first writable one of TMPDIR, XDG_RUNTIME_DIR and /dev/shm; if
+// none is (a read-only root filesystem, issue 8 §5.8), a TCP port on the
+// loopback interface. (An abstract Unix socket would need no directory, but
+// gnet's address parser turns "unix://@name" into the path "name".) Either
+// way engine.OnOpen refuses whatever connects to it but Start's probes.
 func privateSocket() (addr string, cleanup func(), err error) {
-	dir, err := os.MkdirTemp("", "weft-")
+	dirs := []string{os.TempDir()}
+	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
+		dirs = append(dirs, d)
+	}
+	return privateSocketIn(append(dirs, "/dev/shm"))
+}
+
+// privateSocketIn is privateSocket with the directories to try.
+func privateSocketIn(dirs []string) (addr string, cleanup func(), err error) {
+	for _, d := range dirs {
+		dir, err := os.MkdirTemp(d, "weft-")
+		if err != nil {
+			continue
+		}
+		if err := os.Chmod(dir, 0o700); err != nil {
+			os.RemoveAll(dir)
+			continue
+		}
+		return "unix://" + filepath.Join(dir, "loops.sock"), func() { os.RemoveAll(dir) }, nil
+	}
+	// Reserve a loopback port and hand it to gnet (it must bind it
+	// itself); another process taking it meanwhile makes Start fail, and
+	// Start may be retried.
+	ln, err := stdnet.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return "", nil, err
+		return "", nil, fmt.Errorf("no directory for a private socket and no loopback port: %w", err)
 	}
-	if err := os.Chmod(dir, 0o700); err != nil {
-		os.RemoveAll(dir)
-		return "", nil, err
+	addr = ln.Addr().String()
+	ln.Close()
+	return "tcp://" + addr, func() {}, nil
+}
+
+// isPrivate reports whether a connection came through gnet's own listener
+// (Start's probes, or a stranger), not from weft's accept loop.
+func (st *serverState) isPrivate(local stdnet.Addr) bool {
+	if _, ok := local.(*stdnet.UnixAddr); ok {
+		return true
 	}
-	return "unix://" + filepath.Join(dir, "loops.sock"), func() { os.RemoveAll(dir) }, nil
+	return st.private != "" && local != nil && local.String() == st.private
 }
 
 // probeLoops waits until gnet's loops run, and makes weft know each of
@@ -42,8 +78,9 @@ func privateSocket() (addr string, cleanup func(), err error) {
 // once the loops exist, and its round-robin balancer gives n probes, one
 // after another, to n different loops.
 func probeLoops(addr string, n int, probed, stopped <-chan struct{}) error {
+	network, address, _ := strings.Cut(addr, "://")
 	for range n {
-		c, err := stdnet.Dial("unix", strings.TrimPrefix(addr, "unix://"))
+		c, err := stdnet.Dial(network, address)
 		if err != nil {
 			return err
 		}

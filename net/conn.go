@@ -22,20 +22,24 @@ package net
 //
 // # What gnet v2.9.7 allows (measured; see also shared/notes/deps.md)
 //
-// Reading cannot be paused. eventloop.read (eventloop_unix.go:253-299)
-// reads whatever the socket has on every EPOLLIN and appends what OnTraffic
-// left to the connection's inbound ring, which has no bound; the poller's
-// epoll descriptor is unexported, and gnet itself re-arms EPOLLIN on every
-// write that meets EAGAIN (ModReadWrite, connection_unix.go:160-178) and
-// every drained write (ModRead, eventloop_unix.go:348), so removing read
-// interest from outside would be undone by the next write (gnet #712). So
-// weft stops *consuming* a client's bytes instead: while the output is
-// over MaxOutboundBytes, or the pipeline is full, or (later) a streamed
-// body's reader has not taken its chunk, the pass parses nothing, and the
-// bytes wait in gnet's inbound buffer; past MaxInboundBytes the connection
-// is closed (the only bound weft can give). TestInboundIsNotPausedByGnet
-// shows the buffer growing while nothing is consumed. True TCP back-pressure
-// (the client's window closing) needs a pause-read call in gnet.
+// Reading cannot be paused through gnet's API. eventloop.read
+// (eventloop_unix.go:253-299) reads whatever the socket has on every
+// EPOLLIN and appends what OnTraffic left to the connection's inbound ring,
+// which has no bound (TestInboundIsNotPausedByGnet shows it filling while
+// nothing is consumed); gnet #712 asks for a pause. So weft stops
+// *consuming* a client's bytes: while its output is over MaxOutboundBytes,
+// its pipeline is full, or an upgrade is being answered, the pass parses
+// nothing, the bytes wait in gnet's buffer, and past MaxInboundBytes the
+// connection is closed. For a streamed request body, whose handler may
+// consume slower than the client sends for as long as the upload lasts,
+// that is not enough: there weft takes EPOLLIN out of the socket's
+// interest on gnet's epoll descriptor (read by reflection: readpause.go)
+// while the handler holds a chunk it has not asked past, so the client is
+// held back by TCP. gnet re-arms EPOLLIN itself when a write meets EAGAIN
+// (ModReadWrite, connection_unix.go:160-178) or its output drains
+// (ModRead, eventloop_unix.go:348), which lets at most one more read in
+// before the next pass pauses again (TestStreamedBodyPausesReading). A
+// pause-read call in gnet would replace the reflection.
 //
 // Nothing tells weft that output drained: gnet raises no writable event, and
 // AsyncWrite's callback runs when the bytes are buffered, not sent
@@ -80,9 +84,10 @@ const (
 type readPhase uint8
 
 const (
-	readIdle readPhase = iota // between requests
-	readHead                  // cn.partial holds a head still arriving
-	readBody                  // cn.partial's head is parsed; its body is arriving
+	readIdle     readPhase = iota // between requests
+	readHead                      // cn.partial holds a head still arriving
+	readBody                      // cn.partial's head is parsed; its body is arriving
+	readStreamed                  // cn.bodyOf is dispatched; its streamed body is arriving
 )
 
 // events are what a connection was marked with since its last pass.
@@ -114,6 +119,9 @@ type conn struct {
 	outHigh bool   // output passed MaxOutboundBytes: parse nothing until it drains to half
 	watched bool   // on the loop's drain watch
 	sent100 bool   // "100 Continue" sent for the partial request
+	// readPaused: EPOLLIN was taken out of the socket's interest (see
+	// readpause.go).
+	readPaused bool
 	// aborting: a streamed response was aborted; close without writing
 	// more. upgrading: a request asked for an upgrade; read nothing more
 	// until it is answered (what follows may be the new protocol's).
@@ -121,6 +129,7 @@ type conn struct {
 
 	queue   []*Ctx // requests in flight, oldest first
 	partial *Ctx   // a request whose head or body is still arriving
+	bodyOf  *Ctx   // the request whose streamed body is arriving (readStreamed)
 
 	up *Upgraded // the protocol's side, once upgraded
 
@@ -234,6 +243,8 @@ func (cn *conn) serviceOnLoop() bool {
 	if cn.closedNow() {
 		return false
 	}
+	// What was just written may all have gone to the kernel.
+	cn.releaseWritersOnLoop(cn.gc.OutboundBuffered())
 	if cn.aborting {
 		return true
 	}
@@ -272,6 +283,7 @@ func (cn *conn) serviceOnLoop() bool {
 	if cn.waitsForDrainOnLoop() {
 		l.watchOnLoop(cn)
 	}
+	cn.applyReadPauseOnLoop()
 	return false
 }
 
@@ -316,6 +328,9 @@ const (
 func (cn *conn) parseOnLoop(t *turn) parseStop {
 	l := cn.l
 	cfg := l.st.cfg
+	if cn.read == readStreamed && !cn.feedBodyOnLoop(t) {
+		return stopWaiting
+	}
 	if cn.outHigh || cn.upgrading {
 		return stopWaiting
 	}
@@ -328,7 +343,7 @@ func (cn *conn) parseOnLoop(t *turn) parseStop {
 	buf, _ := cn.gc.Peek(-1)
 	off := 0
 	stop := stopWaiting
-	for off < len(buf) && cn.phase == phaseServing && !cn.upgrading {
+	for off < len(buf) && cn.phase == phaseServing && !cn.upgrading && cn.read != readStreamed {
 		if len(cn.queue) >= cfg.maxPipelined {
 			stop = stopPipelineFull
 			break
@@ -348,7 +363,53 @@ func (cn *conn) parseOnLoop(t *turn) parseStop {
 	if off > 0 && !cn.closedNow() {
 		_, _ = cn.gc.Discard(off)
 	}
+	if cn.read == readStreamed && stop == stopWaiting && cn.feedBodyOnLoop(t) {
+		// A body that had all arrived: parse what follows it in the
+		// next pass.
+		cn.marked |= evIn
+	}
 	return stop
+}
+
+// feedBodyOnLoop hands the streamed body's next bytes to its request, if
+// it has taken the last ones, and reports whether the body has ended (so
+// that the requests behind it may be parsed).
+func (cn *conn) feedBodyOnLoop(t *turn) bool {
+	c := cn.bodyOf
+	b := c.bodyIn
+	if cn.gc.InboundBuffered() == 0 && !b.eof {
+		return false
+	}
+	// Only what one chunk may need: Peek copies what it returns when
+	// gnet's ring holds it.
+	want := bodyChunk + cn.l.st.cfg.maxHeaderBytes + 4<<10
+	if b.remaining >= 0 {
+		want = int(min(b.remaining, bodyChunk))
+	}
+	buf, _ := cn.gc.Peek(min(want, cn.gc.InboundBuffered()))
+	n, done, err := b.feedOnLoop(buf, &cn.l.st.limits)
+	if n > 0 {
+		_, _ = cn.gc.Discard(n)
+		t.bytes += n
+		// ReadTimeout bounds a streamed body's time without progress,
+		// not its whole length (an upload may take hours).
+		cn.lastActive = cn.l.st.now.Load()
+		cn.reqStart = cn.lastActive
+	}
+	if err != nil {
+		// Bad framing or over the limit: the body fails, and what
+		// follows cannot be trusted.
+		b.failOnLoop(bodyError(err))
+		c.closeAfter = true
+		cn.phase = phaseClosing
+		cn.bodyOf, cn.read, cn.reqStart = nil, readIdle, 0
+		return false
+	}
+	if !done {
+		return false
+	}
+	cn.bodyOf, cn.read, cn.reqStart = nil, readIdle, 0
+	return true
 }
 
 // nextRequestOnLoop reads the request at the start of data: it dispatches
@@ -372,6 +433,16 @@ func (cn *conn) nextRequestOnLoop(data []byte) (int, bool) {
 		}
 		if head == 0 {
 			return 0, false // the rest of the head has not arrived
+		}
+		if l.st.cfg.streamBody != nil && (c.req.Chunked || c.req.ContentLength > 0) {
+			streamed, err := cn.streamBodyOnLoop(c, data[:head])
+			if err != nil {
+				cn.rejectOnLoop(err)
+				return 0, false
+			}
+			if streamed {
+				return head, true
+			}
 		}
 		if err := cn.acceptHeadOnLoop(c, data[:head]); err != nil {
 			cn.rejectOnLoop(err)
@@ -401,6 +472,26 @@ func (cn *conn) nextRequestOnLoop(data []byte) (int, bool) {
 	cn.partial, cn.read, cn.reqStart = nil, readIdle, 0
 	cn.dispatchOnLoop(c)
 	return c.total, true
+}
+
+// streamBodyOnLoop asks Server.StreamBody whether c's body is streamed,
+// and if so dispatches c now, its body to follow (readStreamed).
+func (cn *conn) streamBodyOnLoop(c *Ctx, head []byte) (bool, error) {
+	limit, err := c.streamLimitOnLoop(head, cn.l.st.cfg)
+	if err != nil || limit <= 0 {
+		return false, err
+	}
+	if !c.req.Chunked && c.req.ContentLength > limit {
+		return false, http1.ErrBodyTooLarge
+	}
+	b := &bodyIn{cn: cn, limit: limit, remaining: -1}
+	if !c.req.Chunked {
+		b.remaining = c.req.ContentLength
+	}
+	c.bodyIn, c.body = b, nil
+	cn.partial, cn.bodyOf, cn.read = nil, c, readStreamed
+	cn.dispatchOnLoop(c)
+	return true, nil
 }
 
 // acceptHeadOnLoop decides the body limit of a request whose head is
@@ -509,6 +600,11 @@ func (cn *conn) writeOnLoop() {
 	done, wroteLast := 0, false
 	for i, c := range cn.queue {
 		if c.stream != nil {
+			if c.stream.aborted {
+				// Its turn: cut the connection here.
+				cn.aborting = true
+				break
+			}
 			var finished bool
 			out, finished = c.stream.appendOnLoop(out, l.st.date.Load().line)
 			if !finished {
@@ -531,6 +627,7 @@ func (cn *conn) writeOnLoop() {
 		if draining && i == len(cn.queue)-1 {
 			c.closeAfter = true
 		}
+		c.closeIfBodyUnreadOnLoop()
 		wroteLast = c.closeAfter
 		out = c.appendResponse(out, l.st.date.Load().line)
 		if c.upgrade != nil {
@@ -640,9 +737,20 @@ func (cn *conn) closedOnLoop(err error) {
 	}
 	cn.phase = phaseClosed
 	l := cn.l
+	// Leave the loop's list first: what follows runs continuations.
+	last := len(l.conns) - 1
+	l.conns[cn.idx] = l.conns[last]
+	l.conns[cn.idx].idx = cn.idx
+	l.conns[last] = nil
+	l.conns = l.conns[:last]
+	cn.gc = nil
 	if p := cn.partial; p != nil {
 		cn.partial, cn.read = nil, readIdle
 		l.putCtx(p)
+	}
+	if c := cn.bodyOf; c != nil {
+		cn.bodyOf = nil
+		c.bodyIn.failOnLoop(ErrClientGone)
 	}
 	for _, c := range cn.queue {
 		c.clientGoneOnLoop()
@@ -651,12 +759,6 @@ func (cn *conn) closedOnLoop(err error) {
 	if up := cn.up; up != nil {
 		up.closedOnLoop(err)
 	}
-	last := len(l.conns) - 1
-	l.conns[cn.idx] = l.conns[last]
-	l.conns[cn.idx].idx = cn.idx
-	l.conns[last] = nil
-	l.conns = l.conns[:last]
-	cn.gc = nil
 }
 
 // idleOnLoop reports whether the connection has nothing in flight.
@@ -710,7 +812,7 @@ func (cn *conn) expiredOnLoop(cfg *config, now int64) expiry {
 	}
 	if cn.reqStart != 0 {
 		limit := cfg.readHeaderTimeout
-		if cn.read == readBody {
+		if cn.read == readBody || cn.read == readStreamed {
 			limit = cfg.readTimeout
 		}
 		if limit > 0 && now-cn.reqStart > int64(limit) {

@@ -6,6 +6,7 @@ import (
 	"io"
 	stdnet "net"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -280,5 +281,200 @@ func TestHeadInPiecesParsesInLinearWork(t *testing.T) {
 	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil || res.StatusCode != 200 {
 		t.Fatalf("%v, %v", res, err)
+	}
+}
+
+// TestFailedStartCanBeShutDownAndRetried is the regression test of issue 8
+// §5.3: a Start that failed inside serve (gnet's listener) left Shutdown a
+// nil listener to close, and Start could not be called again.
+func TestFailedStartCanBeShutDownAndRetried(t *testing.T) {
+	ln, err := stdnet.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	s := &Server{Addr: "127.0.0.1:0", Loops: 1, Handler: func(c *Ctx) Result { return c.Text(200, "ok") }}
+	s.loopsAddr = "tcp://" + ln.Addr().String() // taken: gnet cannot listen there
+	if err := s.Start(); err == nil {
+		t.Fatal("Start succeeded on a taken private socket")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown after a failed Start: %v", err)
+	}
+	s.loopsAddr = ""
+	if err := s.Start(); err != nil {
+		t.Fatalf("Start again: %v", err)
+	}
+	res, err := http.Get("http://" + s.ListenAddr().String() + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if err := s.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+}
+
+// TestStartWithoutATempDir is the regression test of issue 8 §5.8: Start
+// needed a writable TMPDIR for its private socket.
+func TestStartWithoutATempDir(t *testing.T) {
+	t.Setenv("TMPDIR", "/nonexistent/weft-test")
+	t.Setenv("XDG_RUNTIME_DIR", "/nonexistent/weft-test")
+	addr, _ := startInternal(t, &Server{Handler: func(c *Ctx) Result { return c.Text(200, "ok") }})
+	res, err := http.Get("http://" + addr + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+}
+
+// TestStartWithNoDirectoryAtAll: with no writable directory, gnet's private
+// listener is a loopback TCP port, and the loops' probes are recognized on
+// it (they are never served as clients).
+func TestStartWithNoDirectoryAtAll(t *testing.T) {
+	addr, cleanup, err := privateSocketIn([]string{"/nonexistent/a", "/nonexistent/b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cleanup()
+	if !strings.HasPrefix(addr, "tcp://127.0.0.1:") {
+		t.Fatalf("fallback address %q; want a loopback TCP port", addr)
+	}
+	s := &Server{Handler: func(c *Ctx) Result { return c.Text(200, "ok") }}
+	s.loopsAddr = addr
+	a, _ := startInternal(t, s)
+	res, err := http.Get("http://" + a + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Fatalf("status %d", res.StatusCode)
+	}
+}
+
+// TestStreamBackPressure: a producer that waits for each Write's future
+// never has more than MaxOutboundBytes (plus the write in hand) queued for
+// the client, some writes do wait, and the client gets every byte. The
+// sweep is off: the drain watch alone releases the writers.
+func TestStreamBackPressure(t *testing.T) {
+	const (
+		limit = 64 << 10
+		chunk = 16 << 10
+		total = 32 << 20 // more than the kernel's socket buffers hold
+	)
+	var maxQueued, waited int
+	first := make(chan struct{}) // closed at the first write that waits
+	addr, l := startInternal(t, &Server{MaxOutboundBytes: limit, Handler: func(c *Ctx) Result {
+		c.SetContentLength(total)
+		s := c.Stream(200)
+		buf := []byte(strings.Repeat("z", chunk))
+		sent := 0
+		var next func(struct{}) Result
+		next = func(struct{}) Result {
+			if sent == total {
+				return s.End()
+			}
+			f := s.Write(buf)
+			sent += chunk
+			maxQueued = max(maxQueued, s.cn.gc.OutboundBuffered()+len(s.pending))
+			if !f.Ready() {
+				if waited++; waited == 1 {
+					close(first)
+				}
+			}
+			return runtime.Then(c, f, next)
+		}
+		return next(struct{}{})
+	}})
+	res, err := http.Get("http://" + addr + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	// Read none of the body until a write has had to wait (if none ever
+	// does, the handler ends and the deadline of the read below fails).
+	select {
+	case <-first:
+	case <-time.After(20 * time.Second):
+		t.Fatal("no write waited while the client read nothing: no back-pressure")
+	}
+	n, err := io.Copy(io.Discard, res.Body)
+	if err != nil || n != total {
+		t.Fatalf("read %d of %d: %v", n, total, err)
+	}
+	// The handler ran on the loop: read its counts there.
+	onLoop(t, l, func() {})
+	if maxQueued > limit+chunk {
+		t.Fatalf("up to %d bytes queued; want at most the limit %d plus one write %d", maxQueued, limit, chunk)
+	}
+}
+
+// TestStreamedBodyPausesReading: while the handler holds a chunk of its
+// streamed body without asking for the next, the connection takes the
+// socket out of gnet's read interest, so the client's bytes wait in TCP
+// (its window closes) instead of piling up in gnet's buffer; once the
+// handler reads on, the whole body arrives intact.
+func TestStreamedBodyPausesReading(t *testing.T) {
+	const size = 16 << 20
+	release := make(chan struct{})
+	got := make(chan int64, 1)
+	addr, l := startInternal(t, &Server{
+		StreamBody: func(*Ctx) int64 { return 1 << 30 },
+		Handler: func(c *Ctx) Result {
+			var n int64
+			var next func([]byte) Result
+			next = func(b []byte) Result {
+				n += int64(len(b))
+				if n > 0 && n == int64(len(b)) {
+					// The first chunk: hold it until the test says.
+					p := runtime.NewPromise[struct{}](c.Loop())
+					go func() { <-release; p.Resolve(struct{}{}) }()
+					return runtime.Then(c, p.Future(), func(struct{}) Result {
+						return runtime.Then(c, c.BodyChunk(), next)
+					})
+				}
+				return runtime.Then(c, c.BodyChunk(), next)
+			}
+			return next(nil).Catch(c, func(err error) Result {
+				got <- n
+				return c.Text(200, "ok")
+			})
+		},
+	})
+	conn, err := stdnet.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
+	go func() {
+		io.WriteString(conn, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: "+strconv.Itoa(size)+"\r\n\r\n")
+		io.WriteString(conn, strings.Repeat("b", size))
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for l.readPauses.Load() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("reading was never paused")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	// Look at gnet's buffer a few times while the handler holds its chunk.
+	held := 0
+	for range 50 {
+		onLoop(t, l, func() {
+			for _, cn := range l.conns {
+				held = max(held, cn.gc.InboundBuffered())
+			}
+		})
+	}
+	close(release)
+	if n := <-got; n != size {
+		t.Fatalf("the handler read %d of %d bytes", n, size)
+	}
+	if held > 1<<20 {
+		t.Fatalf("gnet held %d unread bytes while reading was paused; want at most a few reads", held)
 	}
 }

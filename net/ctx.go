@@ -2,6 +2,7 @@ package net
 
 import (
 	"context"
+	"io"
 	"iter"
 	stdnet "net"
 	"net/url"
@@ -61,6 +62,8 @@ type Ctx struct {
 
 	streamLength    int64 // Content-Length of a streamed body, with streamLengthSet
 	streamLengthSet bool
+	onStream        func(*Ctx, io.Writer) StreamEncoder // see OnStream
+	bodyIn          *bodyIn                             // a streamed request body (see body.go)
 
 	values []ctxValue
 	timing ctxTiming
@@ -108,7 +111,7 @@ func (c *Ctx) reset() {
 	clear(c.header)
 	c.header = c.header[:0]
 	c.resBody, c.bodyOwned = nil, false
-	c.stream, c.upgrade = nil, nil
+	c.stream, c.upgrade, c.onStream, c.bodyIn = nil, nil, nil, nil
 	c.streamLength, c.streamLengthSet, c.gone = 0, false, false
 	if cap(c.wbuf) > maxKeptOut {
 		c.wbuf = nil
@@ -247,7 +250,9 @@ func (c *Ctx) Trailer(name string) string {
 }
 
 // Body returns the request body (decoded, for a chunked request). The server
-// reads the whole body, up to Server.MaxBodyBytes, before the handler runs.
+// reads the whole body, up to Server.MaxBodyBytes, before the handler runs,
+// unless Server.StreamBody chose to stream it: Body is then nil, and the
+// body comes through BodyChunk or BodyReader.
 func (c *Ctx) Body() []byte { return c.body }
 
 // Query returns the first value of the query parameter key, decoded, or "".

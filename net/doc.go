@@ -19,8 +19,13 @@
 //	// ... on SIGTERM:
 //	srv.Shutdown(ctx)
 //
+// Bodies too large, slow or endless to build whole are streamed
+// (Ctx.Stream, SendReader, SendFile, SSE), with back-pressure as futures;
+// Ctx.Upgrade hands a connection to another protocol (WebSocket).
+//
 // docs/architecture.md explains the request path and every default limit;
-// docs/operations.md what hostile clients cost.
+// docs/streaming.md streaming and upgrades; docs/operations.md what hostile
+// clients cost.
 //
 // # Concurrency
 //

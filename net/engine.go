@@ -1,7 +1,6 @@
 package net
 
 import (
-	stdnet "net"
 	"runtime/debug"
 
 	"github.com/panjf2000/gnet/v2"
@@ -33,7 +32,7 @@ func (e *engine) OnBoot(eng gnet.Engine) gnet.Action {
 func (e *engine) OnOpen(gc gnet.Conn) (_ []byte, action gnet.Action) {
 	defer e.recoverOnLoop("OnOpen", &action)
 	st := e.st
-	if _, ok := gc.LocalAddr().(*stdnet.UnixAddr); ok {
+	if st.isPrivate(gc.LocalAddr()) {
 		// Start's probe through gnet's private socket (or a stranger):
 		// this loop runs. Never served.
 		st.loopFor(gc.EventLoop())

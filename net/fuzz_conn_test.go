@@ -35,6 +35,14 @@ func fuzzServer() *net.Server {
 		MaxHeaderCount:      8,
 		MaxBodyBytes:        1024,
 		MaxPipelined:        4,
+		// /up/ bodies are streamed (read with BodyChunk), with the same
+		// limit as the others.
+		StreamBody: func(c *net.Ctx) int64 {
+			if strings.HasPrefix(c.Path(), "/up/") {
+				return 1024
+			}
+			return 0
+		},
 	}
 }
 
@@ -54,6 +62,43 @@ func fuzzHandler(c *net.Ctx) net.Result {
 		pr := runtime.NewPromise[string](c.Loop())
 		go pr.Resolve(answer)
 		return runtime.Then(c, pr.Future(), func(s string) net.Result { return c.Text(200, s) })
+	case strings.HasPrefix(p, "/up/"):
+		// A streamed body, read chunk by chunk on the loop: the same
+		// answer as a body read whole (a trailer is not kept).
+		var body []byte
+		var next func([]byte) net.Result
+		next = func(b []byte) net.Result {
+			body = append(body, b...)
+			return runtime.Then(c, c.BodyChunk(), next)
+		}
+		return next(nil).Catch(c, func(err error) net.Result {
+			if err != io.EOF {
+				return net.Fail(err)
+			}
+			return c.Text(200, fuzzAnswer(c.Method(), c.Path(), c.RawQuery(), c.Header("X-H"), "", body))
+		})
+	case strings.HasPrefix(p, "/stream/"):
+		// The answer in three chunks, the last after a timer: a
+		// streamed response holds back the ones behind it.
+		st := c.Stream(200)
+		third := len(answer) / 3
+		st.WriteString(answer[:third])
+		return runtime.Then(c, runtime.After(c, 0), func(struct{}) net.Result {
+			st.WriteString(answer[third : 2*third])
+			st.Flush()
+			return runtime.Then(c, runtime.After(c, 0), func(struct{}) net.Result {
+				st.WriteString(answer[2*third:])
+				return st.End()
+			})
+		})
+	case strings.HasPrefix(p, "/abort/"):
+		// A stream that fails before its head is out (at once, so that
+		// it is so however the input is split): answered by the error
+		// handler, after the responses before it. (A cut after the head
+		// is TestStreamAbortIsNotATruncatedSuccess's.)
+		st := c.Stream(200)
+		st.WriteString(answer[:len(answer)/2])
+		return st.Abort(errors.New("the source broke"))
 	case strings.HasPrefix(p, "/fail/"):
 		return net.Fail(net.NewError(409, "taken"))
 	case strings.HasPrefix(p, "/panic/"):
@@ -208,6 +253,12 @@ func FuzzConnSplits(f *testing.F) {
 		"POST /s/big HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n200\r\n" + strings.Repeat("a", 512) + "\r\n201\r\n",
 		"GET /" + strings.Repeat("l", 130) + " HTTP/1.1\r\nHost: x\r\n\r\n",
 		"\r\n\r\nGET /s/lead HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET /stream/1 HTTP/1.1\r\nHost: x\r\n\r\nGET /s/2 HTTP/1.1\r\nHost: x\r\n\r\nHEAD /stream/3 HTTP/1.1\r\nHost: x\r\n\r\nGET /stream/4 HTTP/1.0\r\n\r\n" + after,
+		"POST /stream/1 HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhelloGET /abort/2 HTTP/1.1\r\nHost: x\r\n\r\nGET /s/3 HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET /async/1 HTTP/1.1\r\nHost: x\r\n\r\nGET /stream/2 HTTP/1.1\r\nHost: x\r\n\r\nGET /later/3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" + after,
+		"POST /up/1 HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhelloPOST /up/2 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\nX-T: 1\r\n\r\nGET /s/3 HTTP/1.1\r\nHost: x\r\n\r\n",
+		"POST /up/1 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n401\r\n" + after,
+		"POST /up/1 HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcX\r\n0\r\n\r\n" + after,
 	} {
 		f.Add([]byte(s), uint64(i)*8) // byte by byte
 		f.Add([]byte(s), uint64(i)*8+3)

@@ -238,6 +238,12 @@ var errHandlerTimeout = &Error{Status: StatusServiceUnavailable, Err: runtime.Er
 // writtenOnLoop marks the response written (or abandoned).
 func (c *Ctx) writtenOnLoop() {
 	c.written = true
+	if cn := c.conn; cn != nil && cn.bodyOf == c {
+		// Answered before its streamed body ended: the response said
+		// Connection: close; nobody reads the rest.
+		cn.bodyOf, cn.read, cn.reqStart = nil, readIdle, 0
+		c.bodyIn.failOnLoop(ErrStreamClosed)
+	}
 	c.l.inflight.Add(-1)
 	if c.cancel != nil {
 		c.cancel()

@@ -34,6 +34,10 @@ type loop struct {
 	// sweeps and drains count the sweeps run and the drains the drain
 	// watch saw (for tests).
 	sweeps, drains atomic.Int64
+	// readPauses counts the times reading a socket was paused (tests).
+	readPauses atomic.Int64
+	// epfd is gnet's epoll descriptor for this loop, or -1 (readpause.go).
+	epfd int
 	// open and enrolling count the loop's connections and those handed to
 	// it and not yet opened, for the accept loop's choice of a loop.
 	open, enrolling atomic.Int64
@@ -62,9 +66,13 @@ type loop struct {
 func newLoop(st *serverState, el gnet.EventLoop, id int) *loop {
 	l := &loop{el: el, st: st, log: st.cfg.log, id: id}
 	l.ctx, l.cancel = context.WithCancel(st.ctx)
+	l.epfd = epollOf(el)
 	var cancelDone context.CancelFunc
 	l.doneCtx, cancelDone = context.WithCancel(context.Background())
 	cancelDone()
+	if st.noLagProbe {
+		return l
+	}
 	l.lag = runtime.NewLagMonitor(l, runtime.LagConfig{}) // blocked loops: the watchdog's
 	return l
 }
@@ -102,6 +110,23 @@ func (l *loop) closeInbox() {
 	l.closed = true
 	l.inbox = nil
 	l.mu.Unlock()
+}
+
+// lagNow returns the loop's lag (runtime.LagMonitor), 0 for a loop with no
+// probe (a TestConn's, which runs tasks only inside Serve).
+func (l *loop) lagNow() time.Duration {
+	if l.lag == nil {
+		return 0
+	}
+	return l.lag.Lag()
+}
+
+// lagHistogram returns the loop's lag histogram (empty without a probe).
+func (l *loop) lagHistogram() runtime.LagHistogram {
+	if l.lag == nil {
+		return runtime.LagHistogram{}
+	}
+	return l.lag.Histogram()
 }
 
 // Running reports whether the caller runs on this loop.
@@ -266,10 +291,15 @@ func (s *sweeper) Run() {
 
 // serverState is what the engine, the loops and Shutdown share.
 type serverState struct {
-	cfg    *config
-	limits http1.Limits
-	ctx    context.Context // parent of every loop's (and request's) context
-	cancel context.CancelFunc
+	cfg     *config
+	private string // gnet's private listener, when it is a TCP address
+	// noLagProbe: the loops get no lag monitor (a TestConn's loop runs
+	// its tasks only inside Serve, so a probe would age between calls and
+	// read as lag).
+	noLagProbe bool
+	limits     http1.Limits
+	ctx        context.Context // parent of every loop's (and request's) context
+	cancel     context.CancelFunc
 
 	draining atomic.Bool
 	// registering counts connections handed to gnet whose registration
@@ -363,7 +393,9 @@ func (st *serverState) stopTicker() {
 		st.watch.stopAndWait()
 	}
 	st.forEachLoop(func(l *loop) {
-		l.lag.Stop()
+		if l.lag != nil {
+			l.lag.Stop()
+		}
 		l.closeInbox()
 	})
 	st.stopped.Store(true)
@@ -418,7 +450,7 @@ func (st *serverState) pickLoop() *loop {
 	bestLagging := true
 	for _, l := range *p {
 		n := l.open.Load() + l.enrolling.Load()
-		lagging := l.lag.Lag() > lagSkip
+		lagging := l.lagNow() > lagSkip
 		if best == nil || (bestLagging && !lagging) || (lagging == bestLagging && n < bestN) {
 			best, bestN, bestLagging = l, n, lagging
 		}
@@ -497,5 +529,21 @@ func (s *closeAll) Run() {
 	l := (*loop)(s)
 	for len(l.conns) > 0 {
 		l.conns[len(l.conns)-1].closeNowOnLoop()
+	}
+}
+
+// endEventStreams is the task that cancels the contexts of the loop's
+// Server-Sent Events responses when the server starts draining.
+type endEventStreams loop
+
+// Run cancels every SSE stream's request context.
+func (e *endEventStreams) Run() {
+	l := (*loop)(e)
+	for _, cn := range l.conns {
+		for _, c := range cn.queue {
+			if s := c.stream; s != nil && s.events && c.cancel != nil {
+				c.cancel()
+			}
+		}
 	}
 }

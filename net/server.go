@@ -6,6 +6,7 @@ import (
 	"fmt"
 	stdnet "net"
 	goruntime "runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -50,6 +51,17 @@ type Server struct {
 	// as it passes the limit. router.Router.BodyLimit implements it from
 	// the limits set with Group.MaxBody. It runs on the loop.
 	BodyLimit func(c *Ctx) int64
+
+	// StreamBody, if set, is called once a request's head has arrived,
+	// for a request with a body, with c holding the head (like
+	// BodyLimit). A positive result streams the body with that limit
+	// (MaxBodyBytes does not apply): the handler runs at once, and reads
+	// the body with Ctx.BodyChunk or Ctx.BodyReader, as it arrives; 0
+	// reads it whole, as usual. A Content-Length over the limit is
+	// answered 413 at once; a chunked body over it fails the body's reads
+	// with a 413 error. router.Router.StreamBody implements it from
+	// Group.StreamBody. It runs on the loop.
+	StreamBody func(c *Ctx) int64
 
 	// OnShutdown lists functions Shutdown calls, with its context, once
 	// the requests in flight are answered and before the loops stop:
@@ -115,8 +127,10 @@ type Server struct {
 	// negative: none.
 	HandlerTimeout time.Duration
 
-	// tick replaces the sweep's period (tests).
-	tick time.Duration
+	// tick replaces the sweep's period, loopsAddr the private socket
+	// (tests).
+	tick      time.Duration
+	loopsAddr string
 
 	// BlockedLoopThreshold is how long a loop may run one callback (a
 	// handler, a continuation, the parsing and writing of a connection's
@@ -154,6 +168,7 @@ type config struct {
 	handler           Handler
 	errorHandler      func(*Ctx, error)
 	bodyLimit         func(*Ctx) int64
+	streamBody        func(*Ctx) int64
 	log               *zap.Logger
 	loops             int
 	maxRequestLine    int
@@ -197,6 +212,7 @@ func (s *Server) configure() (config, error) {
 		handler:           s.Handler,
 		errorHandler:      s.ErrorHandler,
 		bodyLimit:         s.BodyLimit,
+		streamBody:        s.StreamBody,
 		log:               s.Logger,
 		loops:             s.Loops,
 		maxRequestLine:    s.MaxRequestLineBytes,
@@ -329,17 +345,37 @@ func (s *Server) Start() error {
 
 	ln, err := stdnet.Listen("tcp", cfg.addr)
 	if err == nil {
-		loopsAddr, cleanup, perr := privateSocket()
+		loopsAddr, cleanup, perr := s.loopsSocket()
 		if err = perr; err != nil {
 			ln.Close()
+		} else if err = s.serve(cfg, ln, loopsAddr, cleanup); err == nil {
+			return nil
 		} else {
-			return s.serve(cfg, ln, loopsAddr, cleanup)
+			s.unstart()
+			return err
 		}
 	}
-	s.mu.Lock()
-	s.started = false // nothing started: Start may be called again
-	s.mu.Unlock()
+	s.unstart()
 	return fmt.Errorf("weft/net: listen on %s: %w", cfg.addr, err)
+}
+
+// unstart forgets a Start that failed: nothing runs, and Start may be
+// called again (issue 8 §5.3).
+func (s *Server) unstart() {
+	s.mu.Lock()
+	s.started = false
+	s.ln, s.accepting = nil, nil
+	s.state.Store(nil)
+	s.shutdown.Store(false)
+	s.mu.Unlock()
+}
+
+// loopsSocket returns the address of gnet's private listener.
+func (s *Server) loopsSocket() (string, func(), error) {
+	if s.loopsAddr != "" {
+		return s.loopsAddr, func() {}, nil
+	}
+	return privateSocket()
 }
 
 // serve starts the loops on gnet and the accept loop on ln.
@@ -348,6 +384,9 @@ func (s *Server) serve(cfg config, ln stdnet.Listener, loopsAddr string, cleanup
 	s.cfg = cfg
 	s.stopped = make(chan struct{})
 	st := newServerState(&s.cfg)
+	if a, ok := strings.CutPrefix(loopsAddr, "tcp://"); ok {
+		st.private = a
+	}
 	s.state.Store(st)
 	stopped := s.stopped
 	s.mu.Unlock()
@@ -474,11 +513,17 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	st, stopped, ln, accepting := s.state.Load(), s.stopped, s.ln, s.accepting
 	s.mu.Unlock()
+	if st == nil || ln == nil {
+		return nil // Start failed: nothing runs
+	}
 	if !s.shutdown.CompareAndSwap(false, true) {
 		<-stopped
 		return nil
 	}
 	st.beginDrain()
+	// Server-Sent Events streams never end by themselves; their clients
+	// reconnect by design: end them now (their contexts are cancelled).
+	st.forEachLoop(func(l *loop) { _ = l.Post((*endEventStreams)(l)) })
 	ln.Close() // new connections are refused by the kernel from now on
 	var err error
 	select {

@@ -2,6 +2,7 @@ package net
 
 import (
 	"errors"
+	"io"
 	"strconv"
 
 	"github.com/weftgo/weft/runtime"
@@ -29,8 +30,44 @@ type Stream struct {
 	ending   bool   // End called: the terminator is to be written
 	done     bool   // everything, terminator included, went to the connection
 	aborted  bool
+	events   bool // Server-Sent Events: ended when the server drains
 
 	waiters []runtime.Promise[struct{}]
+
+	enc StreamEncoder // a content coding installed by OnStream, or nil
+}
+
+// A StreamEncoder encodes a streamed body (a content coding, such as
+// Compress's): body bytes go in through Write, and it writes the encoded
+// bytes to the io.Writer it was built on, which appends them to the
+// stream. Flush pushes out what it holds (Stream.Flush, each SSE event);
+// Close ends the coding (Stream.End, or Abort, whose output is dropped).
+// Loop-only.
+type StreamEncoder interface {
+	io.Writer
+	Flush() error
+	Close() error
+}
+
+// OnStream registers fn, called on the loop when the handler starts a
+// streamed response (Stream, SSE, SendReader, SendFile), before its head
+// is written, with the status set: fn may set headers and return an
+// encoder for the body built on w, or nil to leave the body as it is. A
+// body with an encoder is chunked (its length is unknown). Middleware that
+// transforms bodies (Compress) uses it. Loop-only.
+func (c *Ctx) OnStream(fn func(c *Ctx, w io.Writer) StreamEncoder) {
+	if !c.frozen {
+		c.onStream = fn
+	}
+}
+
+// streamSink is the io.Writer an encoder writes to: it frames and queues
+// the encoded bytes.
+type streamSink Stream
+
+func (w *streamSink) Write(p []byte) (int, error) {
+	(*Stream)(w).appendBodyOnLoop(p)
+	return len(p), nil
 }
 
 // Errors a Stream's writes fail with.
@@ -68,6 +105,15 @@ func (c *Ctx) Stream(status int) *Stream {
 	}
 	c.status = status
 	c.stream = s
+	if fn := c.onStream; fn != nil && bodyAllowed(status) && !s.head {
+		if s.enc = fn(c, (*streamSink)(s)); s.enc != nil {
+			s.length = -1
+			s.chunked = c.req.Minor >= 1
+			if !s.chunked {
+				c.closeAfter = true
+			}
+		}
+	}
 	if s.cn != nil {
 		s.cn.markOnLoop(evSettled)
 	}
@@ -97,20 +143,37 @@ func (s *Stream) Write(p []byte) runtime.Future[struct{}] {
 		return runtime.Rejected[struct{}](err)
 	}
 	if len(p) > 0 && !s.head {
-		if s.chunked {
-			s.pending = strconv.AppendInt(s.pending, int64(len(p)), 16)
-			s.pending = append(s.pending, "\r\n"...)
-			s.pending = append(s.pending, p...)
-			s.pending = append(s.pending, "\r\n"...)
+		if s.enc != nil {
+			if _, err := s.enc.Write(p); err != nil {
+				return runtime.Rejected[struct{}](err)
+			}
 		} else {
-			s.pending = append(s.pending, p...)
+			s.appendBodyOnLoop(p)
 		}
 	}
 	return s.pacedOnLoop()
 }
 
+// appendBodyOnLoop frames p (a chunk, if chunked) and queues it.
+func (s *Stream) appendBodyOnLoop(p []byte) {
+	if len(p) == 0 {
+		return
+	}
+	if s.chunked {
+		s.pending = strconv.AppendInt(s.pending, int64(len(p)), 16)
+		s.pending = append(s.pending, "\r\n"...)
+		s.pending = append(s.pending, p...)
+		s.pending = append(s.pending, "\r\n"...)
+	} else {
+		s.pending = append(s.pending, p...)
+	}
+}
+
 // WriteString is Write for a string. Loop-only.
 func (s *Stream) WriteString(str string) runtime.Future[struct{}] {
+	if s.enc != nil {
+		return s.Write([]byte(str))
+	}
 	if err := s.takeOnLoop(len(str)); err != nil {
 		return runtime.Rejected[struct{}](err)
 	}
@@ -154,9 +217,13 @@ func (s *Stream) pacedOnLoop() runtime.Future[struct{}] {
 }
 
 // Flush sends what was written at once. Writes are sent by the
-// connection's next pass anyway, in the same loop turn; Flush is there for
-// code that says so. Loop-only.
+// connection's next pass anyway, in the same loop turn; what Flush adds is
+// flushing an encoder installed by OnStream (a compressor holds bytes
+// until then). Loop-only.
 func (s *Stream) Flush() {
+	if s.enc != nil && !s.ending && !s.aborted {
+		_ = s.enc.Flush()
+	}
 	if s.cn != nil && !s.cn.closedNow() {
 		s.cn.markOnLoop(evSettled)
 	}
@@ -174,6 +241,13 @@ func (s *Stream) End() Result {
 	}
 	if s.length >= 0 && s.written != s.length && !s.head {
 		return s.Abort(ErrStreamLength)
+	}
+	if s.enc != nil {
+		if err := s.enc.Close(); err != nil {
+			s.enc = nil
+			return s.Abort(err)
+		}
+		s.enc = nil
 	}
 	s.ending = true
 	if s.chunked && !s.head {
@@ -197,10 +271,15 @@ func (s *Stream) Abort(err error) Result {
 		return Fail(err)
 	}
 	s.aborted = true
+	if s.enc != nil {
+		_ = s.enc.Close() // releases it; what it writes is dropped below
+		s.enc = nil
+	}
 	s.pending = s.pending[:0]
 	s.rejectWaitersOnLoop(err)
 	if cn := s.cn; cn != nil && !cn.closedNow() {
-		cn.aborting = true
+		// The connection closes when this response's turn comes: the
+		// ones before it are written first.
 		cn.markOnLoop(evSettled)
 	}
 	return Fail(err)
@@ -214,7 +293,12 @@ func (s *Stream) appendOnLoop(out, date []byte) ([]byte, bool) {
 	}
 	if !s.headSent {
 		s.headSent = true
-		out = s.c.appendHead(out, date, s.length, s.chunked)
+		s.c.closeIfBodyUnreadOnLoop()
+		length := s.length
+		if !bodyAllowed(s.status) {
+			length = -2 // no framing field on a 1xx, 204 or 304
+		}
+		out = s.c.appendHead(out, date, length, s.chunked)
 	}
 	out = append(out, s.pending...)
 	if cap(s.pending) > maxKeptOut {

@@ -34,6 +34,7 @@ func NewTestConn(s *Server) (*TestConn, error) {
 		return nil, err
 	}
 	st := newServerState(&cfg)
+	st.noLagProbe = true
 	ml := &memLoop{wake: make(chan struct{}, 1)}
 	l := st.loopFor(ml)
 	mc := &memConn{el: ml}
@@ -47,8 +48,9 @@ func NewTestConn(s *Server) (*TestConn, error) {
 var ErrTestTimeout = errors.New("weft/net: TestConn: requests still in flight after the timeout")
 
 // Serve feeds req (one or more requests, or part of one) to the connection
-// and returns every response byte written until no request is in flight, or
-// until timeout (then with ErrTestTimeout). The returned slice is valid
+// and returns every response byte written until no request is in flight
+// (or the one in flight waits for more of its streamed body), or until
+// timeout (then with ErrTestTimeout). The returned slice is valid
 // until the next call. Serve of a complete synchronous request does not
 // allocate.
 func (tc *TestConn) Serve(req []byte, timeout time.Duration) ([]byte, error) {
@@ -65,8 +67,8 @@ func (tc *TestConn) Serve(req []byte, timeout time.Duration) ([]byte, error) {
 		if tc.mc.el.runTasks() {
 			continue // tasks may answer requests or read more (a resume)
 		}
-		if tc.l.inflight.Load() == 0 {
-			break
+		if tc.l.inflight.Load() == 0 || tc.cn.awaitsBodyBytesOnLoop() {
+			break // done, or nothing more can happen without more input
 		}
 		if deadline == nil {
 			t := time.NewTimer(timeout)

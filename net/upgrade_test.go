@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/weftgo/weft/net"
+	"github.com/weftgo/weft/runtime"
 )
 
 // echo is a trivial Protocol: it writes back what it is given, and
@@ -177,4 +178,73 @@ func TestProtocolMaySpeakFirst(t *testing.T) {
 	if _, err := io.ReadFull(br, buf); err != nil || string(buf) != "hi" {
 		t.Fatalf("greeting: %q, %v", buf, err)
 	}
+}
+
+// producer is a Protocol that, asked once, writes total bytes with
+// back-pressure (each write waits for the previous one's future) and
+// counts the writes that had to wait.
+type producer struct {
+	total, chunk int
+	waited       chan int
+	first        chan struct{} // closed at the first write that waits
+	started      bool
+}
+
+func (p *producer) Traffic(u *net.Upgraded, in []byte) int {
+	if p.started {
+		return len(in)
+	}
+	p.started = true
+	buf := make([]byte, p.chunk)
+	sent, waited := 0, 0
+	var next func(struct{}) runtime.Future[struct{}]
+	next = func(struct{}) runtime.Future[struct{}] {
+		if sent == p.total {
+			p.waited <- waited
+			return runtime.Future[struct{}]{}
+		}
+		f := u.Write(buf)
+		sent += p.chunk
+		if !f.Ready() {
+			if waited++; waited == 1 {
+				close(p.first)
+			}
+		}
+		return runtime.Then(u, f, next)
+	}
+	next(struct{}{})
+	return len(in)
+}
+
+func (p *producer) Closed(*net.Upgraded, error) {}
+
+func TestUpgradedWriteBackPressure(t *testing.T) {
+	// More than the kernel's socket buffers hold, so that a client that
+	// does not read makes the output pass the mark.
+	p := &producer{total: 32 << 20, chunk: 64 << 10, waited: make(chan int, 1), first: make(chan struct{})}
+	addr := startServer(t, &net.Server{MaxOutboundBytes: 128 << 10, Handler: func(c *net.Ctx) net.Result {
+		c.SetHeader("Upgrade", "produce")
+		return c.Upgrade(p)
+	}})
+	conn, err := stdnet.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
+	io.WriteString(conn, "GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: produce\r\n\r\ngo")
+	br := bufio.NewReader(conn)
+	if res, err := http.ReadResponse(br, nil); err != nil || res.StatusCode != 101 {
+		t.Fatalf("%v %v", res, err)
+	}
+	// Read nothing until a write has had to wait.
+	select {
+	case <-p.first:
+	case w := <-p.waited:
+		t.Fatalf("all %d bytes written with %d waits while the client read nothing: no back-pressure", p.total, w)
+	}
+	if n, err := io.CopyN(io.Discard, br, int64(p.total)); err != nil {
+		t.Fatalf("read %d of %d: %v", n, p.total, err)
+	}
+	<-p.waited
 }

@@ -131,5 +131,6 @@ func (t *tracker) Measure(w runtime.Work, queued, ran time.Duration) {
 }
 
 // LoopLag returns how late the request's loop currently runs its tasks (see
-// runtime.LagMonitor), for load shedding. Safe for concurrent use.
-func (c *Ctx) LoopLag() time.Duration { return c.l.lag.Lag() }
+// runtime.LagMonitor), for load shedding; 0 under TestConn, whose loop runs
+// only inside Serve. Safe for concurrent use.
+func (c *Ctx) LoopLag() time.Duration { return c.l.lagNow() }

@@ -50,6 +50,7 @@ type route struct {
 	byMethod [nMethods]net.Handler
 	other    map[string]net.Handler // other methods
 	limits   map[string]int64       // body limit by method, if its group set one
+	streams  map[string]int64       // streamed-body limit by method, if its group set one
 	allow    string                 // the Allow header value
 	where    map[string]string      // method -> registration site
 }
@@ -61,7 +62,13 @@ func (rt *route) handler(method string) net.Handler {
 	return rt.other[method]
 }
 
-func (rt *route) set(method string, h net.Handler, where string, limit int64) {
+func (rt *route) set(method string, h net.Handler, where string, limit, stream int64) {
+	if stream > 0 {
+		if rt.streams == nil {
+			rt.streams = map[string]int64{}
+		}
+		rt.streams[method] = stream
+	}
 	if limit > 0 {
 		if rt.limits == nil {
 			rt.limits = map[string]int64{}

@@ -108,6 +108,22 @@ func (r *Router) BodyLimit(c *net.Ctx) int64 {
 	return 0
 }
 
+// StreamBody returns the streamed-body limit set with Group.StreamBody for
+// the route and method of c, or 0 (the body is read whole). Give it to the
+// server:
+//
+//	srv := &net.Server{Handler: r.Serve, BodyLimit: r.BodyLimit, StreamBody: r.StreamBody}
+//
+// Safe for concurrent use once every route is registered.
+func (r *Router) StreamBody(c *net.Ctx) int64 {
+	var vals [8]string
+	rt, _, ok := r.tree.Lookup(c.Path(), vals[:0])
+	if !ok || rt.streams == nil {
+		return 0
+	}
+	return rt.streams[c.Method()]
+}
+
 // Route describes a registered route.
 type Route struct {
 	Method, Pattern string
@@ -198,10 +214,11 @@ func methodNotAllowed(c *net.Ctx) net.Result {
 // Group is a set of routes that share a path prefix and middleware.
 // Registration is not safe for concurrent use.
 type Group struct {
-	r       *Router
-	prefix  string
-	mw      []net.Middleware
-	maxBody int64
+	r          *Router
+	prefix     string
+	mw         []net.Middleware
+	maxBody    int64
+	streamBody int64
 }
 
 // Group returns a subgroup under g's prefix plus prefix, with g's middleware
@@ -210,7 +227,7 @@ func (g *Group) Group(prefix string, mw ...net.Middleware) *Group {
 	if prefix != "" && (!strings.HasPrefix(prefix, "/") || strings.HasSuffix(prefix, "/")) {
 		panic(fmt.Sprintf("router: group prefix %q must start with '/' and not end with one", prefix))
 	}
-	return &Group{r: g.r, prefix: g.prefix + prefix, mw: append(slices.Clip(g.mw), mw...), maxBody: g.maxBody}
+	return &Group{r: g.r, prefix: g.prefix + prefix, mw: append(slices.Clip(g.mw), mw...), maxBody: g.maxBody, streamBody: g.streamBody}
 }
 
 // MaxBody limits the request bodies of the group's routes registered after
@@ -218,6 +235,13 @@ func (g *Group) Group(prefix string, mw ...net.Middleware) *Group {
 // BodyLimit set to Router.BodyLimit, a larger body is answered 413 before it
 // is buffered past n; the server's MaxBodyBytes stays the ceiling.
 func (g *Group) MaxBody(n int64) { g.maxBody = n }
+
+// StreamBody makes the group's routes registered after it (and its
+// subgroups made after it) take their request bodies as streams of up to n
+// bytes (n <= 0: bodies read whole again), read with Ctx.BodyChunk or
+// Ctx.BodyReader as they arrive, with the server's StreamBody set to
+// Router.StreamBody. MaxBodyBytes does not apply to a streamed body.
+func (g *Group) StreamBody(n int64) { g.streamBody = n }
 
 // Use adds middleware to the group's routes registered after it.
 func (g *Group) Use(mw ...net.Middleware) { g.mw = append(slices.Clip(g.mw), mw...) }
@@ -257,11 +281,11 @@ func (g *Group) handle(method, pattern string, h net.Handler) {
 	if g.prefix != "" && pattern == "/" {
 		full = g.prefix // "/api" + "/" is "/api"
 	}
-	g.r.add(method, full, net.Chain(h, g.mw...), callerOutside(), g.maxBody)
+	g.r.add(method, full, net.Chain(h, g.mw...), callerOutside(), g.maxBody, g.streamBody)
 }
 
 // add registers h, panicking with both locations on a conflict.
-func (r *Router) add(method, pattern string, h net.Handler, where string, maxBody int64) {
+func (r *Router) add(method, pattern string, h net.Handler, where string, maxBody, streamBody int64) {
 	rt, ok := r.tree.Get(pattern)
 	if !ok {
 		names, err := tree.ParamNames(pattern)
@@ -288,7 +312,7 @@ func (r *Router) add(method, pattern string, h net.Handler, where string, maxBod
 	if prev, dup := rt.where[method]; dup {
 		panic(fmt.Sprintf("router: %s %s registered twice: first at %s, again at %s", method, pattern, prev, where))
 	}
-	rt.set(method, h, where, maxBody)
+	rt.set(method, h, where, maxBody, streamBody)
 }
 
 // callerOutside returns file:line of the first caller outside this package:

@@ -13,6 +13,9 @@
 //	GET  /debug/pprof/...  net/http/pprof through nethttp.Handler (off the
 //	                  loop): cmdline, profile?seconds=N, trace?seconds=N, ...
 //	GET  /ws          WebSocket echo, 16 MiB messages, deflate when offered (ws.go)
+//	GET  /bytes/:n    exactly n bytes ('a' + i%26), streamed (stream.go)
+//	GET  /sse?n=N&every=MS  N Server-Sent Events MS ms apart (stream.go)
+//	POST /sha256      the hex SHA-256 of the body, read as a stream (stream.go)
 //
 // It listens on 127.0.0.1:$PORT (default 8080) and stops gracefully on
 // SIGTERM or SIGINT. The server logs warnings and above as JSON to stderr
@@ -101,6 +104,7 @@ func routes(pool *offload.Pool, job cpuJob) *router.Router {
 		}
 		return c.Send(net.StatusOK, ct, c.Body())
 	})
+	streamRoutes(r)
 	return r
 }
 
@@ -188,6 +192,7 @@ func main() {
 		Addr:       "127.0.0.1:" + port,
 		Logger:     warnLogger(),
 		OnShutdown: []func(context.Context) error{pool.Close},
+		StreamBody: r.StreamBody, // POST /sha256 (stream.go)
 	}
 	var mw []net.Middleware
 	if os.Getenv("WEFT_METRICS") != "0" {

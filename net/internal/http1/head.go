@@ -57,21 +57,39 @@ func ParseHead(buf []byte, r *Request, lim *Limits) (n int, err error) {
 }
 
 // resume reports whether buf, the retry of an incomplete parse of r, is
-// certainly still incomplete and valid as far as a parse could tell: no new
-// LF (so no line has ended), and not long enough to cross a limit. Errors
-// inside the new bytes are then found by a later parse, which still happens
-// before any limit is crossed.
+// certainly still incomplete and valid as far as a parse could tell: the
+// parse stopped inside a field line, and every new byte is one that line
+// may hold where it is (token characters before the colon, field-value
+// characters after it), and buf is not long enough to cross a limit. So
+// resuming never defers an error: any byte a parse would reject makes it
+// parse (from the start of that line). This keeps a long field line
+// arriving in small pieces linear.
 func (r *Request) resume(buf []byte) bool {
-	if r.partLen == 0 || len(buf) < r.partLen || len(buf) > r.partLimit {
+	if r.partField == partNone || r.partLen == 0 || len(buf) < r.partLen || len(buf) > r.partLimit {
 		return false
+	}
+	state := r.partField
+	for _, c := range buf[r.partLen:] {
+		switch {
+		case state == partName && isToken(c):
+		case state == partName && c == ':':
+			state = partValue
+		case state == partValue && (c >= 0x20 && c != 0x7f || c == '\t'):
+		default:
+			return false
+		}
 	}
 	r.Scanned += len(buf) - r.partLen
-	if bytes.IndexByte(buf[r.partLen:], '\n') >= 0 {
-		return false
-	}
-	r.partLen = len(buf)
+	r.partLen, r.partField = len(buf), state
 	return true
 }
+
+// Where an incomplete parse stopped inside a field line (see resume).
+const (
+	partNone  uint8 = iota // elsewhere: the retry parses
+	partName               // in the field name
+	partValue              // after the colon
+)
 
 // parseHead parses a head in b, already cut to l.head bytes, going on from
 // r.partPos if an earlier call parsed the request line and some fields. It
@@ -94,7 +112,7 @@ func parseHead(b []byte, r *Request, l limits) (int, error) {
 
 	// RFC 9112 §5: *( field-line CRLF ) CRLF.
 	for {
-		r.partPos, r.partState = p, st
+		r.partPos, r.partState, r.partField = p, st, partNone
 		if p >= len(b) {
 			return 0, errNeedMore
 		}
@@ -109,6 +127,13 @@ func parseHead(b []byte, r *Request, l limits) (int, error) {
 			break
 		}
 		h, next, err := parseField(b, p)
+		if err == errNeedMore && b[len(b)-1] != '\r' {
+			// Inside the line: a retry may skip bytes that fit it.
+			r.partField = partName
+			if bytes.IndexByte(b[p:], ':') >= 0 {
+				r.partField = partValue
+			}
+		}
 		if err != nil {
 			return 0, err
 		}

@@ -230,8 +230,8 @@ func TestParseHeadIncomplete(t *testing.T) {
 }
 
 // TestParseHeadResumeSeesNewLines checks that the retry shortcut does not
-// hide an error or a completed head: a retry whose new bytes hold an LF is
-// parsed in full.
+// hide an error or a completed head: a retry whose new bytes hold an LF, or
+// any byte the line may not hold there, is parsed.
 func TestParseHeadResumeSeesNewLines(t *testing.T) {
 	tests := []struct {
 		name        string
@@ -242,7 +242,10 @@ func TestParseHeadResumeSeesNewLines(t *testing.T) {
 		{"completes", "GET / HTTP/1.1\r\nHost: a\r", "\n\r\n", 27, nil},
 		{"bad byte then LF", "GET / HTTP/1.1\r\nHost: a", "\x01\r\n\r\n", 0, ErrBadHeader},
 		{"bare LF", "GET / HTTP/1.1\r\nHost: a", "\n", 0, ErrLineEnding},
-		{"bad byte, no LF yet: deferred", "GET / HTTP/1.1\r\nHost: a", "\x01", 0, nil},
+		{"bad byte, no LF yet: found at once", "GET / HTTP/1.1\r\nHost: a", "\x01", 0, ErrBadHeader},
+		{"bad name byte, no LF yet", "GET / HTTP/1.1\r\nHo", "\"", 0, ErrBadHeader},
+		{"bad method byte, no LF yet", "0", "\"", 0, ErrBadRequestLine},
+		{"good bytes: still incomplete", "GET / HTTP/1.1\r\nHo", "st: ab\tc", 0, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -149,6 +149,7 @@ type Request struct {
 	partLimit int        // up to this length, bytes without LF cannot end or break the head
 	partPos   int        // where the next field line starts; 0: the request line is not parsed
 	partState fieldState // what the fields before partPos said
+	partField uint8      // where in a field line the parse stopped (partName, partValue), or partNone
 }
 
 // Reset clears r for the next request, keeping the backing array of Headers.

@@ -1,0 +1,70 @@
+package net
+
+import (
+	"reflect"
+
+	"github.com/panjf2000/gnet/v2"
+	"golang.org/x/sys/unix"
+)
+
+// Pausing reads. gnet v2.9.7 has no call for it (gnet #712): it reads on
+// every readable event, into an unbounded buffer. weft reaches its loop's
+// epoll descriptor (eventloop.poller.fd, read by reflection, never
+// written; -1 if gnet's layout differs, and then reads are never paused)
+// and takes EPOLLIN out of a connection's interest while the handler has
+// not taken the streamed body it was given. gnet puts it back whenever it
+// writes to the connection and meets EAGAIN or drains its output
+// (ModReadWrite, ModRead), so at most one more read (ReadBufferCap, 64
+// KiB) can arrive per such write: each pass pauses again while it must.
+// So a client uploading faster than the handler consumes is held back by
+// TCP, not buffered. MaxInboundBytes stays the last bound.
+
+// epollOf returns the epoll descriptor of gnet's loop el, or -1.
+func epollOf(el gnet.EventLoop) int {
+	v := reflect.ValueOf(el)
+	if !v.IsValid() || v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
+		return -1
+	}
+	p := v.Elem().FieldByName("poller")
+	if !p.IsValid() || p.Kind() != reflect.Pointer || p.IsNil() || p.Elem().Kind() != reflect.Struct {
+		return -1
+	}
+	fd := p.Elem().FieldByName("fd")
+	if !fd.IsValid() || fd.Kind() != reflect.Int {
+		return -1
+	}
+	return int(fd.Int())
+}
+
+// wantsReadPausedOnLoop reports whether the connection should take no more
+// bytes from the socket now: its streamed body's handler holds a chunk.
+func (cn *conn) wantsReadPausedOnLoop() bool {
+	return cn.read == readStreamed && cn.bodyOf != nil && cn.bodyOf.bodyIn.has
+}
+
+// applyReadPauseOnLoop pauses or resumes reading the socket as the
+// connection's state asks.
+func (cn *conn) applyReadPauseOnLoop() {
+	epfd := cn.l.epfd
+	if epfd < 0 || cn.closedNow() {
+		return
+	}
+	want := cn.wantsReadPausedOnLoop()
+	if !want && !cn.readPaused {
+		return
+	}
+	fd := cn.gc.Fd()
+	var ev uint32
+	if !want {
+		ev = unix.EPOLLIN | unix.EPOLLPRI
+	}
+	if cn.gc.OutboundBuffered() > 0 {
+		ev |= unix.EPOLLOUT // gnet still has output to flush
+	}
+	if unix.EpollCtl(epfd, unix.EPOLL_CTL_MOD, fd, &unix.EpollEvent{Events: ev, Fd: int32(fd)}) == nil {
+		cn.readPaused = want
+		if want {
+			cn.l.readPauses.Add(1)
+		}
+	}
+}
