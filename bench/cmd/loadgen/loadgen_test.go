@@ -1,0 +1,90 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/weftgo/weft/bench/internal/common"
+)
+
+func TestParseEvents(t *testing.T) {
+	at := time.Unix(0, 1_000_000_000)
+	now := func() time.Time { return at }
+	tests := []struct {
+		name    string
+		stream  string
+		want    int
+		delays  int
+		wantErr string
+	}{
+		{"ids from 0", "id: 0\ndata: 999000000\n\nid: 1\ndata: 998000000\n\n", 2, 2, ""},
+		{"ids from 1, CRLF", "id: 1\r\ndata: 999000000\r\n\r\nid: 2\r\ndata: 999000000\r\n\r\n", 2, 2, ""},
+		{"comments and blank lines skipped", ": ping\n\nid: 0\ndata: 999000000\n\n", 1, 1, ""},
+		{"an id skipped", "id: 0\ndata: 1\n\nid: 2\ndata: 1\n\n", 2, 1, "event id 2, want 1"},
+		{"too few events", "id: 0\ndata: 1\n\n", 2, 1, "1 events, want 2"},
+		{"bad data", "id: 0\ndata: x\n\n", 1, 0, "bad data line"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d, err := parseEvents(bufio.NewReader(strings.NewReader(tt.stream)), tt.want, now)
+			if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
+				t.Fatalf("err = %v, want %q", err, tt.wantErr)
+			}
+			if len(d) != tt.delays {
+				t.Fatalf("%d delays, want %d", len(d), tt.delays)
+			}
+		})
+	}
+	d, _ := parseEvents(bufio.NewReader(strings.NewReader("id: 0\ndata: 999000000\n\n")), 1, now)
+	if d[0] != time.Millisecond {
+		t.Errorf("delay = %v, want 1ms", d[0])
+	}
+}
+
+func TestPatternChecker(t *testing.T) {
+	var body bytes.Buffer
+	if err := common.WritePattern(&body, 200_000); err != nil {
+		t.Fatal(err)
+	}
+	b := body.Bytes()
+	for _, split := range []int{1, 7, 26, 65536, len(b)} {
+		chk := &patternChecker{}
+		for i := 0; i < len(b); i += split {
+			if _, err := chk.Write(b[i:min(i+split, len(b))]); err != nil {
+				t.Fatalf("split %d: %v", split, err)
+			}
+		}
+	}
+	b[150_001] = 'A'
+	chk := &patternChecker{}
+	if _, err := chk.Write(b); err == nil || !strings.Contains(err.Error(), "byte 150001") {
+		t.Fatalf("a changed byte: err = %v", err)
+	}
+}
+
+// TestAgainstNetHTTPPeer runs the streaming clients against the net/http
+// peer's routes: the same code run.sh drives against every target.
+func TestAgainstNetHTTPPeer(t *testing.T) {
+	srv := httptest.NewServer(common.NewServeMux(common.Job{Iters: 1, BufBytes: 32}))
+	defer srv.Close()
+	c := client(4, 10*time.Second)
+	defer c.CloseIdleConnections()
+
+	d, err := readEvents(c, srv.URL+"/sse?n=3&every=1", 3)
+	if err != nil || len(d) != 3 {
+		t.Fatalf("sse: %d events, %v", len(d), err)
+	}
+	resp, err := c.Get(srv.URL + "/bytes/100000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var chk patternChecker
+	if _, err := chk.ReadFrom(resp.Body); err != nil || chk.off != 100_000 {
+		t.Fatalf("bytes: %d checked, %v", chk.off, err)
+	}
+}
