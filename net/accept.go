@@ -19,9 +19,10 @@ import (
 // weft accepts connections itself and hands each one to a gnet loop with
 // Engine.Register, instead of letting gnet accept them: gnet stops its whole
 // engine (and drops every connection) on any accept error but a few, EMFILE
-// included (see shared/notes/deps.md). gnet still needs a listener of its
-// own; it gets a private Unix socket that nothing but Start's probes
-// connects to (engine.OnOpen refuses anything that does, after the probes).
+// included (gnet's acceptor_unix.go; gnet issues #159, #453). gnet still
+// needs a listener of its own; it gets a private Unix socket that nothing
+// but Start's probes connects to (engine.OnOpen refuses anything that does,
+// after the probes).
 
 // privateSocket returns the address of gnet's own listener and a func that
 // removes it: a Unix socket in a new directory only this user can enter,

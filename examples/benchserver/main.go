@@ -1,5 +1,5 @@
 // Command benchserver serves the endpoints of the benchmark harness
-// (../shared/bench in the weft workspace; see docs/benchmarks.md) with
+// (bench/ in this repository; see docs/benchmarks.md) with
 // framework defaults and no logging on the hot path:
 //
 //	GET  /plaintext   Hello, World! (text/plain)
