@@ -59,11 +59,11 @@
 // after Logger if those answers are to be logged.
 //
 // A failed Result is answered by the server's ErrorHandler after every
-// middleware has run, and that handler starts from an empty response:
-// headers that middleware set on the way in (X-Request-ID, the CORS
-// headers, Server-Timing) are not on an error response built by
-// net.DefaultErrorHandler. A custom ErrorHandler can put back what it needs
-// (RequestIDFrom still works there).
+// middleware has run. The server resets the status, the body and the
+// headers that describe the body (Content-Type, Content-Encoding, ETag, ...)
+// first, and keeps the other headers set on the way in: X-Request-ID and
+// the CORS headers are on an error response too, as with Express. Logger
+// adds Server-Timing only to a Result that succeeded.
 //
 // # Concurrency
 //

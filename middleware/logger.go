@@ -94,8 +94,9 @@ type LoggerConfig struct {
 // With ServerTiming, the same split goes into a Server-Timing header,
 // set in the continuation of the handler's Result, before the response is
 // final. The offload and blocking entries appear only for requests that
-// used them. A failed Result gets no Server-Timing header: the server's
-// ErrorHandler builds that response from scratch.
+// used them. A failed Result gets no Server-Timing header (the server's
+// ErrorHandler answers it; the headers set before, such as X-Request-ID,
+// stay).
 //
 // Requests the server answers before any handler runs (malformed, over a
 // size limit) never reach Logger and are not logged. A panic in the

@@ -41,7 +41,10 @@
 // its own middleware, which wraps the group's routes only:
 //
 //	r := router.New()
-//	r.Use(middleware.RequestID(), middleware.Logger(log))
+//	r.Use(
+//		middleware.RequestID(middleware.RequestIDConfig{}),
+//		middleware.Logger(middleware.LoggerConfig{Logger: log}), // log: a *zap.Logger
+//	)
 //	r.GET("/health", health)
 //	api := r.Group("/api", auth)
 //	api.GET("/users/:id", getUser)

@@ -1,0 +1,454 @@
+// Package docs holds no code: its test compiles every Go snippet of
+// README.md and docs/*.md, so that the documentation cannot drift from the
+// API.
+//
+// # The rule for snippets
+//
+// Every ```go block in README.md and docs/*.md is compiled by
+// TestSnippetsCompile, as one of:
+//
+//   - a complete file: the block starts with a package clause (after
+//     comments) and is compiled as it is, as its own package;
+//
+//   - a fragment: the block is preceded by a marker
+//
+//     <!-- snippet: fragment -->
+//
+//     and is compiled inside a generated file: its imports are added from
+//     the package names it uses (weft's packages, zap, the standard
+//     library; see knownImports); statements go into the body of a
+//     function, declarations stay at the top level. Names it uses but does
+//     not declare are declared in the marker itself, as Go declarations
+//     after the first line:
+//
+//     <!-- snippet: fragment
+//     var r = router.New()
+//     func getUser(c *net.Ctx) net.Result { return c.Text(200, "") }
+//     -->
+//
+//   - skipped: <!-- snippet: skip REASON --> (a reason is required; the
+//     test logs every skipped block). For code that cannot compile in this
+//     module, such as another framework's version of a service.
+//
+// Any marker may add "in=bench" after its kind to compile the block in
+// the bench/ module (whose go.mod has Fiber, and the other peers) instead
+// of weft's. A ```go block that is not a complete file and has no marker
+// fails the test. Compiler errors point at the Markdown file and line,
+// through //line directives.
+package docs
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// snippet is one ```go block of a Markdown file.
+type snippet struct {
+	file    string // path relative to the repository root
+	line    int    // line of the block's first line of code
+	code    string
+	kind    string // "file", "fragment" or "skip"
+	module  string // "" (weft's) or "bench"
+	prelude string // declarations from a fragment marker
+	reason  string // why a block is skipped
+}
+
+func (s snippet) String() string { return fmt.Sprintf("%s:%d", s.file, s.line) }
+
+// marker is a parsed <!-- snippet: ... --> comment.
+type marker struct {
+	kind, module, reason, prelude string
+}
+
+// parseMarker parses the text of a snippet marker (between "<!--" and
+// "-->").
+func parseMarker(text string) (marker, error) {
+	text = strings.TrimSpace(text)
+	rest, ok := strings.CutPrefix(text, "snippet:")
+	if !ok {
+		return marker{}, errors.New("not a snippet marker")
+	}
+	first, prelude, _ := strings.Cut(rest, "\n")
+	words := strings.Fields(first)
+	if len(words) == 0 {
+		return marker{}, errors.New("snippet marker without a kind")
+	}
+	m := marker{kind: words[0], prelude: prelude}
+	var reason []string
+	for _, w := range words[1:] {
+		if v, ok := strings.CutPrefix(w, "in="); ok {
+			if v != "bench" {
+				return m, fmt.Errorf("snippet marker: unknown module %q (known: bench)", v)
+			}
+			m.module = v
+			continue
+		}
+		reason = append(reason, w)
+	}
+	m.reason = strings.Join(reason, " ")
+	switch m.kind {
+	case "fragment", "file":
+		if m.reason != "" {
+			return m, fmt.Errorf("snippet marker: unexpected %q after %q", m.reason, m.kind)
+		}
+	case "skip":
+		if m.reason == "" {
+			return m, errors.New("snippet: skip needs a reason")
+		}
+		if strings.TrimSpace(prelude) != "" {
+			return m, errors.New("snippet: skip takes no declarations")
+		}
+	default:
+		return m, fmt.Errorf("snippet marker: unknown kind %q (fragment, file, skip)", m.kind)
+	}
+	return m, nil
+}
+
+// extract returns the ```go blocks of a Markdown document, each with the
+// marker that precedes it (blank lines between them allowed).
+func extract(file, doc string) ([]snippet, error) {
+	var (
+		out     []snippet
+		pending *marker
+		inMark  bool
+		mark    strings.Builder
+		inCode  bool
+		isGo    bool
+		code    strings.Builder
+		start   int
+	)
+	sc := bufio.NewScanner(strings.NewReader(doc))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Text()
+		trimmed := strings.TrimSpace(line)
+		switch {
+		case inCode:
+			if trimmed == "```" {
+				inCode = false
+				if isGo {
+					s := snippet{file: file, line: start, code: code.String(), kind: "file"}
+					if pending != nil {
+						s.kind, s.module, s.prelude, s.reason = pending.kind, pending.module, pending.prelude, pending.reason
+					} else if !isCompleteFile(s.code) {
+						return nil, fmt.Errorf("%s: a ```go block that is not a complete file needs a marker: "+
+							"<!-- snippet: fragment --> or <!-- snippet: skip REASON --> (see docs/snippets_test.go)", s)
+					}
+					out = append(out, s)
+				}
+				pending = nil
+				continue
+			}
+			if isGo {
+				code.WriteString(line)
+				code.WriteByte('\n')
+			}
+		case inMark:
+			end, _, done := strings.Cut(line, "-->")
+			mark.WriteString(end)
+			mark.WriteByte('\n')
+			if done {
+				inMark = false
+				m, err := parseMarker(mark.String())
+				if err != nil {
+					return nil, fmt.Errorf("%s:%d: %w", file, n, err)
+				}
+				pending = &m
+			}
+		case strings.HasPrefix(trimmed, "<!-- snippet:"):
+			body := strings.TrimPrefix(trimmed, "<!--")
+			if end, _, done := strings.Cut(body, "-->"); done {
+				m, err := parseMarker(end)
+				if err != nil {
+					return nil, fmt.Errorf("%s:%d: %w", file, n, err)
+				}
+				pending = &m
+				continue
+			}
+			inMark = true
+			mark.Reset()
+			mark.WriteString(body)
+			mark.WriteByte('\n')
+		case strings.HasPrefix(trimmed, "```"):
+			inCode, isGo = true, strings.TrimSpace(strings.TrimPrefix(trimmed, "```")) == "go"
+			code.Reset()
+			start = n + 1
+			if !isGo && pending != nil {
+				return nil, fmt.Errorf("%s:%d: a snippet marker before a block that is not ```go", file, n)
+			}
+		case trimmed == "":
+		default:
+			if pending != nil {
+				return nil, fmt.Errorf("%s:%d: text between a snippet marker and its ```go block", file, n)
+			}
+		}
+	}
+	if inCode || inMark {
+		return nil, fmt.Errorf("%s: unterminated code block or marker", file)
+	}
+	return out, sc.Err()
+}
+
+// isCompleteFile reports whether code starts with a package clause.
+func isCompleteFile(code string) bool {
+	f, err := parser.ParseFile(token.NewFileSet(), "", code, parser.PackageClauseOnly)
+	return err == nil && f.Name != nil
+}
+
+// knownImports maps the package names a fragment may use to their import
+// paths.
+var knownImports = map[string]string{
+	"weft":       "github.com/weftgo/weft",
+	"net":        "github.com/weftgo/weft/net",
+	"router":     "github.com/weftgo/weft/router",
+	"runtime":    "github.com/weftgo/weft/runtime",
+	"middleware": "github.com/weftgo/weft/middleware",
+	"offload":    "github.com/weftgo/weft/offload",
+	"zap":        "go.uber.org/zap",
+	"zapcore":    "go.uber.org/zap/zapcore",
+	"context":    "context",
+	"errors":     "errors",
+	"fmt":        "fmt",
+	"fs":         "io/fs",
+	"http":       "net/http",
+	"io":         "io",
+	"json":       "encoding/json",
+	"log":        "log",
+	"os":         "os",
+	"signal":     "os/signal",
+	"slices":     "slices",
+	"strconv":    "strconv",
+	"strings":    "strings",
+	"sync":       "sync",
+	"syscall":    "syscall",
+	"time":       "time",
+	"fiber":      "github.com/gofiber/fiber/v2",
+	"chi":        "github.com/go-chi/chi/v5",
+}
+
+// generate returns the Go file that compiles s.
+func generate(s snippet) (string, error) {
+	if s.kind == "file" {
+		return fmt.Sprintf("//line %s:%d\n%s", s.file, s.line, s.code), nil
+	}
+	// Declarations (funcs, types, vars at the top level) stay as they are;
+	// anything else is a list of statements for a function body.
+	body := fmt.Sprintf("//line %s:%d\n%s", s.file, s.line, s.code)
+	var src string
+	if _, err := parser.ParseFile(token.NewFileSet(), "", "package main\n"+s.code, parser.SkipObjectResolution); err == nil {
+		src = "package main\n\n" + s.prelude + "\n" + body + "\nfunc main() {}\n"
+	} else {
+		src = "package main\n\n" + s.prelude + "\nfunc main() {\n" + body + "\n" + useAll(s.code) + "}\n"
+	}
+	return addImports(src)
+}
+
+// useAll returns "_ = x" for every variable a list of statements declares
+// at its top level, so that a fragment need not use what it declares.
+func useAll(stmts string) string {
+	f, err := parser.ParseFile(token.NewFileSet(), "", "package p\nfunc _() {\n"+stmts+"\n}", parser.SkipObjectResolution)
+	if err != nil {
+		return "" // the compiler will say what is wrong, at the right line
+	}
+	var names []string
+	for _, st := range f.Decls[0].(*ast.FuncDecl).Body.List {
+		switch st := st.(type) {
+		case *ast.AssignStmt:
+			if st.Tok == token.DEFINE {
+				for _, e := range st.Lhs {
+					if id, ok := e.(*ast.Ident); ok && id.Name != "_" {
+						names = append(names, id.Name)
+					}
+				}
+			}
+		case *ast.DeclStmt:
+			if g, ok := st.Decl.(*ast.GenDecl); ok && g.Tok == token.VAR {
+				for _, sp := range g.Specs {
+					for _, id := range sp.(*ast.ValueSpec).Names {
+						if id.Name != "_" {
+							names = append(names, id.Name)
+						}
+					}
+				}
+			}
+		}
+	}
+	var b strings.Builder
+	for _, n := range names {
+		fmt.Fprintf(&b, "\t_ = %s\n", n)
+	}
+	return b.String()
+}
+
+// addImports adds an import for every package name of knownImports that
+// src uses as a qualifier without declaring it.
+func addImports(src string) (string, error) {
+	f, err := parser.ParseFile(token.NewFileSet(), "", src, 0)
+	if err != nil {
+		return src, nil // let the compiler report it, with its //line position
+	}
+	used := map[string]bool{}
+	unresolved := map[*ast.Ident]bool{}
+	for _, id := range f.Unresolved {
+		unresolved[id] = true
+	}
+	ast.Inspect(f, func(n ast.Node) bool {
+		if sel, ok := n.(*ast.SelectorExpr); ok {
+			if id, ok := sel.X.(*ast.Ident); ok && unresolved[id] && knownImports[id.Name] != "" {
+				used[id.Name] = true
+			}
+		}
+		return true
+	})
+	if len(used) == 0 {
+		return src, nil
+	}
+	names := make([]string, 0, len(used))
+	for n := range used {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var imp strings.Builder
+	imp.WriteString("import (\n")
+	for _, n := range names {
+		path := knownImports[n]
+		if filepath.Base(path) == n || strings.HasSuffix(path, "/"+n) {
+			fmt.Fprintf(&imp, "\t%q\n", path)
+		} else {
+			fmt.Fprintf(&imp, "\t%s %q\n", n, path)
+		}
+	}
+	imp.WriteString(")\n")
+	rest, ok := strings.CutPrefix(src, "package main\n")
+	if !ok {
+		return src, errors.New("generated file does not start with its package clause")
+	}
+	return "package main\n\n" + imp.String() + rest, nil
+}
+
+// repoRoot is the repository's root: the folder of weft's go.mod.
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		t.Fatalf("go env GOMOD: %v", err)
+	}
+	return filepath.Dir(strings.TrimSpace(string(out)))
+}
+
+// documents lists README.md and docs/*.md, relative to root.
+func documents(t *testing.T, root string) []string {
+	t.Helper()
+	docs, err := filepath.Glob(filepath.Join(root, "docs", "*.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := []string{"README.md"}
+	for _, d := range docs {
+		files = append(files, filepath.Join("docs", filepath.Base(d)))
+	}
+	return files
+}
+
+// TestSnippetsCompile compiles every ```go block of README.md and
+// docs/*.md (see the package doc for the rule).
+func TestSnippetsCompile(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the go command")
+	}
+	root := repoRoot(t)
+	var all []snippet
+	for _, f := range documents(t, root) {
+		b, err := os.ReadFile(filepath.Join(root, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := extract(f, string(b))
+		if err != nil {
+			t.Error(err)
+			continue
+		}
+		all = append(all, s...)
+	}
+	if len(all) == 0 {
+		t.Fatal("no ```go block found: the extraction is broken")
+	}
+	byModule := map[string][]snippet{}
+	for _, s := range all {
+		if s.kind == "skip" {
+			t.Logf("%s: skipped: %s", s, s.reason)
+			continue
+		}
+		byModule[s.module] = append(byModule[s.module], s)
+	}
+	for module, snippets := range byModule {
+		t.Run("module="+cmp(module, "weft"), func(t *testing.T) {
+			buildSnippets(t, root, module, snippets)
+		})
+	}
+}
+
+func cmp(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// buildSnippets builds snippets, each as its own main package, through an
+// overlay: nothing is written into the repository.
+func buildSnippets(t *testing.T, root, module string, snippets []snippet) {
+	modDir := filepath.Join(root, module)
+	tmp := t.TempDir()
+	overlay := map[string]string{}
+	var pkgs []string
+	for i, s := range snippets {
+		src, err := generate(s)
+		if err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+		gen := filepath.Join(tmp, strconv.Itoa(i)+".go")
+		if err := os.WriteFile(gen, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		// A folder starting with "_" is ignored by ./... patterns: the
+		// snippets are built only here, by name.
+		dir := filepath.Join(modDir, "_snippets", strconv.Itoa(i))
+		overlay[filepath.Join(dir, "main.go")] = gen
+		pkgs = append(pkgs, "./"+filepath.Join("_snippets", strconv.Itoa(i)))
+	}
+	ov, err := json.Marshal(map[string]any{"Replace": overlay})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ovFile := filepath.Join(tmp, "overlay.json")
+	if err := os.WriteFile(ovFile, ov, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := append([]string{"build", "-overlay", ovFile, "-o", tmp + string(filepath.Separator)}, pkgs...)
+	cmd := exec.Command("go", args...)
+	cmd.Dir = modDir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("snippets do not compile (%d built in module %s):\n%s", len(pkgs), cmp(module, "weft"), out)
+	} else {
+		names := make([]string, 0, len(snippets))
+		for _, s := range snippets {
+			names = append(names, s.String())
+		}
+		slices.Sort(names)
+		t.Logf("compiled: %s", strings.Join(names, ", "))
+	}
+}
