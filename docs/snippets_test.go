@@ -452,3 +452,89 @@ func buildSnippets(t *testing.T, root, module string, snippets []snippet) {
 		t.Logf("compiled: %s", strings.Join(names, ", "))
 	}
 }
+
+func TestExtract(t *testing.T) {
+	tests := []struct {
+		name    string
+		doc     string
+		want    []snippet // file, line, kind, module, reason, prelude compared
+		wantErr string
+	}{
+		{"complete file", "text\n```go\npackage main\n\nfunc main() {}\n```\n",
+			[]snippet{{line: 3, kind: "file"}}, ""},
+		{"other languages ignored", "```js\nconst x = 1;\n```\n```\nplain\n```\n", nil, ""},
+		{"fragment marker", "<!-- snippet: fragment -->\n\n```go\nx := 1\n```\n",
+			[]snippet{{line: 4, kind: "fragment"}}, ""},
+		{"fragment with declarations", "<!-- snippet: fragment\nvar r = 1\n-->\n```go\n_ = r\n```\n",
+			[]snippet{{line: 5, kind: "fragment", prelude: "var r = 1"}}, ""},
+		{"skip with reason, in bench", "<!-- snippet: skip in=bench needs Fiber -->\n```go\napp := fiber.New()\n```\n",
+			[]snippet{{line: 3, kind: "skip", module: "bench", reason: "needs Fiber"}}, ""},
+		{"marker applies once", "<!-- snippet: fragment -->\n```go\nx := 1\n```\n```go\ny := 2\n```\n",
+			nil, "needs a marker"},
+		{"unmarked fragment", "```go\nr.GET(\"/\", h)\n```\n", nil, "needs a marker"},
+		{"skip without reason", "<!-- snippet: skip -->\n```go\nx\n```\n", nil, "needs a reason"},
+		{"unknown kind", "<!-- snippet: maybe -->\n```go\nx\n```\n", nil, "unknown kind"},
+		{"unknown module", "<!-- snippet: fragment in=other -->\n```go\nx\n```\n", nil, "unknown module"},
+		{"text after a marker", "<!-- snippet: fragment -->\nwords\n```go\nx\n```\n", nil, "text between"},
+		{"unterminated block", "```go\npackage main\n", nil, "unterminated"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := extract("doc.md", tt.doc)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(tt.want) {
+				t.Fatalf("%d snippets, want %d: %+v", len(got), len(tt.want), got)
+			}
+			for i, w := range tt.want {
+				g := got[i]
+				if g.line != w.line || g.kind != w.kind || g.module != w.module || g.reason != w.reason || g.prelude != w.prelude {
+					t.Errorf("snippet %d = %#v, want %#v", i, g, w)
+				}
+			}
+		})
+	}
+}
+
+func TestGenerate(t *testing.T) {
+	tests := []struct {
+		name string
+		s    snippet
+		want []string
+	}{
+		{"statements in main, imports added, declared names used",
+			snippet{file: "d.md", line: 7, kind: "fragment", prelude: "var r = router.New()\n",
+				code: "srv := &net.Server{Handler: r.Serve}\nctx, cancel := context.WithCancel(context.Background())\n"},
+			[]string{`"context"`, `"github.com/weftgo/weft/net"`, `"github.com/weftgo/weft/router"`,
+				"func main() {\n//line d.md:7\n", "_ = srv", "_ = ctx", "_ = cancel"}},
+		{"declarations stay at the top level",
+			snippet{file: "d.md", line: 3, kind: "fragment", code: "func h(c *net.Ctx) net.Result { return c.Text(200, \"\") }\n"},
+			[]string{"//line d.md:3\nfunc h(", "func main() {}"}},
+		{"a local name is not an import",
+			snippet{file: "d.md", line: 1, kind: "fragment", code: "log := zap.NewNop()\nlog.Info(\"x\")\n"},
+			[]string{`"go.uber.org/zap"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src, err := generate(tt.s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(src, w) {
+					t.Errorf("no %q in\n%s", w, src)
+				}
+			}
+			if strings.Contains(src, "\t\"log\"") {
+				t.Errorf("the standard library's log imported for a local variable:\n%s", src)
+			}
+		})
+	}
+}
