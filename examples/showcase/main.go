@@ -175,7 +175,9 @@ func (a *app) routes(srv *net.Server) *router.Router {
 	health := func(c *net.Ctx) bool { return c.Path() == "/health" }
 	r.Use(
 		middleware.RequestID(middleware.RequestIDConfig{}),
-		middleware.Logger(middleware.LoggerConfig{Logger: a.log, Skip: health}),
+		// ServerTiming: the page shows where /hash spent its time (loop,
+		// offload queue, offload); a demo's clients are trusted.
+		middleware.Logger(middleware.LoggerConfig{Logger: a.log, Skip: health, ServerTiming: true}),
 		middleware.Recover(middleware.RecoverConfig{Logger: a.log}),
 		middleware.LoadShed(middleware.LoadShedConfig{
 			Pool:        a.pool,

@@ -181,6 +181,10 @@ func TestHashOffload(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(body, `"sha256":"`+want+`"`) {
 		t.Fatalf("%d %s, want sha256 %s", resp.StatusCode, body, want)
 	}
+	// The page shows this header under the result (static/app.js).
+	if st := resp.Header.Get("Server-Timing"); !strings.Contains(st, "loop;dur=") || !strings.Contains(st, "offload;dur=") {
+		t.Errorf("Server-Timing = %q, want the loop and offload split", st)
+	}
 	for _, q := range []string{"n=0", "n=abc", fmt.Sprintf("n=%d", maxHashRounds+1)} {
 		if resp, body := do(t, c, "GET", base+"/hash?"+q, ""); resp.StatusCode != 400 {
 			t.Errorf("%s: %d %s", q, resp.StatusCode, body)
