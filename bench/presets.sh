@@ -46,7 +46,7 @@ preset_streaming() {
 # preset_websocket: issue 12's figures, weft beside gorilla/websocket (on
 # net/http) and Node's ws.
 preset_websocket() {
-	"$BENCH/run.sh" -o "$(preset_out websocket)" -s ws64,ws16k,wsz,idlews weft go-nethttp node-http
+	"$BENCH/run.sh" -o "$(preset_out websocket)" -s ws64,ws16k,wsz,idlews,idlewsz weft go-nethttp node-http
 }
 
 # preset_metrics: issue 10's cost of metrics, weft alone (on and off).
