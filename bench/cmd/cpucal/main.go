@@ -2,7 +2,7 @@
 // buffer) on one core and prints its digest, so the job size can be checked
 // or re-chosen:
 //
-//	set -a; . ../../bench.env; set +a; go run ./cmd/cpucal
+//	cd bench && set -a && . ./bench.env && set +a && go run ./cmd/cpucal
 package main
 
 import (

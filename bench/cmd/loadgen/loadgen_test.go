@@ -3,6 +3,8 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"errors"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -88,3 +90,34 @@ func TestAgainstNetHTTPPeer(t *testing.T) {
 		t.Fatalf("bytes: %d checked, %v", chk.off, err)
 	}
 }
+
+func TestWSCheck(t *testing.T) {
+	echo := httptest.NewServer(common.WSEcho(false))
+	defer echo.Close()
+	none := httptest.NewServer(http.NotFoundHandler())
+	defer none.Close()
+	tests := []struct {
+		name string
+		url  string
+		want error // nil, errNoWebSocket, or errAny
+	}{
+		{"echo", "ws" + strings.TrimPrefix(echo.URL, "http"), nil},
+		{"no route", "ws" + strings.TrimPrefix(none.URL, "http"), errNoWebSocket},
+		{"not loopback", "ws://192.0.2.1:80/ws", errAny},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := wsCheck([]string{"-url", tt.url})
+			switch {
+			case tt.want == nil && err != nil:
+				t.Fatalf("err = %v", err)
+			case tt.want == errAny && err == nil:
+				t.Fatal("no error")
+			case tt.want == errNoWebSocket && !errors.Is(err, errNoWebSocket):
+				t.Fatalf("err = %v, want errNoWebSocket", err)
+			}
+		})
+	}
+}
+
+var errAny = errors.New("any error")
