@@ -51,10 +51,11 @@ preset_websocket() {
 
 # preset_metrics: issue 10's cost of metrics, weft alone (on and off).
 preset_metrics() {
-	"$BENCH/run.sh" -o "$(preset_out metrics)" -s metrics weft
+	"$BENCH/run.sh" -o "$(preset_out metrics)" -s metrics,metricslag weft
 }
 
-# preset_nats: issue 11's offload over NATS, weft alone.
+# preset_nats: issue 11's offload over NATS: weft-nats (the NATS build of
+# the benchserver) with bin/nats-server and bin/weft-worker.
 preset_nats() {
-	"$BENCH/run.sh" -o "$(preset_out nats)" -s natsscale,natskill weft
+	"$BENCH/run.sh" -o "$(preset_out nats)" -s natsrtt,natsscale,natskill weft-nats
 }

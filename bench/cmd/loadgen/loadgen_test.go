@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -121,3 +123,49 @@ func TestWSCheck(t *testing.T) {
 }
 
 var errAny = errors.New("any error")
+
+func TestHistogram(t *testing.T) {
+	page := func(b1, b2, b5, inf int) string {
+		return fmt.Sprintf(`# HELP weft_loop_lag_seconds lag
+# TYPE weft_loop_lag_seconds histogram
+weft_loop_lag_seconds_bucket{loop="0",le="0.001"} %d
+weft_loop_lag_seconds_bucket{loop="0",le="0.002"} %d
+weft_loop_lag_seconds_bucket{loop="0",le="0.005"} %d
+weft_loop_lag_seconds_bucket{loop="0",le="+Inf"} %d
+weft_loop_lag_seconds_bucket{loop="1",le="0.001"} 0
+weft_loop_lag_seconds_bucket{loop="1",le="0.002"} 0
+weft_loop_lag_seconds_bucket{loop="1",le="0.005"} 0
+weft_loop_lag_seconds_bucket{loop="1",le="+Inf"} 0
+weft_loop_lag_seconds_sum{loop="0"} 1
+weft_connections 3
+`, b1, b2, b5, inf)
+	}
+	before, series, err := parseHistogram(strings.NewReader(page(10, 10, 10, 10)), "weft_loop_lag_seconds")
+	if err != nil || series != 10 {
+		t.Fatalf("series %d, %v", series, err)
+	}
+	// 100 new observations: 90 under 1 ms, 8 in (1, 2] ms, 2 in (2, 5] ms.
+	after, _, err := parseHistogram(strings.NewReader(page(100, 108, 110, 110)), "weft_loop_lag_seconds")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := after.minus(before)
+	tests := []struct {
+		q, want float64
+	}{
+		{0.50, 0.001 * 50 / 90}, // rank 50 of the 90 in [0, 1 ms]
+		{0.90, 0.001},
+		{0.99, 0.002 + 0.003*(99-98)/2.0},
+	}
+	if d.count() != 100 {
+		t.Fatalf("count %v, want 100", d.count())
+	}
+	for _, tt := range tests {
+		if got := d.quantile(tt.q); math.Abs(got-tt.want) > 1e-9 {
+			t.Errorf("quantile(%v) = %v, want %v", tt.q, got, tt.want)
+		}
+	}
+	if _, _, err := parseHistogram(strings.NewReader("other_metric 1\n"), "weft_loop_lag_seconds"); err == nil {
+		t.Error("a page without the histogram: no error")
+	}
+}

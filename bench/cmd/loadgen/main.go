@@ -2,7 +2,8 @@
 // streamed bodies checked byte for byte, Server-Sent Events with the delay
 // of every event, WebSocket echo, idle WebSocket sessions, and a
 // closed-loop HTTP client that counts every answer (and every request left
-// without one) second by second.
+// without one) second by second, and the loop lag histogram of a /metrics
+// page over a window, scraped or not meanwhile.
 //
 //	loadgen download -url http://127.0.0.1:PORT/bytes/16777216 -requests 64 -pid PID
 //	loadgen upload   -url http://127.0.0.1:PORT/sha256 -bytes 1073741824 [-chunked] -pid PID
@@ -12,6 +13,7 @@
 //	loadgen wsidle   -url ws://127.0.0.1:PORT/ws -n 10000 -pid PID
 //	loadgen wscheck  -url ws://127.0.0.1:PORT/ws
 //	loadgen hammer   -url http://127.0.0.1:PORT/cpu -c 16 -d 20s -timeout 6s
+//	loadgen promlag  -url http://127.0.0.1:PORT/metrics -d 5s -every 1s
 //
 // With -pid, the server's VmRSS is sampled every 10 ms (before the load,
 // its peak, and the growth: peak minus before) and its CPU time (user +
@@ -42,6 +44,7 @@ var commands = map[string]func(args []string) error{
 	"wsidle":   wsIdle,
 	"wscheck":  wsCheck,
 	"hammer":   hammer,
+	"promlag":  promLag,
 }
 
 func main() {
