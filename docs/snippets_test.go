@@ -39,6 +39,7 @@ package docs
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -48,6 +49,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -536,5 +538,46 @@ func TestGenerate(t *testing.T) {
 				t.Errorf("the standard library's log imported for a local variable:\n%s", src)
 			}
 		})
+	}
+}
+
+// outside matches references to files that are not in the repository: the
+// workspace's shared folder and absolute paths of the machines weft was
+// written on. (Built from pieces so that this file does not match itself.)
+var outside = regexp.MustCompile(`\.\./` + `shared/|\bshared/(bench|notes|design\.md|style\.md)|/` + `work/wt/|/` + `work/main\b`)
+
+// TestNoPathOutsideRepository fails on any committed text file that cites
+// a path outside the repository: a clone must have everything a document
+// or a comment points to.
+func TestNoPathOutsideRepository(t *testing.T) {
+	root := repoRoot(t)
+	out, err := exec.Command("git", "-C", root, "ls-files", "-z").Output()
+	if err != nil {
+		t.Skipf("not a git checkout: %v", err)
+	}
+	checked := 0
+	for _, f := range strings.Split(strings.TrimRight(string(out), "\x00"), "\x00") {
+		switch filepath.Ext(f) {
+		case ".go", ".md", ".sh", ".svg", ".js", ".json", ".conf", ".env", ".html", ".css", ".mod", "":
+		default:
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(root, f))
+		if err != nil {
+			continue // deleted in the work tree
+		}
+		if bytes.IndexByte(b, 0) >= 0 {
+			t.Errorf("%s is a binary file: build output is not committed", f)
+			continue
+		}
+		checked++
+		for n, line := range strings.Split(string(b), "\n") {
+			if outside.MatchString(line) {
+				t.Errorf("%s:%d cites a path outside the repository: %s", f, n+1, strings.TrimSpace(line))
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no file checked")
 	}
 }
