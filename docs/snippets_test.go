@@ -30,9 +30,9 @@
 //     test logs every skipped block). For code that cannot compile in this
 //     module, such as another framework's version of a service.
 //
-// Any marker may add "in=bench" after its kind to compile the block in
-// the bench/ module (whose go.mod has Fiber, and the other peers) instead
-// of weft's. A ```go block that is not a complete file and has no marker
+// Any marker may add "in=DIR" after its kind to compile the block in the
+// nested module at DIR instead of weft's: in=bench (whose go.mod has Fiber,
+// chi and the other peers), in=middleware/weftotel (OpenTelemetry). A ```go block that is not a complete file and has no marker
 // fails the test. Compiler errors point at the Markdown file and line,
 // through //line directives.
 package docs
@@ -63,7 +63,7 @@ type snippet struct {
 	line    int    // line of the block's first line of code
 	code    string
 	kind    string // "file", "fragment" or "skip"
-	module  string // "" (weft's) or "bench"
+	module  string // "" (weft's) or the folder of a nested module
 	prelude string // declarations from a fragment marker
 	reason  string // why a block is skipped
 }
@@ -92,10 +92,10 @@ func parseMarker(text string) (marker, error) {
 	var reason []string
 	for _, w := range words[1:] {
 		if v, ok := strings.CutPrefix(w, "in="); ok {
-			if v != "bench" {
-				return m, fmt.Errorf("snippet marker: unknown module %q (known: bench)", v)
+			if v == "" || filepath.IsAbs(v) || strings.Contains(v, "..") {
+				return m, fmt.Errorf("snippet marker: in=%q must name a folder of the repository", v)
 			}
-			m.module = v
+			m.module = filepath.ToSlash(filepath.Clean(v))
 			continue
 		}
 		reason = append(reason, w)
@@ -239,6 +239,9 @@ var knownImports = map[string]string{
 	"time":       "time",
 	"fiber":      "github.com/gofiber/fiber/v2",
 	"chi":        "github.com/go-chi/chi/v5",
+	"prometheus": "github.com/prometheus/client_golang/prometheus",
+	"weftotel":   "github.com/weftgo/weft/middleware/weftotel",
+	"trace":      "go.opentelemetry.io/otel/trace",
 }
 
 // generate returns the Go file that compiles s.
@@ -414,6 +417,9 @@ func cmp(a, b string) string {
 // overlay: nothing is written into the repository.
 func buildSnippets(t *testing.T, root, module string, snippets []snippet) {
 	modDir := filepath.Join(root, module)
+	if _, err := os.Stat(filepath.Join(modDir, "go.mod")); err != nil {
+		t.Fatalf("in=%s: no go.mod there (%s)", module, snippets[0])
+	}
 	tmp := t.TempDir()
 	overlay := map[string]string{}
 	var pkgs []string
@@ -476,7 +482,9 @@ func TestExtract(t *testing.T) {
 		{"unmarked fragment", "```go\nr.GET(\"/\", h)\n```\n", nil, "needs a marker"},
 		{"skip without reason", "<!-- snippet: skip -->\n```go\nx\n```\n", nil, "needs a reason"},
 		{"unknown kind", "<!-- snippet: maybe -->\n```go\nx\n```\n", nil, "unknown kind"},
-		{"unknown module", "<!-- snippet: fragment in=other -->\n```go\nx\n```\n", nil, "unknown module"},
+		{"module outside the repository", "<!-- snippet: fragment in=../other -->\n```go\nx\n```\n", nil, "must name a folder"},
+		{"nested module", "<!-- snippet: fragment in=middleware/weftotel -->\n```go\nx := 1\n```\n",
+			[]snippet{{line: 3, kind: "fragment", module: "middleware/weftotel"}}, ""},
 		{"text after a marker", "<!-- snippet: fragment -->\nwords\n```go\nx\n```\n", nil, "text between"},
 		{"unterminated block", "```go\npackage main\n", nil, "unterminated"},
 	}

@@ -20,7 +20,7 @@ package net
 // the pass at once; any other event puts the connection on its loop's ready
 // list, served by one task (serviceTask) after the loop's current batch.
 //
-// # What gnet v2.9.7 allows (measured; see also shared/notes/deps.md)
+// # What gnet v2.9.7 allows (measured against its source and behaviour)
 //
 // Reading cannot be paused through gnet's API. eventloop.read
 // (eventloop_unix.go:253-299) reads whatever the socket has on every
