@@ -32,7 +32,8 @@
 //
 // Any marker may add "in=DIR" after its kind to compile the block in the
 // nested module at DIR instead of weft's: in=bench (whose go.mod has Fiber,
-// chi and the other peers), in=middleware/weftotel (OpenTelemetry). A ```go block that is not a complete file and has no marker
+// chi and the other peers), in=middleware/weftotel (OpenTelemetry),
+// in=offload/nats (NATS). A ```go block that is not a complete file and has no marker
 // fails the test. Compiler errors point at the Markdown file and line,
 // through //line directives.
 package docs
@@ -241,6 +242,7 @@ var knownImports = map[string]string{
 	"chi":        "github.com/go-chi/chi/v5",
 	"prometheus": "github.com/prometheus/client_golang/prometheus",
 	"weftotel":   "github.com/weftgo/weft/middleware/weftotel",
+	"nats":       "github.com/weftgo/weft/offload/nats",
 	"trace":      "go.opentelemetry.io/otel/trace",
 }
 
