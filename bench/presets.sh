@@ -57,5 +57,8 @@ preset_metrics() {
 # preset_nats: issue 11's offload over NATS: weft-nats (the NATS build of
 # the benchserver) with bin/nats-server and bin/weft-worker.
 preset_nats() {
-	"$BENCH/run.sh" -o "$(preset_out nats)" -s natsrtt,natsscale,natskill weft-nats
+	local out
+	out=$(preset_out nats)
+	"$BENCH/run.sh" -o "$out/nats" -s natsrtt,natsscale,natskill weft-nats
+	"$BENCH/run.sh" -o "$out/piscina" -s cpu1 node-fastify # piscina's round trip, beside natsrtt
 }
