@@ -38,6 +38,11 @@ preset_mixed() {
 	"$BENCH/bin/charts" -mixed "$out" -o "$out/charts"
 }
 
+# preset_middleware: docs/middleware.md's access-log figures.
+preset_middleware() {
+	"$BENCH/run.sh" -o "$(preset_out middleware)" -s plaintext64 -r 3 weft weft-mw weft-mw-buffered
+}
+
 # preset_streaming: issue 8's figures, weft beside net/http.
 preset_streaming() {
 	"$BENCH/run.sh" -o "$(preset_out streaming)" -s download1g,upload1g,big16m,sse1000,slowread weft go-nethttp

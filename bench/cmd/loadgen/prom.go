@@ -17,14 +17,22 @@ import (
 // from a /metrics URL at the start and at the end of -d, optionally
 // scraping it every -every meanwhile (the load being measured), and prints
 // the p50 and p99 of the observations made in between, summed over every
-// label set, and the size of a scrape.
+// label set, and the size of a scrape. With -probe, a GET of that URL
+// every 10 ms on a connection of its own measures the same lag from
+// outside, finer than the histogram's buckets.
 func promLag(args []string) error {
 	fs := newFlags("promlag")
 	rawURL := fs.String("url", "", "a /metrics URL")
 	metric := fs.String("metric", "weft_loop_lag_seconds", "histogram name")
 	dur := fs.Duration("d", 5*time.Second, "window")
 	every := fs.Duration("every", 0, "scrape this often during the window (0: only at its ends)")
+	probe := fs.String("probe", "", "a URL to GET every 10 ms during the window (e.g. /plaintext)")
 	fs.Parse(args)
+	if *probe != "" {
+		if _, err := checkLoopback(*probe); err != nil {
+			return err
+		}
+	}
 	if _, err := checkLoopback(*rawURL); err != nil {
 		return err
 	}
@@ -59,6 +67,29 @@ func promLag(args []string) error {
 			}
 		})
 	}
+	var probes durations
+	if *probe != "" {
+		pc := client(1, 10*time.Second)
+		wg.Go(func() {
+			t := time.NewTicker(10 * time.Millisecond)
+			defer t.Stop()
+			for {
+				select {
+				case <-done:
+					return
+				case <-t.C:
+					t0 := time.Now()
+					resp, err := pc.Get(*probe)
+					if err != nil {
+						continue
+					}
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					probes = append(probes, time.Since(t0))
+				}
+			}
+		})
+	}
 	time.Sleep(*dur)
 	close(done)
 	wg.Wait()
@@ -76,6 +107,11 @@ func promLag(args []string) error {
 	out("observations", delta.count())
 	out("lag_p50_ms", fmt.Sprintf("%.3f", delta.quantile(0.50)*1e3))
 	out("lag_p99_ms", fmt.Sprintf("%.3f", delta.quantile(0.99)*1e3))
+	if *probe != "" {
+		out("probes", len(probes))
+		out("probe_p50_ms", ms(probes.percentile(50)))
+		out("probe_p99_ms", ms(probes.percentile(99)))
+	}
 	return nil
 }
 
