@@ -243,6 +243,7 @@ var knownImports = map[string]string{
 	"prometheus": "github.com/prometheus/client_golang/prometheus",
 	"weftotel":   "github.com/weftgo/weft/middleware/weftotel",
 	"nats":       "github.com/weftgo/weft/offload/nats",
+	"websocket":  "github.com/weftgo/weft/net/websocket",
 	"trace":      "go.opentelemetry.io/otel/trace",
 }
 
