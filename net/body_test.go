@@ -2,13 +2,16 @@ package net_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"io"
+	"mime/multipart"
 	stdnet "net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -197,5 +200,58 @@ func TestStreamedBodyOnTheLoopWithAClientThatLeaves(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("BodyChunk never failed after the client left")
+	}
+}
+
+// TestMultipartFormOverAStreamedBody: a form with a file larger than
+// maxMemory, streamed: the field is read, the file spilled to disk whole.
+func TestMultipartFormOverAStreamedBody(t *testing.T) {
+	type result struct {
+		field   string
+		size    int64
+		onDisk  bool
+		problem error
+	}
+	got := make(chan result, 1)
+	addr := startServer(t, &net.Server{
+		StreamBody: func(*net.Ctx) int64 { return 64 << 20 },
+		Handler: func(c *net.Ctx) net.Result {
+			return runtime.Then(c, c.MultipartForm(1<<20), func(f *multipart.Form) net.Result {
+				defer f.RemoveAll()
+				fh := f.File["upload"][0]
+				file, err := fh.Open()
+				if err != nil {
+					got <- result{problem: err}
+					return c.Text(500, "")
+				}
+				_, onDisk := file.(*os.File)
+				file.Close()
+				got <- result{field: f.Value["name"][0], size: fh.Size, onDisk: onDisk}
+				return c.Text(200, "ok")
+			})
+		},
+	})
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	mw.WriteField("name", "weft")
+	fw, _ := mw.CreateFormFile("upload", "big.bin")
+	fw.Write(bytes.Repeat([]byte("m"), 3<<20))
+	mw.Close()
+	res, err := http.Post("http://"+addr+"/", mw.FormDataContentType(), &buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	r := <-got
+	if r.problem != nil || r.field != "weft" || r.size != 3<<20 || !r.onDisk {
+		t.Fatalf("%+v; want the field, a 3 MiB file on disk", r)
+	}
+	res, err = http.Post("http://"+addr+"/", "text/plain", strings.NewReader("x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 415 {
+		t.Fatalf("not multipart: %d; want 415", res.StatusCode)
 	}
 }

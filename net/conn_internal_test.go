@@ -3,6 +3,7 @@ package net
 import (
 	"bufio"
 	"context"
+	"errors"
 	"io"
 	stdnet "net"
 	"net/http"
@@ -20,7 +21,9 @@ func startInternal(t *testing.T, s *Server) (string, *loop) {
 	t.Helper()
 	s.Addr = "127.0.0.1:0"
 	s.Loops = 1
-	s.tick = time.Hour
+	if s.tick == 0 {
+		s.tick = time.Hour
+	}
 	if err := s.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -476,5 +479,39 @@ func TestStreamedBodyPausesReading(t *testing.T) {
 	}
 	if held > 1<<20 {
 		t.Fatalf("gnet held %d unread bytes while reading was paused; want at most a few reads", held)
+	}
+}
+
+// TestStalledStreamedBodyTimesOut: a client that sends part of a streamed
+// body and stops is cut off after ReadTimeout without progress, and the
+// handler's read fails.
+func TestStalledStreamedBodyTimesOut(t *testing.T) {
+	failed := make(chan error, 1)
+	s := &Server{
+		ReadTimeout: 50 * time.Millisecond,
+		tick:        10 * time.Millisecond,
+		StreamBody:  func(*Ctx) int64 { return 1 << 20 },
+		Handler: func(c *Ctx) Result {
+			var next func([]byte) Result
+			next = func([]byte) Result { return runtime.Then(c, c.BodyChunk(), next) }
+			return next(nil).Catch(c, func(err error) Result {
+				failed <- err
+				return Fail(err)
+			})
+		},
+	}
+	addr, _ := startInternal(t, s) // with a fast sweep
+	conn, err := stdnet.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
+	io.WriteString(conn, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nsome")
+	if _, err := io.ReadAll(conn); err != nil {
+		t.Fatalf("the server did not close the stalled connection: %v", err)
+	}
+	if err := <-failed; !errors.Is(err, ErrClientGone) {
+		t.Fatalf("the handler's read failed with %v; want ErrClientGone", err)
 	}
 }
