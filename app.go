@@ -54,11 +54,11 @@ func (a *App) Start(addr string) error {
 	return a.readyLocked().Start()
 }
 
-// Ready fills in the app's Server (its Handler, the router; its BodyLimit,
-// the router's per-group limits, unless set) and returns it, for code that
-// serves the app itself: a test with webtest.Start(app.Ready()), or
-// nethttp.ToHTTP. Start calls it. Call it after the routes are registered;
-// safe for concurrent use with Start.
+// Ready fills in the app's Server (its Handler, the router; its BodyLimit
+// and StreamBody, the router's per-group settings, unless set) and returns
+// it, for code that serves the app itself: a test with
+// webtest.Start(app.Ready()), or nethttp.ToHTTP. Start calls it. Call it
+// after the routes are registered; safe for concurrent use with Start.
 func (a *App) Ready() *net.Server {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -69,6 +69,9 @@ func (a *App) readyLocked() *net.Server {
 	a.Server.Handler = a.Router.Serve
 	if a.Server.BodyLimit == nil {
 		a.Server.BodyLimit = a.Router.BodyLimit
+	}
+	if a.Server.StreamBody == nil {
+		a.Server.StreamBody = a.Router.StreamBody
 	}
 	return &a.Server
 }

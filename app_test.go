@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -162,4 +163,35 @@ func TestReadyServesTheAppInMemory(t *testing.T) {
 func httptestRequest(method, target, body string) *http.Request {
 	req, _ := http.NewRequest(method, "http://example.com"+target, strings.NewReader(body))
 	return req
+}
+
+// TestAppStreamsBodiesOfGroupsThatAskForIt: a group's StreamBody reaches
+// the server through the app, so its handler reads the body as a stream
+// past the server's MaxBodyBytes.
+func TestAppStreamsBodiesOfGroupsThatAskForIt(t *testing.T) {
+	app := weft.New()
+	app.Server.Loops = 1
+	app.Server.MaxBodyBytes = 16
+	up := app.Group("/up")
+	up.StreamBody(1 << 20)
+	up.POST("/count", func(c *weft.Ctx) weft.Result {
+		r := c.BodyReader()
+		n := weft.Blocking(c, func(context.Context) (int64, error) { return io.Copy(io.Discard, r) })
+		return weft.Then(c, n, func(n int64) weft.Result { return c.Text(200, strconv.FormatInt(n, 10)) })
+	})
+	srv, err := webtest.Start(app.Ready())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	body := strings.Repeat("x", 100_000)
+	resp, err := srv.Do(httptestRequest("POST", "/up/count", body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(b) != "100000" {
+		t.Fatalf("streamed upload: %d %q, want 200 \"100000\"", resp.StatusCode, b)
+	}
 }

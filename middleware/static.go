@@ -21,8 +21,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/weftgo/weft/internal/httpfile"
 	"github.com/weftgo/weft/net"
+	"github.com/weftgo/weft/net/httpfile"
 	"github.com/weftgo/weft/runtime"
 )
 

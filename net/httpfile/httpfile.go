@@ -1,6 +1,11 @@
 // Package httpfile decides conditional and range requests for a file
-// (RFC 9110 §13, §14): net.Ctx.SendFile and middleware.Static share it.
-// It is pure: values in, a decision out; safe for concurrent use.
+// (RFC 9110 §13, §14): net.Ctx.SendFile and middleware.Static share it, and
+// so may any handler that serves stored representations itself.
+//
+// # Concurrency
+//
+// It is pure: values in, a decision out; every function is safe for
+// concurrent use.
 package httpfile
 
 import (
