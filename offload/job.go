@@ -101,6 +101,28 @@ func (j *Job[In, Out]) decodeAndCall(ctx context.Context, input []byte) (out Out
 	return j.fn(ctx, in)
 }
 
+// encode and decode run the job's codec on the caller's side, where a
+// panic in it (a user's codec, a BinaryUnmarshaler given bytes it did not
+// expect) would kill the loop or a backend's goroutine: it is returned as a
+// *runtime.PanicError, as a panic in the job is.
+func (j *Job[In, Out]) encode(in In) (data []byte, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = runtime.NewPanicError(r)
+		}
+	}()
+	return j.codec.Marshal(in)
+}
+
+func (j *Job[In, Out]) decode(data []byte, out *Out) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = runtime.NewPanicError(r)
+		}
+	}()
+	return j.codec.Unmarshal(data, out)
+}
+
 // A Handler is a Job without its types, as a worker serves it. *Job
 // implements it; offload/nats takes a list of them.
 type Handler interface {
@@ -142,7 +164,7 @@ func Call[In, Out any](s runtime.Scope, p *Pool, j *Job[In, Out], in In) runtime
 	if p.cfg.Remote == nil || p.idle() || p.isClosed() {
 		return Run(s, p, func(ctx context.Context) (Out, error) { return j.fn(ctx, in) })
 	}
-	input, err := j.codec.Marshal(in)
+	input, err := j.encode(in)
 	if err != nil {
 		return runtime.Rejected[Out](fmt.Errorf("weft/offload: job %s: encoding its input: %w", j.name, err))
 	}
@@ -181,7 +203,7 @@ func (c *remoteCall[In, Out]) done(rep Reply) {
 	case rep.Err == nil:
 		r.completed.Add(1)
 		var out Out
-		err := c.j.codec.Unmarshal(rep.Output, &out)
+		err := c.j.decode(rep.Output, &out)
 		if err != nil {
 			err = fmt.Errorf("weft/offload: job %s: decoding its output: %w", c.j.name, err)
 		}
