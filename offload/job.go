@@ -234,6 +234,11 @@ func (c *remoteCall[In, Out]) done(rep Reply) {
 		if errors.As(rep.Err, &pe) {
 			p.m.panicked.Add(1)
 		}
+		if errors.Is(rep.Err, ErrOverloaded) {
+			// The caller gets the same 503 as from a full local queue:
+			// count it the same (weft_offload_rejected_total).
+			p.m.rejected.Add(1)
+		}
 		var zero Out
 		c.finish(rep, zero, rep.Err)
 	}

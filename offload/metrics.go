@@ -130,7 +130,7 @@ type Stats struct {
 	Submitted int64  // jobs accepted by Run
 	Completed int64  // jobs that ran (successfully or not, panics included)
 	Panicked  int64  // jobs that panicked
-	Rejected  int64  // jobs refused: queue full, or expected wait past the deadline
+	Rejected  int64  // jobs refused as overloaded: queue full, expected wait past the deadline, or (Call) no remote worker free
 	Cancelled int64  // jobs not started because their context was done
 	// QueueWait is the time from Run to a worker taking the job; RunTime
 	// the time the job ran. Local jobs only.
