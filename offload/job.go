@@ -170,6 +170,10 @@ func Call[In, Out any](s runtime.Scope, p *Pool, j *Job[In, Out], in In) runtime
 	}
 	c := &remoteCall[In, Out]{p: p, j: j, input: input, ctx: ctx, promise: runtime.NewPromise[Out](s.Loop()), start: time.Now()}
 	c.tracker = runtime.TrackerOf(s)
+	// The answer measures the job on the scope's Tracker (and a fallback
+	// may run it locally): keep the scope (a request) until the future
+	// settles, as Run does, so that it is not a recycled one by then.
+	runtime.KeepFor(s, c.promise)
 	c.send(1)
 	return c.promise.Future()
 }
