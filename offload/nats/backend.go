@@ -234,7 +234,13 @@ func (b *Backend) Send(ctx context.Context, req offload.Request, done func(offlo
 	}
 	if err := b.nc.PublishMsg(msg); err != nil {
 		b.log.Debug("cannot publish a job", zap.String("job", req.Job), zap.Error(err))
-		c.finish(offload.Reply{Err: offload.ErrUnavailable})
+		rep := offload.Reply{Err: offload.ErrUnavailable}
+		if errors.Is(err, natsgo.ErrMaxPayload) {
+			// Not a missing worker: no worker could ever take it.
+			rep.Err = fmt.Errorf("weft/offload/nats: job %s: its input (%d bytes) exceeds the NATS server's max payload (%d bytes): %w",
+				req.Job, len(req.Input), b.nc.MaxPayload(), err)
+		}
+		c.finish(rep)
 		return
 	}
 	stop := context.AfterFunc(ctx, c.cancel)

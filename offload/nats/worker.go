@@ -3,6 +3,7 @@ package nats
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"sync"
@@ -176,16 +177,39 @@ func (b *Backend) answer(reply string, out []byte, err error, s *served) {
 	msg.Header.Set(hdrQueued, strconv.FormatInt(int64(s.queued), 10))
 	msg.Header.Set(hdrRan, strconv.FormatInt(int64(s.ran), 10))
 	msg.Data = out
+	var f offload.Failure
 	if err != nil {
-		data, jerr := json.Marshal(offload.FailureOf(err))
+		f = offload.FailureOf(err)
+		data, jerr := json.Marshal(f)
 		if jerr != nil {
-			data, _ = json.Marshal(offload.Failure{Kind: offload.FailError, Message: err.Error()})
+			f = offload.Failure{Kind: offload.FailError, Message: err.Error()}
+			data, _ = json.Marshal(f)
 		}
 		msg.Header.Set(hdrFailed, "1")
 		msg.Data = data
 	}
-	if err := b.nc.PublishMsg(msg); err != nil {
-		b.log.Warn("cannot answer a job", zap.Error(err))
+	perr := b.nc.PublishMsg(msg)
+	if errors.Is(perr, natsgo.ErrMaxPayload) {
+		// An answer that cannot go out would leave the caller to take
+		// this worker for lost (and run an idempotent job again): send
+		// one that fits, saying why.
+		if err == nil {
+			err = fmt.Errorf("weft/offload/nats: the job's output (%d bytes) exceeds the NATS server's max payload (%d bytes)", len(out), b.nc.MaxPayload())
+			f = offload.FailureOf(err)
+		}
+		const keep = 4096
+		if len(f.Message) > keep {
+			f.Message = f.Message[:keep] + "..."
+		}
+		if len(f.Stack) > keep {
+			f.Stack = f.Stack[:keep]
+		}
+		msg.Data, _ = json.Marshal(f)
+		msg.Header.Set(hdrFailed, "1")
+		perr = b.nc.PublishMsg(msg)
+	}
+	if perr != nil {
+		b.log.Warn("cannot answer a job", zap.Error(perr))
 	}
 }
 
