@@ -262,18 +262,15 @@ func (w *workerState) stop(ctx context.Context, b *Backend) error {
 			_ = sub.Unsubscribe()
 			continue
 		}
-		drained := make(chan struct{})
-		go func() {
-			for range closed {
-			}
-			close(drained)
-		}()
 		// Past LostAfter the callers of undelivered jobs have given up;
 		// a drain that takes longer (the connection dropped meanwhile) is
-		// not waited for.
+		// not waited for. closed gets SubscriptionClosed once drained;
+		// nothing waits on it past this select (a goroutine would, for
+		// ever, if the connection closed before the drain ended: that
+		// closes the subscription without telling its listeners).
 		limit := time.NewTimer(b.cfg.LostAfter)
 		select {
-		case <-drained:
+		case <-closed:
 		case <-ctx.Done():
 		case <-limit.C:
 		}
