@@ -16,6 +16,12 @@ import (
 	"github.com/weftgo/weft/runtime"
 )
 
+// rememberCancels is how many cancels for jobs not (yet) here a worker
+// remembers: every worker hears the cancels of jobs not acked, so this is
+// about how many jobs all callers give up on before an ack in the time a
+// job takes to reach a worker. About 100 KiB.
+const rememberCancels = 1024
+
 // workerState is the worker side of a Backend.
 type workerState struct {
 	mu         sync.Mutex
@@ -23,13 +29,22 @@ type workerState struct {
 	jobSubs    []*natsgo.Subscription
 	cancelSubs []*natsgo.Subscription
 	running    map[string]*served // by reply subject
-	closing    bool               // Close began: Serve refuses
-	stopped    bool               // the job subscriptions are drained: jobs are refused
-	idle       *sync.Cond         // signalled when running empties
+	// cancelled holds the reply subjects of the last cancels heard for
+	// jobs not here (yet): a cancel may overtake its job (the caller gave
+	// up before the ack, and may be gone before the ack could bring a
+	// second cancel). recent is their order, to forget the oldest.
+	cancelled map[string]struct{}
+	recent    []string
+	next      int
+	closing   bool       // Close began: Serve refuses
+	stopped   bool       // the job subscriptions are drained: jobs are refused
+	idle      *sync.Cond // signalled when running empties
 }
 
 func (w *workerState) init() {
 	w.running = map[string]*served{}
+	w.cancelled = map[string]struct{}{}
+	w.recent = make([]string, rememberCancels)
 	w.idle = sync.NewCond(&w.mu)
 }
 
@@ -107,6 +122,14 @@ func (b *Backend) serveJob(p *offload.Pool, h offload.Handler, m *natsgo.Msg) {
 		w.mu.Unlock()
 		cancel()
 		b.answer(m.Reply, nil, offload.ErrClosed, s)
+		return
+	}
+	if _, ok := w.cancelled[m.Reply]; ok {
+		// Its cancel came first.
+		delete(w.cancelled, m.Reply)
+		w.mu.Unlock()
+		cancel()
+		b.answer(m.Reply, nil, context.Canceled, s)
 		return
 	}
 	w.running[m.Reply] = s
@@ -213,10 +236,19 @@ func (b *Backend) answer(reply string, out []byte, err error, s *served) {
 	}
 }
 
-// cancel cancels the job answering to reply, if it runs here.
+// cancel cancels the job answering to reply if it runs here, and
+// remembers the cancel otherwise, in case the job comes later.
 func (w *workerState) cancel(reply string) {
 	w.mu.Lock()
 	s := w.running[reply]
+	if s == nil {
+		if _, ok := w.cancelled[reply]; !ok {
+			delete(w.cancelled, w.recent[w.next])
+			w.recent[w.next] = reply
+			w.next = (w.next + 1) % len(w.recent)
+			w.cancelled[reply] = struct{}{}
+		}
+	}
 	w.mu.Unlock()
 	if s != nil {
 		s.cancel()
