@@ -89,6 +89,15 @@ func routes(pool *offload.Pool, job *offload.Job[struct{}, string]) *router.Rout
 	return r
 }
 
+// envInt is cpujob.EnvInt, fatal on a bad value.
+func envInt(name string, def int) int {
+	n, err := cpujob.EnvInt(name, def)
+	if err != nil {
+		log.Fatal("benchserver: ", err)
+	}
+	return n
+}
+
 func main() {
 	port := os.Getenv("PORT")
 	if port == "" {
@@ -98,7 +107,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	workers := cpujob.EnvInt("OFFLOAD_WORKERS", 0)
+	workers := envInt("OFFLOAD_WORKERS", 0)
 	if v, ok := os.LookupEnv("LOCAL_WORKERS"); ok {
 		n, err := strconv.Atoi(v)
 		switch {
@@ -113,15 +122,18 @@ func main() {
 	pool, err := offload.New(offload.Config{
 		Name:          "cpu",
 		Workers:       workers,
-		Nice:          cpujob.EnvInt("OFFLOAD_NICE", 0) % 20,
-		YieldEvery:    time.Duration(cpujob.EnvInt("OFFLOAD_YIELD_US", 0)) * time.Microsecond,
+		Nice:          envInt("OFFLOAD_NICE", 0) % 20,
+		YieldEvery:    time.Duration(envInt("OFFLOAD_YIELD_US", 0)) * time.Microsecond,
 		Remote:        backend,
 		LocalFallback: os.Getenv("LOCAL_FALLBACK") == "1",
 	})
 	if err != nil {
 		log.Fatal(err)
 	}
-	job := cpujob.FromEnv()
+	job, err := cpujob.FromEnv()
+	if err != nil {
+		log.Fatal("benchserver: ", err)
+	}
 	if workers != offload.NoWorkers {
 		// This process is a worker too: jobs that overflow to NATS may
 		// come back to its queue when no other worker is free.

@@ -34,11 +34,19 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	pool, err := offload.New(offload.Config{Name: "worker", Workers: cpujob.EnvInt("WORKERS", 0)})
+	workers, err := cpujob.EnvInt("WORKERS", 0) // 0: one per CPU
+	if err != nil {
+		log.Fatal("worker: ", err)
+	}
+	job, err := cpujob.FromEnv()
+	if err != nil {
+		log.Fatal("worker: ", err)
+	}
+	pool, err := offload.New(offload.Config{Name: "worker", Workers: workers})
 	if err != nil {
 		log.Fatal(err)
 	}
-	if err := backend.Serve(pool, cpujob.FromEnv()); err != nil {
+	if err := backend.Serve(pool, job); err != nil {
 		log.Fatal(err)
 	}
 	fmt.Println("ready")

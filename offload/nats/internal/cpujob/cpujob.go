@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"strconv"
 
@@ -38,16 +39,35 @@ func New(iters, bufBytes, checkEvery int) *offload.Job[struct{}, string] {
 }
 
 // FromEnv reads CPU_ITERS (default 440), CPU_BUF_BYTES (16384) and
-// CPU_CHECK_EVERY (8), as examples/benchserver does.
-func FromEnv() *offload.Job[struct{}, string] {
-	return New(EnvInt("CPU_ITERS", 440), EnvInt("CPU_BUF_BYTES", 16384), EnvInt("CPU_CHECK_EVERY", 8))
+// CPU_CHECK_EVERY (8), as examples/benchserver does. A variable set to
+// anything but a positive integer is an error that names it.
+func FromEnv() (*offload.Job[struct{}, string], error) {
+	iters, err := EnvInt("CPU_ITERS", 440)
+	if err != nil {
+		return nil, err
+	}
+	buf, err := EnvInt("CPU_BUF_BYTES", 16384)
+	if err != nil {
+		return nil, err
+	}
+	check, err := EnvInt("CPU_CHECK_EVERY", 8)
+	if err != nil {
+		return nil, err
+	}
+	return New(iters, buf, check), nil
 }
 
 // EnvInt returns the positive integer in the environment variable name, or
-// def.
-func EnvInt(name string, def int) int {
-	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
-		return v
+// def if it is unset or empty; anything else is an error naming it (a
+// worker started with WORKERS=two must not quietly run one job per CPU).
+func EnvInt(name string, def int) (int, error) {
+	v := os.Getenv(name)
+	if v == "" {
+		return def, nil
 	}
-	return def
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("%s=%q: want a positive integer", name, v)
+	}
+	return n, nil
 }
