@@ -2,6 +2,7 @@ package offload
 
 import (
 	"context"
+	"math"
 	"time"
 )
 
@@ -56,7 +57,16 @@ func (p *Pool) ExpectedWait() time.Duration {
 	if int(p.m.running.Load())+q < w {
 		return 0
 	}
-	return time.Duration(q+1) * p.m.meanRun() / time.Duration(w)
+	return queueWait(q+1, p.m.meanRun(), w)
+}
+
+// queueWait returns n run times of mean each, shared by w workers: the
+// longest Duration where that does not fit one.
+func queueWait(n int, mean time.Duration, w int) time.Duration {
+	if mean > 0 && time.Duration(n) > math.MaxInt64/mean {
+		return math.MaxInt64
+	}
+	return time.Duration(n) * mean / time.Duration(w)
 }
 
 // idle reports whether a local worker is free now. Safe for concurrent use.
