@@ -121,7 +121,7 @@ func (b *Backend) serveJob(p *offload.Pool, h offload.Handler, m *natsgo.Msg) {
 	if w.stopped {
 		w.mu.Unlock()
 		cancel()
-		b.answer(m.Reply, nil, offload.ErrClosed, s)
+		b.answer(m.Reply, nil, offload.ErrUnavailable, s) // not run: it may run elsewhere
 		return
 	}
 	if _, ok := w.cancelled[m.Reply]; ok {
@@ -190,6 +190,12 @@ func (a *answerer) Settled(out []byte, err error) {
 	}
 	w.mu.Unlock()
 	a.s.cancel()
+	if errors.Is(err, offload.ErrClosed) && a.s.ran == 0 && a.s.queued == 0 {
+		// This worker's pool is closed (it is going away) and did not
+		// run the job, which may run elsewhere: ErrClosed would tell the
+		// caller that its own pool is closed.
+		err = offload.ErrUnavailable
+	}
 	a.b.answer(a.reply, out, err, a.s)
 }
 
