@@ -188,11 +188,11 @@ func (e *SSE) Send(ev Event) runtime.Future[struct{}] {
 }
 
 // Comment sends a comment line (": text"), which clients ignore: a
-// keep-alive through proxies that close idle connections. Loop-only.
+// keep-alive through proxies that close idle connections. CR and LF in
+// text (either ends a line for an EventSource) become spaces. Loop-only.
 func (e *SSE) Comment(text string) runtime.Future[struct{}] {
-	b := append(e.buf[:0], ": "...)
-	b = append(b, strings.ReplaceAll(text, "\n", " ")...)
-	b = append(b, "\n\n"...)
+	b := appendSSEField(e.buf[:0], "", text)
+	b = append(b, '\n')
 	e.buf = b
 	f := e.s.Write(b)
 	e.s.Flush()
