@@ -54,7 +54,11 @@ func (cn *conn) applyReadPauseOnLoop() {
 		return
 	}
 	fd := cn.gc.Fd()
-	var ev uint32
+	// Paused, the socket still reports the client's FIN (EPOLLRDHUP, on
+	// which gnet closes the connection): without it a client leaving
+	// while its handler holds a chunk went unseen, and the request's
+	// context stayed live, until the handler asked for more.
+	ev := uint32(unix.EPOLLRDHUP)
 	if !want {
 		ev = unix.EPOLLIN | unix.EPOLLPRI
 	}

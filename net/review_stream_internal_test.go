@@ -136,7 +136,10 @@ func readAnswer(br *bufio.Reader) (string, error) {
 // streamed body's handler holds a chunk, reading is paused (EPOLLIN taken
 // out of the socket's interest); a client that closes then must still be
 // seen: the handler, waiting on its context, must see it cancelled without
-// asking for more of the body. (The wait has a hang guard only.)
+// asking for more of the body. The client sends less than the server's
+// socket buffer takes, so that its FIN reaches the server (behind a full
+// window it could not: TCP itself would hide the close). (The wait has a
+// hang guard only.)
 func TestClientLeavingWhileReadingIsPausedCancelsTheContext(t *testing.T) {
 	cancelled := make(chan struct{})
 	addr, l := startInternal(t, &Server{
@@ -163,7 +166,7 @@ func TestClientLeavingWhileReadingIsPausedCancelsTheContext(t *testing.T) {
 	}
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := io.WriteString(conn, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 16777216\r\n\r\n"+strings.Repeat("b", 512<<10)); err != nil {
+	if _, err := io.WriteString(conn, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 16777216\r\n\r\n"+strings.Repeat("b", 100<<10)); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(5 * time.Second) // a hang guard, not a measure
