@@ -51,13 +51,17 @@ package net
 // closing connection with bytes still queued), checks them every
 // drainPoll. The 250 ms sweep no longer resumes anything.
 //
-// The turn limit yields through the ready list: a connection that used its
-// turn is marked and served by the next serviceTask, which loop.Run posts
-// for its next batch rather than running in the same one. gnet runs its
-// whole urgent task queue before it polls again (poller_epoll_default.go:
-// 146-154), so tasks posted from a task still run before the next
-// epoll_wait; other connections' callbacks do run between batches only once
-// gnet polls, which is why the limit bounds the work of one batch.
+// The turn limit yields to epoll. gnet's task queues cannot do it: a task
+// posted with Execute goes to the urgent queue (below
+// highPriorityEventsThreshold, poller_epoll_default.go:90-98), which gnet
+// empties, new tasks included, before it polls again (146-154), so a
+// connection re-posting its next turn held the loop while other sockets'
+// bytes waited. A connection that used its turn goes on the loop's yielded
+// list instead, and the loop's waker (waker.go: a socket pair enrolled in
+// gnet) is made readable: the next epoll_wait returns it with the other
+// ready sockets, and its OnTraffic, beside theirs, puts the yielded
+// connections back on the ready list
+// (TestTurnLimitYieldsToEpollOverSockets).
 
 import (
 	"runtime/debug"
@@ -273,10 +277,13 @@ func (cn *conn) serviceOnLoop() bool {
 	if cn.doneOnLoop() {
 		return true
 	}
-	if more {
+	switch {
+	case more:
+		// The turn is used: the rest waits until gnet has polled, so
+		// that other connections' bytes are read first.
 		cn.marked |= evIn
-	}
-	if cn.marked != 0 {
+		l.yieldOnLoop(cn)
+	case cn.marked != 0:
 		cn.queued = true
 		l.readyOnLoop(cn)
 	}

@@ -31,6 +31,10 @@ func (e *engine) OnBoot(eng gnet.Engine) gnet.Action {
 
 func (e *engine) OnOpen(gc gnet.Conn) (_ []byte, action gnet.Action) {
 	defer e.recoverOnLoop("OnOpen", &action)
+	if w, ok := gc.Context().(*waker); ok {
+		w.openedOnLoop(gc)
+		return nil, gnet.None
+	}
 	st := e.st
 	if st.isPrivate(gc.LocalAddr()) {
 		// Start's probe through gnet's private socket (or a stranger):
@@ -59,6 +63,10 @@ func (e *engine) OnOpen(gc gnet.Conn) (_ []byte, action gnet.Action) {
 func (e *engine) OnTraffic(gc gnet.Conn) gnet.Action {
 	cn, ok := gc.Context().(*conn)
 	if !ok {
+		if w, ok := gc.Context().(*waker); ok {
+			w.trafficOnLoop()
+			return gnet.None
+		}
 		return gnet.Close
 	}
 	cn.l.obs.act.Enter(kindTraffic)
@@ -69,6 +77,10 @@ func (e *engine) OnTraffic(gc gnet.Conn) gnet.Action {
 
 func (e *engine) OnClose(gc gnet.Conn, err error) (action gnet.Action) {
 	defer e.recoverOnLoop("OnClose", &action)
+	if w, ok := gc.Context().(*waker); ok {
+		w.closedOnLoop()
+		return gnet.None
+	}
 	if cn, ok := gc.Context().(*conn); ok {
 		cn.l.obs.act.Enter(kindConn)
 		defer cn.l.obs.act.Exit()

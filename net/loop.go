@@ -54,6 +54,8 @@ type loop struct {
 	readyB  []*conn // the other half of ready's double buffer
 	serving bool    // a serviceTask is posted
 	watch   []*conn // connections waiting for their output to drain
+	waker   *waker  // see waker.go; nil without one
+	yielded []*conn // connections that used their turn, waiting for the waker
 	drainT  *time.Timer
 	armed   bool // drainT will post a drainCheck
 	freeCtx []*Ctx

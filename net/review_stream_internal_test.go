@@ -7,7 +7,6 @@ import (
 	"io"
 	stdnet "net"
 	"net/http"
-	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -28,17 +27,10 @@ import (
 // at most one more turn of A, not after everything A had buffered. Counts,
 // not time.
 //
-// It fails on main (B is answered after all 1000): loop.Run's follow-up
-// Execute lands in gnet's urgent queue (a low-priority task goes there
-// below highPriorityEventsThreshold, poller_epoll_default.go:90-98), which
-// gnet empties, new tasks included, before it polls again; an AsyncWrite
-// hook does the same. Yielding needs a wake-up that comes through epoll (an
-// fd of the loop's own, Enrolled), which is not done yet: skipped until
-// then, so that the package stays green.
+// Before the waker (waker.go) B was answered after all 1000: loop.Run's
+// follow-up Execute lands in gnet's urgent queue, which gnet empties, new
+// tasks included, before it polls again.
 func TestTurnLimitYieldsToEpollOverSockets(t *testing.T) {
-	if os.Getenv("WEFT_TURN_YIELD") == "" {
-		t.Skip("known bug (issue 8 §1): the turn limit does not yield to epoll; set WEFT_TURN_YIELD=1 to run")
-	}
 	const nA = 1000 // ~40 KB of requests: one gnet read
 	const trigger = maxRequestsPerTurn + 10
 	// Shared between the loop and the test: the socket carries no

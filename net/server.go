@@ -432,6 +432,13 @@ func (s *Server) serve(cfg config, ln stdnet.Listener, loopsAddr string, cleanup
 		<-stopped
 		return fmt.Errorf("weft/net: starting the loops: %w", err)
 	}
+	st.forEachLoop(func(l *loop) {
+		if err := l.enrollWaker(); err != nil {
+			// The loop still works; its turn limit yields through the
+			// task queue, which does not let gnet poll in between.
+			cfg.log.Warn("no waker for a loop; a client pipelining many requests may delay others", zap.Error(err))
+		}
+	})
 	accepting := make(chan struct{})
 	s.mu.Lock()
 	s.ln, s.accepting = ln, accepting
