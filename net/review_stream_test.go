@@ -5,8 +5,10 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/weftgo/weft/net"
+	"github.com/weftgo/weft/runtime"
 )
 
 // TestSSECommentCannotInjectFields: a comment is one line. A CR in its
@@ -35,5 +37,51 @@ func TestSSECommentCannotInjectFields(t *testing.T) {
 	lines := strings.Split(strings.TrimSuffix(string(body), "\n\n"), "\n")
 	if len(lines) != 1 || !strings.HasPrefix(lines[0], ":") {
 		t.Fatalf("SSE body %q: want one comment line", body)
+	}
+}
+
+// TestStreamAfterTheResponseIsFinalFailsItsWrites: once HandlerTimeout has
+// answered (the response is final and written), a late continuation that
+// starts a stream must not be told its writes succeeded: nothing of them
+// will ever be sent, and a producer looping on ready futures would pile
+// them up without bound. SendReader and Upgrade already refuse a frozen
+// Ctx; Stream (and so SSE) must too.
+func TestStreamAfterTheResponseIsFinalFailsItsWrites(t *testing.T) {
+	release := make(chan struct{})
+	type outcome struct {
+		accepted int // 1 MiB writes reported as taken
+		err      error
+	}
+	got := make(chan outcome, 1)
+	addr := startServer(t, &net.Server{HandlerTimeout: 50 * time.Millisecond, Handler: func(c *net.Ctx) net.Result {
+		p := runtime.NewPromise[struct{}](c.Loop())
+		go func() { <-release; p.Resolve(struct{}{}) }()
+		return runtime.Then(c, p.Future(), func(struct{}) net.Result {
+			s := c.Stream(200)
+			chunk := make([]byte, 1<<20)
+			var o outcome
+			for range 64 { // 16 times the default MaxOutboundBytes
+				f := s.Write(chunk)
+				if !f.Ready() {
+					break
+				}
+				if _, o.err = f.Get(); o.err != nil {
+					break
+				}
+				o.accepted++
+			}
+			got <- o
+			return s.End()
+		})
+	}})
+	rc := dial(t, addr)
+	rc.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	if resp, _ := rc.read("GET"); resp.StatusCode != 503 {
+		t.Fatalf("status %d, want 503", resp.StatusCode)
+	}
+	close(release) // only now, after the 503 was read: an event, not a time
+	o := <-got
+	if o.accepted > 0 || o.err == nil {
+		t.Fatalf("a stream started after the final response took %d MiB with ready futures (last error %v); want its first write to fail", o.accepted, o.err)
 	}
 }
