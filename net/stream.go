@@ -83,12 +83,22 @@ var (
 // Stream starts a streamed response with status and the headers set so
 // far; write its body with the Stream's methods. It is chunked unless
 // Content-Length was set (SetHeader does not take Content-Length: use
-// SetContentLength). Calling it again returns the same Stream. Loop-only.
+// SetContentLength). Calling it again returns the same Stream. Called once
+// the response is final (a continuation running after HandlerTimeout
+// answered), it returns a closed Stream: its writes fail with
+// ErrStreamClosed. Loop-only.
 func (c *Ctx) Stream(status int) *Stream {
 	if c.stream != nil {
 		return c.stream
 	}
 	checkFinalStatus(status)
+	if c.frozen {
+		// The response is final (HandlerTimeout answered it, or the
+		// handler's Result settled): nothing written now would be sent.
+		// The writes fail rather than pile up unsent, or wait forever
+		// for a drain that never concerns them.
+		return &Stream{c: c, status: status, length: -1, aborted: true}
+	}
 	s := &Stream{c: c, cn: c.conn, status: status, length: -1, head: c.isHead()}
 	if c.streamLength >= 0 && c.streamLengthSet {
 		s.length = c.streamLength
