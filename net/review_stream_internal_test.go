@@ -187,3 +187,122 @@ func TestClientLeavingWhileReadingIsPausedCancelsTheContext(t *testing.T) {
 		t.Fatal("the client left while reading was paused; the request's context was never cancelled")
 	}
 }
+
+// blockingReader blocks in Read until released, then fails; it records
+// Close.
+type blockingReader struct {
+	reading chan struct{} // closed when Read starts
+	release chan struct{}
+	closed  atomic.Bool
+}
+
+func (r *blockingReader) Read([]byte) (int, error) {
+	close(r.reading)
+	<-r.release
+	return 0, errors.New("released")
+}
+
+func (r *blockingReader) Close() error { r.closed.Store(true); return nil }
+
+// TestAbortPathsLeakNothing: however a streamed response ends early (the
+// handler aborts, a declared length is not reached, the reader fails, the
+// client leaves while a writer waits or while a read is in flight), the
+// connection closes, nothing stays in flight, the request's Ctx goes back
+// to the pool, and a reader is closed. One loop serves every case in turn,
+// so a Ctx that was not recycled shows as a second one in the pool.
+func TestAbortPathsLeakNothing(t *testing.T) {
+	var brp atomic.Pointer[blockingReader] // set by the test, read on the loop
+	addr, l := startInternal(t, &Server{MaxOutboundBytes: 64 << 10, Handler: func(c *Ctx) Result {
+		switch c.Path() {
+		case "/abort":
+			s := c.Stream(200)
+			s.WriteString("part")
+			return runtime.Then(c, runtime.After(c, 0), func(struct{}) Result { return s.Abort(errors.New("cut")) })
+		case "/short":
+			c.SetContentLength(100)
+			s := c.Stream(200)
+			s.WriteString("ten bytes!")
+			return s.End()
+		case "/readerfails":
+			return c.SendReader(200, "text/plain", io.MultiReader(strings.NewReader("some"), iotestErr{}), -1)
+		case "/waiter":
+			s := c.Stream(200)
+			chunk := make([]byte, 32<<10)
+			var next func(struct{}) Result
+			next = func(struct{}) Result { return runtime.Then(c, s.Write(chunk), next) }
+			return next(struct{}{})
+		case "/readinflight":
+			return c.SendReader(200, "text/plain", brp.Load(), -1)
+		}
+		return c.Text(404, "no")
+	}})
+	check := func(t *testing.T, path string, leave bool) {
+		t.Helper()
+		br := brp.Load()
+		conn, err := stdnet.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+		if _, err := io.WriteString(conn, "GET "+path+" HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		if leave {
+			if path == "/readinflight" {
+				<-br.reading
+			} else {
+				// Wait for the head: the writer is then under way.
+				if _, err := bufio.NewReader(conn).ReadString('\n'); err != nil {
+					t.Fatal(err)
+				}
+			}
+			conn.Close()
+			if br != nil {
+				close(br.release)
+			}
+		} else {
+			// The server answers (an error if nothing was sent yet) or
+			// closes: read what comes, then leave.
+			if _, err := io.Copy(io.Discard, io.LimitReader(conn, 1)); err != nil {
+				t.Fatalf("%s: %v", path, err)
+			}
+			conn.Close()
+		}
+		// Wait (a hang guard only) until the loop has settled everything.
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			var conns, free int
+			var inflight int64
+			onLoop(t, l, func() { conns, free, inflight = len(l.conns), len(l.freeCtx), l.inflight.Load() })
+			if conns == 0 && inflight == 0 && free == 1 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: after the end, %d connections, %d in flight, %d Ctx in the pool (want 0, 0, 1)", path, conns, inflight, free)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	for _, tc := range []struct {
+		path  string
+		leave bool
+	}{
+		{"/abort", false}, {"/short", false}, {"/readerfails", false}, {"/waiter", true}, {"/readinflight", true},
+	} {
+		t.Run(tc.path, func(t *testing.T) {
+			var br *blockingReader
+			if tc.path == "/readinflight" {
+				br = &blockingReader{reading: make(chan struct{}), release: make(chan struct{})}
+			}
+			brp.Store(br)
+			check(t, tc.path, tc.leave)
+			if br != nil && !br.closed.Load() {
+				t.Fatal("the reader was not closed")
+			}
+		})
+	}
+}
+
+type iotestErr struct{}
+
+func (iotestErr) Read([]byte) (int, error) { return 0, errors.New("disk on fire") }
