@@ -85,3 +85,42 @@ func TestStreamAfterTheResponseIsFinalFailsItsWrites(t *testing.T) {
 		t.Fatalf("a stream started after the final response took %d MiB with ready futures (last error %v); want its first write to fail", o.accepted, o.err)
 	}
 }
+
+// TestSSEFieldsAClientWouldMisread: an id holding NUL is ignored by an
+// EventSource (WHATWG HTML §9.2.6: the last event ID is left as it was), so
+// a client resuming after it would resume from an older event: Send must
+// refuse it rather than write it. A positive Retry under a millisecond
+// must not be sent as "retry: 0" (a client reconnecting at once, in a
+// loop).
+func TestSSEFieldsAClientWouldMisread(t *testing.T) {
+	sendErr := make(chan error, 1)
+	addr := startServer(t, &net.Server{Handler: func(c *net.Ctx) net.Result {
+		sse := c.SSE()
+		f := sse.Send(net.Event{ID: "7\x00", Data: "x"})
+		var err error
+		if f.Ready() {
+			_, err = f.Get()
+		}
+		sendErr <- err
+		sse.Send(net.Event{Retry: 500 * time.Microsecond, Data: "y"})
+		return sse.Stream().End()
+	}})
+	res, err := http.Get("http://" + addr + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-sendErr; err == nil {
+		t.Errorf("Send of an id holding NUL succeeded; body %q", body)
+	}
+	if strings.ContainsRune(string(body), 0) {
+		t.Errorf("body %q holds a NUL", body)
+	}
+	if strings.Contains(string(body), "retry: 0\n") {
+		t.Errorf("body %q: a 500µs Retry was sent as 0", body)
+	}
+}
