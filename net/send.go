@@ -155,10 +155,20 @@ func (c *Ctx) SSE() *SSE {
 	return &SSE{s: s}
 }
 
+// ErrSSEID is Send's error for an Event whose ID holds a NUL byte, which
+// an EventSource would ignore.
+var ErrSSEID = errors.New("weft/net: an SSE event id cannot hold NUL")
+
 // Send writes ev and sends it at once. The future is the stream's
-// back-pressure (see Stream.Write); it fails once the client has left.
-// Loop-only.
+// back-pressure (see Stream.Write); it fails once the client has left, and
+// with ErrSSEID (nothing written) for an ID holding NUL. Retry is sent in
+// whole milliseconds, rounded up. Loop-only.
 func (e *SSE) Send(ev Event) runtime.Future[struct{}] {
+	if strings.IndexByte(ev.ID, 0) >= 0 {
+		// An EventSource ignores such an id (WHATWG HTML §9.2.6) and
+		// would resume from an older event.
+		return runtime.Rejected[struct{}](ErrSSEID)
+	}
 	b := e.buf[:0]
 	if ev.ID != "" {
 		b = appendSSEField(b, "id", ev.ID)
@@ -168,7 +178,8 @@ func (e *SSE) Send(ev Event) runtime.Future[struct{}] {
 	}
 	if ev.Retry > 0 {
 		b = append(b, "retry: "...)
-		b = strconv.AppendInt(b, ev.Retry.Milliseconds(), 10)
+		// Whole milliseconds, rounded up: a positive retry is never 0.
+		b = strconv.AppendInt(b, int64((ev.Retry+time.Millisecond-1)/time.Millisecond), 10)
 		b = append(b, '\n')
 	}
 	data := ev.Data
