@@ -306,3 +306,71 @@ func TestAbortPathsLeakNothing(t *testing.T) {
 type iotestErr struct{}
 
 func (iotestErr) Read([]byte) (int, error) { return 0, errors.New("disk on fire") }
+
+// TestPipelinedStreamsShareTheHighWaterMark: the output queued for one
+// connection is bounded by MaxOutboundBytes plus one write per stream
+// (docs/streaming.md), not by MaxPipelined times the mark. A client pipelines a slow stream
+// (it writes a little, then waits) and several fast ones behind it, and
+// reads nothing: the producers behind, whose bytes cannot be sent before
+// the slow stream ends, must wait instead of each queueing up to the mark.
+// Bytes held are measured on the loop: gnet's buffer plus every queued
+// stream's bytes.
+func TestPipelinedStreamsShareTheHighWaterMark(t *testing.T) {
+	const (
+		limit  = 64 << 10
+		chunk  = 16 << 10
+		behind = 6
+	)
+	release := make(chan struct{})
+	addr, l := startInternal(t, &Server{MaxOutboundBytes: limit, MaxPipelined: behind + 1, Handler: func(c *Ctx) Result {
+		s := c.Stream(200)
+		if c.Path() == "/slow" {
+			s.WriteString("slow")
+			p := runtime.NewPromise[struct{}](c.Loop())
+			go func() { <-release; p.Resolve(struct{}{}) }()
+			return runtime.Then(c, p.Future(), func(struct{}) Result { return s.End() })
+		}
+		buf := make([]byte, chunk)
+		var next func(struct{}) Result
+		next = func(struct{}) Result { return runtime.Then(c, s.Write(buf), next) }
+		return next(struct{}{})
+	}})
+	defer close(release)
+	conn, err := stdnet.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	req := "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n" + strings.Repeat("GET /fast HTTP/1.1\r\nHost: x\r\n\r\n", behind)
+	if _, err := io.WriteString(conn, req); err != nil {
+		t.Fatal(err)
+	}
+	// Wait (hang guard only) until every fast producer waits.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var waiting, held int
+		onLoop(t, l, func() {
+			for _, cn := range l.conns {
+				held += cn.gc.OutboundBuffered()
+				for _, c := range cn.queue {
+					if s := c.stream; s != nil {
+						held += len(s.pending)
+						if len(s.waiters) > 0 {
+							waiting++
+						}
+					}
+				}
+			}
+		})
+		if waiting == behind {
+			if want := limit + behind*chunk; held > want {
+				t.Fatalf("%d bytes held for one connection that reads nothing; want at most MaxOutboundBytes plus one write per stream (%d)", held, want)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d of %d producers wait (%d bytes held)", waiting, behind, held)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
