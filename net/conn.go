@@ -315,7 +315,12 @@ func (cn *conn) waitsForDrainOnLoop() bool {
 	if cn.up != nil && len(cn.up.waiters) > 0 {
 		return true
 	}
-	return len(cn.queue) > 0 && cn.queue[0].stream != nil && len(cn.queue[0].stream.waiters) > 0
+	for _, c := range cn.queue {
+		if s := c.stream; s != nil && len(s.waiters) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // turn counts what a connection's pass has parsed.
@@ -706,8 +711,8 @@ func (cn *conn) releaseWritersOnLoop(out int) {
 	if cn.up != nil {
 		cn.up.releaseOnLoop()
 	}
-	if len(cn.queue) > 0 {
-		if s := cn.queue[0].stream; s != nil {
+	for _, c := range cn.queue {
+		if s := c.stream; s != nil && len(s.waiters) > 0 {
 			s.releaseOnLoop()
 		}
 	}

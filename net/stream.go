@@ -218,7 +218,7 @@ func (s *Stream) takeOnLoop(n int) error {
 func (s *Stream) pacedOnLoop() runtime.Future[struct{}] {
 	cn := s.cn
 	cn.markOnLoop(evSettled)
-	if cn.gc.OutboundBuffered()+len(s.pending) < cn.l.st.cfg.maxOutbound {
+	if cn.heldUpToOnLoop(s) < cn.l.st.cfg.maxOutbound {
 		return runtime.Future[struct{}]{}
 	}
 	p := runtime.NewPromise[struct{}](cn.l)
@@ -324,10 +324,28 @@ func (s *Stream) appendOnLoop(out, date []byte) ([]byte, bool) {
 	return out, false
 }
 
+// heldUpToOnLoop returns the bytes held for the client ahead of and by s:
+// gnet's buffer, and what s and the streams queued before it have not yet
+// given to the connection. A stream behind another that is still going
+// counts what is ahead of it, so that pipelined streams share the mark;
+// the ones ahead do not count it (they must finish for it to be sent).
+func (cn *conn) heldUpToOnLoop(s *Stream) int {
+	n := cn.gc.OutboundBuffered()
+	for _, c := range cn.queue {
+		if cs := c.stream; cs != nil {
+			n += len(cs.pending)
+			if cs == s {
+				return n
+			}
+		}
+	}
+	return n + len(s.pending) // not queued (cannot happen while it writes)
+}
+
 // releaseOnLoop resolves the futures of writers held back, once the output
 // is down to half the limit.
 func (s *Stream) releaseOnLoop() {
-	if len(s.waiters) == 0 || s.cn.gc.OutboundBuffered()+len(s.pending) > s.cn.l.st.cfg.maxOutbound/2 {
+	if len(s.waiters) == 0 || s.cn.heldUpToOnLoop(s) > s.cn.l.st.cfg.maxOutbound/2 {
 		return
 	}
 	ws := s.waiters
