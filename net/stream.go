@@ -271,8 +271,12 @@ func (s *Stream) End() Result {
 
 // Abort ends the response by closing the connection, so that the client
 // cannot take a cut body for a complete one; err says why, and the Result
-// fails with it (nil: ErrStreamClosed). If the head has not been sent, the
-// client gets no response at all. Loop-only.
+// fails with it (nil: ErrStreamClosed). If the head has not been sent
+// yet, nothing of the stream is: when the handler returns that failed
+// Result, the error handler answers it as any failure (a 500 for
+// ErrStreamLength, which is how a short Content-Length stream ended before
+// its first pass is answered); otherwise the connection closes without a
+// response. Loop-only.
 func (s *Stream) Abort(err error) Result {
 	if err == nil {
 		err = ErrStreamClosed
