@@ -374,3 +374,57 @@ func TestPipelinedStreamsShareTheHighWaterMark(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// TestStreamedBodyContinueAfterEarlierAnswers: a streamed body's request
+// that expects 100-continue, pipelined behind a request still being
+// answered, must get its "100 Continue" once the earlier answer is written
+// (an interim response may not overtake it, RFC 9110 §15.2), if its
+// handler has asked for the body by then. Otherwise a client that waits for
+// it and the handler that waits for the body wait for each other.
+func TestStreamedBodyContinueAfterEarlierAnswers(t *testing.T) {
+	release := make(chan struct{})
+	addr, _ := startInternal(t, &Server{
+		StreamBody: func(c *Ctx) int64 {
+			if c.Path() == "/up" {
+				return 1 << 20
+			}
+			return 0
+		},
+		Handler: func(c *Ctx) Result {
+			if c.Path() == "/slow" {
+				p := runtime.NewPromise[struct{}](c.Loop())
+				go func() { <-release; p.Resolve(struct{}{}) }()
+				return runtime.Then(c, p.Future(), func(struct{}) Result { return c.Text(200, "slow") })
+			}
+			return runtime.Then(c, c.BodyChunk(), func(b []byte) Result { return c.Text(200, "got "+string(b)) })
+		},
+	})
+	conn, err := stdnet.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(5 * time.Second)) // a hang guard
+	if _, err := io.WriteString(conn, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"+
+		"POST /up HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(conn)
+	close(release)
+	if body, err := readAnswer(br); err != nil || body != "slow" {
+		t.Fatalf("first answer %q, %v", body, err)
+	}
+	line, err := br.ReadString('\n')
+	if err != nil || line != "HTTP/1.1 100 Continue\r\n" {
+		t.Fatalf("after the earlier answer: %q, %v; want the 100 Continue the client waits for", line, err)
+	}
+	if _, err := br.ReadString('\n'); err != nil { // the interim response's empty line
+		t.Fatal(err)
+	}
+	if _, err := io.WriteString(conn, "hello"); err != nil {
+		t.Fatal(err)
+	}
+	if body, err := readAnswer(br); err != nil || body != "got hello" {
+		t.Fatalf("second answer %q, %v", body, err)
+	}
+}
