@@ -58,11 +58,7 @@ func (c *Ctx) BodyChunk() runtime.Future[[]byte] {
 	}
 	if !b.asked {
 		b.asked = true
-		if cn := b.cn; !cn.closedNow() && c.req.ExpectContinue && !cn.sent100 && len(cn.queue) > 0 && cn.queue[0] == c {
-			// Nothing is owed before this request: the client may send.
-			cn.sent100 = true
-			_, _ = cn.gc.Write(continueLine)
-		}
+		b.cn.continueBodyOnLoop(c)
 	}
 	if b.waiting {
 		return runtime.Rejected[[]byte](errors.New("weft/net: BodyChunk called again before its previous future settled"))
@@ -79,6 +75,18 @@ func (c *Ctx) BodyChunk() runtime.Future[[]byte] {
 	b.waiter, b.waiting = runtime.NewPromise[[]byte](c.l), true
 	b.cn.markOnLoop(evIn) // the connection may hold bytes for it
 	return b.waiter.Future()
+}
+
+// continueBodyOnLoop sends "100 Continue" for c, whose streamed body its
+// handler has asked for, if c expects it and nothing is owed before it (an
+// interim response must not overtake earlier answers): from BodyChunk, and
+// again once the answers before c are written (writeOnLoop).
+func (cn *conn) continueBodyOnLoop(c *Ctx) {
+	if !c.req.ExpectContinue || cn.sent100 || cn.closedNow() || len(cn.queue) == 0 || cn.queue[0] != c {
+		return
+	}
+	cn.sent100 = true
+	_, _ = cn.gc.Write(continueLine)
 }
 
 // handOverOnLoop gives the filled buffer to the handler and lets the

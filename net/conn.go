@@ -688,6 +688,10 @@ func (cn *conn) writeOnLoop() {
 		// may have it now that they are written.
 		cn.maybeContinueOnLoop(p)
 	}
+	if c := cn.bodyOf; c != nil && c.bodyIn.asked && !cn.closedNow() {
+		// The same for a streamed body whose handler asked for it.
+		cn.continueBodyOnLoop(c)
+	}
 }
 
 // noteOutputOnLoop tracks whether the output waiting in gnet's buffer makes
