@@ -45,7 +45,10 @@ func TestCompressedStreamShortOfItsLengthAborts(t *testing.T) {
 			}
 			defer res.Body.Close()
 			got, err := io.ReadAll(res.Body)
-			if err == nil {
+			// Cut off (a read error), or, if nothing of it was sent
+			// before it ended, answered as a failure: either way not
+			// a whole body.
+			if err == nil && res.StatusCode < 500 {
 				t.Fatalf("a %d-byte body declared as %d was received whole (%d bytes, Content-Encoding %q): silent truncation",
 					len(body), 2*len(body), len(got), res.Header.Get("Content-Encoding"))
 			}

@@ -42,7 +42,7 @@ func (c *Ctx) SendReader(status int, contentType string, r io.Reader, size int64
 		c.SetContentLength(size)
 	}
 	s := c.Stream(status)
-	if s.head || s.length == 0 {
+	if s.head || s.want == 0 {
 		closeReader(r)
 		return s.End()
 	}
@@ -106,13 +106,13 @@ func (p *readerPump) wrote(struct{}) Result {
 	}
 	switch {
 	case p.err == io.EOF:
-		if s.length >= 0 && s.written < s.length {
+		if s.want >= 0 && s.written < s.want {
 			return s.Abort(io.ErrUnexpectedEOF)
 		}
 		return runtime.Then(p.c, w, func(struct{}) Result { return s.End() })
 	case p.err != nil:
 		return s.Abort(p.err)
-	case s.length >= 0 && s.written == s.length:
+	case s.want >= 0 && s.written == s.want:
 		return runtime.Then(p.c, w, func(struct{}) Result { return s.End() })
 	}
 	return runtime.Then(p.c, w, func(struct{}) Result { return p.next() })

@@ -22,7 +22,8 @@ type Stream struct {
 	status  int
 	chunked bool
 	head    bool  // HEAD request: the head only
-	length  int64 // declared Content-Length, -1 if chunked
+	length  int64 // Content-Length framing, -1 if chunked
+	want    int64 // the body's declared length, before any encoding; -1: none
 	written int64 // body bytes taken
 
 	headSent bool   // the head went to the connection
@@ -97,7 +98,7 @@ func (c *Ctx) Stream(status int) *Stream {
 		// handler's Result settled): nothing written now would be sent.
 		// The writes fail rather than pile up unsent, or wait forever
 		// for a drain that never concerns them.
-		return &Stream{c: c, status: status, length: -1, aborted: true}
+		return &Stream{c: c, status: status, length: -1, want: -1, aborted: true}
 	}
 	s := &Stream{c: c, cn: c.conn, status: status, length: -1, head: c.isHead()}
 	if c.streamLength >= 0 && c.streamLengthSet {
@@ -113,6 +114,10 @@ func (c *Ctx) Stream(status int) *Stream {
 	if !bodyAllowed(status) {
 		s.length = 0
 	}
+	// An encoder installed below makes the framing chunked; the length
+	// declared still holds for the bytes written, or a body cut short
+	// would end as a complete encoded one.
+	s.want = s.length
 	c.status = status
 	c.stream = s
 	if fn := c.onStream; fn != nil && bodyAllowed(status) && !s.head {
@@ -207,7 +212,7 @@ func (s *Stream) takeOnLoop(n int) error {
 		return ErrStreamClosed
 	case s.cn == nil || s.cn.closedNow():
 		return ErrClientGone
-	case s.length >= 0 && s.written+int64(n) > s.length:
+	case s.want >= 0 && s.written+int64(n) > s.want:
 		return ErrStreamLength
 	}
 	s.written += int64(n)
@@ -249,7 +254,7 @@ func (s *Stream) End() Result {
 	if s.ending {
 		return Result{}
 	}
-	if s.length >= 0 && s.written != s.length && !s.head {
+	if s.want >= 0 && s.written != s.want && !s.head {
 		return s.Abort(ErrStreamLength)
 	}
 	if s.enc != nil {
