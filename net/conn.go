@@ -122,7 +122,10 @@ type conn struct {
 	inPass  bool   // inside serviceOnLoop
 	outHigh bool   // output passed MaxOutboundBytes: parse nothing until it drains to half
 	watched bool   // on the loop's drain watch
-	sent100 bool   // "100 Continue" sent for the partial request
+	// gathering: writeOnLoop is merging responses into the loop's out
+	// buffer; a stream may not write past them (Stream.directOnLoop).
+	gathering bool
+	sent100   bool // "100 Continue" sent for the partial request
 	// readPaused: EPOLLIN was taken out of the socket's interest (see
 	// readpause.go).
 	readPaused bool
@@ -590,15 +593,21 @@ func (cn *conn) dispatchOnLoop(c *Ctx) {
 		cn.upgrading = true
 	}
 	c.start = l.st.now.Load()
+	// The handler's call holds c: a stream's direct write that finds the
+	// client gone closes the connection inside it, which must not recycle
+	// c under the handler.
+	c.roots++
 	res := c.runHandler()
 	if res.Ready() {
 		_, err := res.Get()
 		c.finishOnLoop(err)
+		c.roots--
+		c.recycleIfDoneOnLoop()
 		return
 	}
 	// A Result made elsewhere (on another loop, or on none) settles there:
 	// bring it to this loop before anything touches c or the connection.
-	c.roots++
+	// The hold taken above is now the root's.
 	runtime.Bind(res, runtime.Loop(l)).Listen((*rootListener)(c))
 }
 
@@ -610,6 +619,7 @@ func (cn *conn) writeOnLoop() {
 	out := l.out[:0]
 	draining := l.st.draining.Load()
 	done, wroteLast := 0, false
+	cn.gathering = true
 	for i, c := range cn.queue {
 		if c.stream != nil {
 			if c.stream.aborted {
@@ -652,6 +662,7 @@ func (cn *conn) writeOnLoop() {
 			break
 		}
 	}
+	cn.gathering = false
 	// Shift the rest down, keeping the queue's array.
 	n := copy(cn.queue, cn.queue[done:])
 	clear(cn.queue[n:])

@@ -290,6 +290,24 @@ func (p *memPipe) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
+// Writev is Write for several buffers (a Stream's direct writes).
+func (p *memPipe) Writev(bs [][]byte) (int, error) {
+	p.mu.Lock()
+	n := 0
+	for _, b := range bs {
+		if !p.cliGone {
+			p.out = append(p.out, b...)
+		}
+		n += len(b)
+	}
+	p.mu.Unlock()
+	select {
+	case p.readable <- struct{}{}:
+	default:
+	}
+	return n, nil
+}
+
 func (p *memPipe) OutboundBuffered() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()

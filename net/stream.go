@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"strconv"
+	"unsafe"
 
 	"github.com/weftgo/weft/runtime"
 )
@@ -34,6 +35,11 @@ type Stream struct {
 	events   bool // Server-Sent Events: ended when the server drains
 
 	waiters []runtime.Promise[struct{}]
+
+	// iov and size are writeDirectOnLoop's, kept so that a direct write
+	// does not allocate.
+	iov  [3][]byte
+	size [18]byte
 
 	enc StreamEncoder // a content coding installed by OnStream, or nil
 }
@@ -67,7 +73,12 @@ func (c *Ctx) OnStream(fn func(c *Ctx, w io.Writer) StreamEncoder) {
 type streamSink Stream
 
 func (w *streamSink) Write(p []byte) (int, error) {
-	(*Stream)(w).appendBodyOnLoop(p)
+	s := (*Stream)(w)
+	if len(p) > 0 && !s.aborted && s.directOnLoop() {
+		s.writeDirectOnLoop(p)
+		return len(p), nil
+	}
+	s.appendBodyOnLoop(p)
 	return len(p), nil
 }
 
@@ -158,16 +169,55 @@ func (s *Stream) Write(p []byte) runtime.Future[struct{}] {
 		return runtime.Rejected[struct{}](err)
 	}
 	if len(p) > 0 && !s.head {
-		if s.enc != nil {
+		switch {
+		case s.enc != nil:
 			if _, err := s.enc.Write(p); err != nil {
 				return runtime.Rejected[struct{}](err)
 			}
-		} else {
+		case s.directOnLoop():
+			s.writeDirectOnLoop(p)
+		default:
 			s.appendBodyOnLoop(p)
 		}
 	}
 	return s.pacedOnLoop()
 }
+
+// directOnLoop reports whether the stream's next bytes may go straight to
+// the connection (gnet writes them to the socket at once, and buffers only
+// what the socket does not take): the stream is the oldest response, so
+// nothing is owed ahead of it, no merged write is being gathered, and a
+// pass has written its head and every byte it queued before. Otherwise
+// its bytes wait in pending for the connection's next pass. (Until the
+// first pass, an Abort still unsends the whole stream: see Abort.)
+func (s *Stream) directOnLoop() bool {
+	cn := s.cn
+	return s.headSent && len(s.pending) == 0 && !cn.gathering && !cn.aborting && !cn.closedNow() &&
+		len(cn.queue) > 0 && cn.queue[0] == s.c
+}
+
+// writeDirectOnLoop frames p (a chunk, if chunked) and writes it to the
+// connection (see directOnLoop). gnet copies what the socket does not take,
+// so p is not kept.
+func (s *Stream) writeDirectOnLoop(p []byte) {
+	cn := s.cn
+	cn.lastActive = cn.l.st.now.Load()
+	if s.chunked {
+		size := strconv.AppendInt(s.size[:0], int64(len(p)), 16)
+		size = append(size, "\r\n"...)
+		s.iov[0], s.iov[1], s.iov[2] = size, p, crlf
+		_, _ = cn.gc.Writev(s.iov[:])
+		s.iov[1] = nil
+	} else {
+		_, _ = cn.gc.Write(p)
+	}
+	if !cn.closedNow() && cn.gc.OutboundBuffered() > cn.l.st.cfg.maxOutbound {
+		cn.outHigh = true
+	}
+}
+
+// crlf ends a chunk.
+var crlf = []byte("\r\n")
 
 // appendBodyOnLoop frames p (a chunk, if chunked) and queues it.
 func (s *Stream) appendBodyOnLoop(p []byte) {
@@ -193,7 +243,10 @@ func (s *Stream) WriteString(str string) runtime.Future[struct{}] {
 		return runtime.Rejected[struct{}](err)
 	}
 	if len(str) > 0 && !s.head {
-		if s.chunked {
+		if s.directOnLoop() {
+			// gnet does not keep the bytes (see writeDirectOnLoop).
+			s.writeDirectOnLoop(unsafe.Slice(unsafe.StringData(str), len(str)))
+		} else if s.chunked {
 			s.pending = strconv.AppendInt(s.pending, int64(len(str)), 16)
 			s.pending = append(s.pending, "\r\n"...)
 			s.pending = append(s.pending, str...)
@@ -222,8 +275,18 @@ func (s *Stream) takeOnLoop(n int) error {
 // pacedOnLoop asks for a write and returns the future of the writer's turn.
 func (s *Stream) pacedOnLoop() runtime.Future[struct{}] {
 	cn := s.cn
-	cn.markOnLoop(evSettled)
-	if cn.heldUpToOnLoop(s) < cn.l.st.cfg.maxOutbound {
+	if cn.closedNow() {
+		// The write met the client's close.
+		return runtime.Rejected[struct{}](ErrClientGone)
+	}
+	held := cn.heldUpToOnLoop(s)
+	if held > 0 || !s.headSent {
+		// A pass writes what waits, and watches gnet's buffer (for
+		// WriteTimeout and the drain). Bytes written directly and all
+		// taken by the socket need none.
+		cn.markOnLoop(evSettled)
+	}
+	if held < cn.l.st.cfg.maxOutbound {
 		return runtime.Future[struct{}]{}
 	}
 	p := runtime.NewPromise[struct{}](cn.l)
@@ -239,7 +302,7 @@ func (s *Stream) Flush() {
 	if s.enc != nil && !s.ending && !s.aborted {
 		_ = s.enc.Flush()
 	}
-	if s.cn != nil && !s.cn.closedNow() {
+	if s.cn != nil && !s.cn.closedNow() && (len(s.pending) > 0 || !s.headSent) {
 		s.cn.markOnLoop(evSettled)
 	}
 }

@@ -135,10 +135,19 @@ func (m *memConn) Discard(n int) (int, error) {
 func (m *memConn) InboundBuffered() int        { return len(m.buf) - m.r }
 func (m *memConn) Write(p []byte) (int, error) { m.out = append(m.out, p...); return len(p), nil }
 func (m *memConn) OutboundBuffered() int       { return 0 }
-func (m *memConn) RemoteAddr() stdnet.Addr     { return testRemoteAddr }
-func (m *memConn) Context() any                { return m.ctx }
-func (m *memConn) SetContext(v any)            { m.ctx = v }
-func (m *memConn) EventLoop() gnet.EventLoop   { return m.el }
+
+// Writev is Write for several buffers (a Stream's direct writes).
+func (m *memConn) Writev(bs [][]byte) (n int, err error) {
+	for _, b := range bs {
+		m.out = append(m.out, b...)
+		n += len(b)
+	}
+	return n, nil
+}
+func (m *memConn) RemoteAddr() stdnet.Addr   { return testRemoteAddr }
+func (m *memConn) Context() any              { return m.ctx }
+func (m *memConn) SetContext(v any)          { m.ctx = v }
+func (m *memConn) EventLoop() gnet.EventLoop { return m.el }
 
 var testRemoteAddr = &stdnet.TCPAddr{IP: stdnet.IPv4(192, 0, 2, 1), Port: 1234}
 
