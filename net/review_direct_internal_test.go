@@ -263,3 +263,57 @@ func TestDirectWritesClientGoneLeakNothing(t *testing.T) {
 		})
 	}
 }
+
+// TestDirectWritesThroughAnEncoderAndHead: an encoder that holds bytes
+// until Flush writes through the stream's sink on the direct path; what
+// it flushed, what it holds at End, and a pipelined HEAD of the same
+// stream behind it must come in order, the HEAD with no body.
+func TestDirectWritesThroughAnEncoderAndHead(t *testing.T) {
+	const writes = 200
+	piece := func(i int) string { return strings.Repeat(string(rune('a'+i%26)), 1+i%97) }
+	var want strings.Builder
+	for i := range writes {
+		want.WriteString(piece(i))
+	}
+	addr, _ := startInternal(t, &Server{Handler: func(c *Ctx) Result {
+		c.OnStream(func(_ *Ctx, w io.Writer) StreamEncoder { return &bufEncoder{w: w} })
+		s := c.Stream(200)
+		i := 0
+		var next func(struct{}) Result
+		next = func(struct{}) Result {
+			if i == writes {
+				return s.End()
+			}
+			s.WriteString(piece(i))
+			if i%3 == 0 {
+				s.Flush()
+			}
+			i++
+			return runtime.Then(c, runtime.After(c, 0), next)
+		}
+		return next(struct{}{})
+	}})
+	conn, err := stdnet.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(conn, "GET / HTTP/1.1\r\nHost: x\r\n\r\nHEAD / HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(conn)
+	for i, method := range []string{"GET", "HEAD", "GET"} {
+		resp, err := http.ReadResponse(br, &http.Request{Method: method})
+		if err != nil {
+			t.Fatalf("response %d: %v", i, err)
+		}
+		got, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatalf("response %d: %v", i, err)
+		}
+		if w := map[bool]string{true: "", false: want.String()}[method == "HEAD"]; string(got) != w {
+			t.Fatalf("response %d (%s): %d bytes, want %d; first difference at %d", i, method, len(got), len(w), firstDiff(got, []byte(w)))
+		}
+	}
+}
