@@ -211,7 +211,14 @@ func (s *Stream) writeDirectOnLoop(p []byte) {
 	} else {
 		_, _ = cn.gc.Write(p)
 	}
-	if !cn.closedNow() && cn.gc.OutboundBuffered() > cn.l.st.cfg.maxOutbound {
+	if cn.closedNow() {
+		return
+	}
+	// A direct write marks no pass, so account for the output here as a
+	// pass would: all taken by the socket clears WriteTimeout's clock (an
+	// old backlog must not make a reading client look stalled).
+	cn.noteOutputOnLoop(cn.lastActive)
+	if cn.gc.OutboundBuffered() > cn.l.st.cfg.maxOutbound {
 		cn.outHigh = true
 	}
 }
