@@ -24,15 +24,7 @@ import (
 // serve starts h in memory for the test.
 func serve(t *testing.T, s *net.Server) *webtest.Server {
 	t.Helper()
-	if s.Loops == 0 {
-		s.Loops = 2
-	}
-	srv, err := webtest.Start(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
-	return srv
+	return webtest.StartTB(t, s)
 }
 
 // do sends req and returns the status and body.

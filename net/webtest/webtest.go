@@ -54,6 +54,28 @@ func Start(s *net.Server) (*Server, error) {
 	return srv, nil
 }
 
+// TB is the part of testing.TB that StartTB uses.
+type TB interface {
+	Helper()
+	Fatal(args ...any)
+	Cleanup(func())
+}
+
+// StartTB is Start for a test: it fails t if s cannot start, gives s two
+// loops if it sets none, and closes the server when the test ends.
+func StartTB(t TB, s *net.Server) *Server {
+	t.Helper()
+	if s.Loops == 0 {
+		s.Loops = 2
+	}
+	srv, err := Start(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	return srv
+}
+
 // Do sends req on a new in-memory connection and returns the response, as
 // http.Transport.RoundTrip would: no redirects followed, no cookies kept.
 // req may be a client request (http.NewRequest) or a server one
