@@ -41,15 +41,30 @@ package net
 // before the next pass pauses again (TestStreamedBodyPausesReading). A
 // pause-read call in gnet would replace the reflection.
 //
-// Nothing tells weft that output drained: gnet raises no writable event, and
-// AsyncWrite's callback runs when the bytes are buffered, not sent
-// (connection_unix.go:252-271). So weft polls OutboundBuffered, on the loop,
-// from two places: every service pass (a client that reads its answers
-// usually sends its next request, which is a pass), and a per-loop drain
-// watch that, only while some connection waits for its output to drain
-// (reading paused, a stream or an upgraded protocol waiting to write, a
-// closing connection with bytes still queued), checks them every
-// drainPoll. The 250 ms sweep no longer resumes anything.
+// Nothing in gnet tells weft that output drained: gnet raises no writable
+// event, and AsyncWrite's callback runs when the bytes are buffered, not
+// sent (connection_unix.go:252-271). So weft looks at OutboundBuffered, on
+// the loop: in every service pass (a client that reads its answers usually
+// sends its next request, which is a pass), and, while some connection
+// waits for its output to drain to a level (drainTargetOnLoop: reading
+// paused, a stream or an upgraded protocol waiting to write, a closing
+// connection with bytes still queued), whenever the socket turns writable:
+// the server's drain watcher, a goroutine in epoll_wait on an epoll set of
+// its own, holds such a connection's descriptor with
+// EPOLLOUT|EPOLLONESHOT and hands it to the loop when it fires. gnet
+// writes its buffer on its own EPOLLOUT in the epoll batch that also
+// returns its task eventfd, and runs tasks only after the batch's I/O
+// callbacks (Polling, pkg/netpoll/poller_epoll_default.go:124-155), so the
+// loop's look almost always comes after gnet's write; drain.go has the
+// details, the fd-reuse and shutdown rules, and the 1 ms timer that stays
+// as the fallback. The 250 ms sweep resumes nothing.
+//
+// What gnet holds is bounded by what weft hands it in one piece: what the
+// socket does not take, gnet copies into a ring of up to 64 KiB, and past
+// it into list nodes rounded up to a power of two (a Write into a smaller
+// ring grows the ring to hold it all, also rounded up). weft hands it
+// slices of at most 64 KiB (writevOnLoop), so that a 4 MiB write does not
+// cost 8 MiB.
 //
 // The turn limit yields to epoll. gnet's task queues cannot do it: a task
 // posted with Execute goes to the urgent queue (below
