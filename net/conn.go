@@ -138,10 +138,11 @@ type conn struct {
 	outHigh bool   // output passed MaxOutboundBytes: parse nothing until it drains to half
 	watched bool   // on the loop's drain timer (drain.go)
 	// drainArmed: the connection will hear when its output drains
-	// (drain.go), through the drain watcher if drainFd is its descriptor
-	// there, or through its own client (a MemServer's).
-	drainArmed bool
-	drainFd    int
+	// (drain.go), through the drain watcher, or through its own client (a
+	// MemServer's). drainReg: its descriptor, drainFd, is in the drain
+	// watcher's set (armed or spent).
+	drainArmed, drainReg bool
+	drainFd              int
 	// gathering: writeOnLoop is merging responses into the loop's out
 	// buffer; a stream may not write past them (Stream.directOnLoop).
 	gathering bool

@@ -100,8 +100,8 @@ func (l *loop) watchOnLoop(cn *conn) {
 	}
 	if w := l.st.drainW; w != nil {
 		fd := cn.gc.Fd()
-		if w.arm(fd, l.id) == nil {
-			cn.drainArmed, cn.drainFd = true, fd
+		if w.arm(fd, l.id, cn.drainReg && cn.drainFd == fd) == nil {
+			cn.drainArmed, cn.drainReg, cn.drainFd = true, true, fd
 			if l.armed == nil {
 				l.armed = make(map[int]*conn)
 			}
@@ -130,12 +130,12 @@ func (l *loop) pollOnLoop() {
 // forgetDrainOnLoop takes a closing connection out of the drain watcher's
 // set; it runs from OnClose, while the descriptor is still cn's.
 func (l *loop) forgetDrainOnLoop(cn *conn) {
-	if !cn.drainArmed {
-		return
-	}
 	cn.drainArmed = false
 	if l.armed[cn.drainFd] == cn {
 		delete(l.armed, cn.drainFd)
+	}
+	if cn.drainReg {
+		cn.drainReg = false
 		l.st.drainW.forget(cn.drainFd)
 	}
 }
@@ -264,17 +264,22 @@ func newDrainWatcher(st *serverState) (*drainWatcher, error) {
 	return w, nil
 }
 
-// arm asks for one event when fd turns writable, for loop id.
-func (w *drainWatcher) arm(fd, id int) error {
+// arm asks for one event when fd turns writable, for loop id; in the set
+// says whether fd is already there (spent, or armed).
+func (w *drainWatcher) arm(fd, id int, inSet bool) error {
 	w.mu.RLock()
 	defer w.mu.RUnlock()
 	if w.closed {
 		return unix.EBADF
 	}
 	ev := unix.EpollEvent{Events: unix.EPOLLOUT | unix.EPOLLONESHOT, Fd: int32(fd), Pad: int32(id)}
-	err := unix.EpollCtl(w.epfd, unix.EPOLL_CTL_MOD, fd, &ev)
-	if err == unix.ENOENT {
-		err = unix.EpollCtl(w.epfd, unix.EPOLL_CTL_ADD, fd, &ev)
+	op, other := unix.EPOLL_CTL_ADD, unix.EPOLL_CTL_MOD
+	if inSet {
+		op, other = other, op
+	}
+	err := unix.EpollCtl(w.epfd, op, fd, &ev)
+	if err == unix.EEXIST || err == unix.ENOENT {
+		err = unix.EpollCtl(w.epfd, other, fd, &ev)
 	}
 	return err
 }

@@ -249,7 +249,11 @@ func (s *Stream) writeDirectOnLoop(p []byte) {
 	if head != nil {
 		l.head = head[:0]
 	}
-	s.pending = s.pending[:0] // at most streamGather plus framing: kept
+	if cap(s.pending) > maxKeptOut {
+		s.pending = nil // grown while pipelined behind another response
+	} else {
+		s.pending = s.pending[:0]
+	}
 	if cn.closedNow() {
 		return
 	}
