@@ -77,6 +77,27 @@ func probedStream(size, chunk int, pr *streamProbe, done chan<- struct{}) Handle
 	}
 }
 
+// streamPaced serves one probedStream of size bytes in writes of chunk
+// bytes, with mark as the stream's high-water mark, to a client that reads
+// it with readPaced, and returns what the handler saw and the server's
+// loop.
+func streamPaced(t *testing.T, mark, size, chunk int) (streamProbe, *loop) {
+	t.Helper()
+	var pr streamProbe
+	done := make(chan struct{})
+	addr, l := startInternal(t, &Server{
+		StreamHighWaterBytes: mark,
+		Handler:              probedStream(size, chunk, &pr, done),
+	})
+	conn := dial(t, addr)
+	if _, err := io.WriteString(conn, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	readPaced(t, conn, size)
+	<-done // closed on the loop after the handler's last write: pr is complete
+	return pr, l
+}
+
 // readPaced reads a response of size bytes from conn in small reads, a
 // pause between them, so that the server's writer meets its mark.
 func readPaced(t *testing.T, conn stdnet.Conn, size int) {
@@ -132,19 +153,7 @@ func TestStreamHoldsAtMostTheMark(t *testing.T) {
 		chunk = 96 << 10 // over maxPiece: cut in two for gnet
 		mark  = 256 << 10
 	)
-	var pr streamProbe
-	done := make(chan struct{})
-	addr, l := startInternal(t, &Server{
-		StreamHighWaterBytes: mark,
-		Handler:              probedStream(size, chunk, &pr, done),
-	})
-	conn := dial(t, addr)
-	if _, err := io.WriteString(conn, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
-		t.Fatal(err)
-	}
-	readPaced(t, conn, size)
-	<-done
-	onLoop(t, l, func() {}) // the handler's writes happen before; pr is the loop's
+	pr, _ := streamPaced(t, mark, size, chunk)
 	if pr.waits == 0 {
 		t.Fatal("no write waited: the test did not reach the mark")
 	}
@@ -167,18 +176,7 @@ func TestStreamDrainWakesWithoutTheTimer(t *testing.T) {
 		size  = 4 << 20
 		chunk = 64 << 10
 	)
-	var pr streamProbe
-	done := make(chan struct{})
-	addr, l := startInternal(t, &Server{
-		StreamHighWaterBytes: 128 << 10,
-		Handler:              probedStream(size, chunk, &pr, done),
-	})
-	conn := dial(t, addr)
-	if _, err := io.WriteString(conn, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
-		t.Fatal(err)
-	}
-	readPaced(t, conn, size)
-	<-done
+	pr, l := streamPaced(t, 128<<10, size, chunk)
 	if pr.waits == 0 {
 		t.Fatal("no write waited: the test did not reach the mark")
 	}
