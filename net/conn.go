@@ -41,15 +41,30 @@ package net
 // before the next pass pauses again (TestStreamedBodyPausesReading). A
 // pause-read call in gnet would replace the reflection.
 //
-// Nothing tells weft that output drained: gnet raises no writable event, and
-// AsyncWrite's callback runs when the bytes are buffered, not sent
-// (connection_unix.go:252-271). So weft polls OutboundBuffered, on the loop,
-// from two places: every service pass (a client that reads its answers
-// usually sends its next request, which is a pass), and a per-loop drain
-// watch that, only while some connection waits for its output to drain
-// (reading paused, a stream or an upgraded protocol waiting to write, a
-// closing connection with bytes still queued), checks them every
-// drainPoll. The 250 ms sweep no longer resumes anything.
+// Nothing in gnet tells weft that output drained: gnet raises no writable
+// event, and AsyncWrite's callback runs when the bytes are buffered, not
+// sent (connection_unix.go:252-271). So weft looks at OutboundBuffered, on
+// the loop: in every service pass (a client that reads its answers usually
+// sends its next request, which is a pass), and, while some connection
+// waits for its output to drain to a level (drainTargetOnLoop: reading
+// paused, a stream or an upgraded protocol waiting to write, a closing
+// connection with bytes still queued), whenever the socket turns writable:
+// the server's drain watcher, a goroutine in epoll_wait on an epoll set of
+// its own, holds such a connection's descriptor with
+// EPOLLOUT|EPOLLONESHOT and hands it to the loop when it fires. gnet
+// writes its buffer on its own EPOLLOUT in the epoll batch that also
+// returns its task eventfd, and runs tasks only after the batch's I/O
+// callbacks (Polling, pkg/netpoll/poller_epoll_default.go:124-155), so the
+// loop's look almost always comes after gnet's write; drain.go has the
+// details, the fd-reuse and shutdown rules, and the 1 ms timer that stays
+// as the fallback. The 250 ms sweep resumes nothing.
+//
+// What gnet holds is bounded by what weft hands it in one piece: what the
+// socket does not take, gnet copies into a ring of up to 64 KiB, and past
+// it into list nodes rounded up to a power of two (a Write into a smaller
+// ring grows the ring to hold it all, also rounded up). weft hands it
+// slices of at most 64 KiB (writevOnLoop), so that a 4 MiB write does not
+// cost 8 MiB.
 //
 // The turn limit yields to epoll. gnet's task queues cannot do it: a task
 // posted with Execute goes to the urgent queue (below
@@ -121,7 +136,13 @@ type conn struct {
 	queued  bool   // on the loop's ready list
 	inPass  bool   // inside serviceOnLoop
 	outHigh bool   // output passed MaxOutboundBytes: parse nothing until it drains to half
-	watched bool   // on the loop's drain watch
+	watched bool   // on the loop's drain timer (drain.go)
+	// drainArmed: the connection will hear when its output drains
+	// (drain.go), through the drain watcher, or through its own client (a
+	// MemServer's). drainReg: its descriptor, drainFd, is in the drain
+	// watcher's set (armed or spent).
+	drainArmed, drainReg bool
+	drainFd              int
 	// gathering: writeOnLoop is merging responses into the loop's out
 	// buffer; a stream may not write past them (Stream.directOnLoop).
 	gathering bool
@@ -304,26 +325,6 @@ func (cn *conn) serviceOnLoop() bool {
 // a connection once its output has drained.)
 func (cn *conn) doneOnLoop() bool {
 	return cn.phase == phaseClosing && len(cn.queue) == 0 && cn.gc.OutboundBuffered() == 0
-}
-
-// waitsForDrainOnLoop reports whether something waits for the connection's
-// output to drain: reading paused, a writer held back, or a close.
-func (cn *conn) waitsForDrainOnLoop() bool {
-	if cn.gc.OutboundBuffered() == 0 {
-		return false
-	}
-	if cn.outHigh || cn.phase == phaseClosing {
-		return true
-	}
-	if cn.up != nil && len(cn.up.waiters) > 0 {
-		return true
-	}
-	for _, c := range cn.queue {
-		if s := c.stream; s != nil && len(s.waiters) > 0 {
-			return true
-		}
-	}
-	return false
 }
 
 // turn counts what a connection's pass has parsed.
@@ -617,6 +618,7 @@ func (cn *conn) dispatchOnLoop(c *Ctx) {
 func (cn *conn) writeOnLoop() {
 	l := cn.l
 	out := l.out[:0]
+	var tail []byte // a stream's large pending, written after out uncopied
 	draining := l.st.draining.Load()
 	done, wroteLast := 0, false
 	cn.gathering = true
@@ -628,7 +630,7 @@ func (cn *conn) writeOnLoop() {
 				break
 			}
 			var finished bool
-			out, finished = c.stream.appendOnLoop(out, l.st.date.Load().line)
+			out, tail, finished = c.stream.appendOnLoop(out, l.st.date.Load().line)
 			if !finished {
 				break
 			}
@@ -636,6 +638,12 @@ func (cn *conn) writeOnLoop() {
 			wroteLast = c.closeAfter
 			c.writtenOnLoop()
 			if wroteLast {
+				break
+			}
+			if tail != nil {
+				// Nothing may follow the tail into out: the next
+				// pass writes the rest.
+				cn.marked |= evSettled
 				break
 			}
 			continue
@@ -681,14 +689,9 @@ func (cn *conn) writeOnLoop() {
 		}
 		cn.dropQueueOnLoop()
 	}
-	if len(out) > 0 {
+	if len(out) > 0 || len(tail) > 0 {
 		cn.lastActive = l.st.now.Load()
-		_, _ = cn.gc.Write(out)
-		if !cn.closedNow() && cn.gc.OutboundBuffered() > l.st.cfg.maxOutbound {
-			// The client is not reading: stop producing for it until it
-			// does (a pass, or the drain watch, resumes it).
-			cn.outHigh = true
-		}
+		cn.writevOnLoop(out, tail)
 	}
 	if cap(out) > maxKeptOut {
 		out = nil
@@ -702,6 +705,66 @@ func (cn *conn) writeOnLoop() {
 	if c := cn.bodyOf; c != nil && c.bodyIn.asked && !cn.closedNow() {
 		// The same for a streamed body whose handler asked for it.
 		cn.continueBodyOnLoop(c)
+	}
+}
+
+// maxPiece bounds each slice handed to gnet in one write. What the socket
+// does not take, gnet copies into its buffer (v2.9.7, pkg/buffer/elastic):
+// a ring of up to 64 KiB, then a list of nodes from its byteslice pool,
+// each rounded up to a power of two; a Write into a ring smaller than
+// 64 KiB grows the ring to hold all of it, also rounded up, and the ring
+// goes back to a pool shared with every connection's inbound buffer. One
+// 4 MiB write could so cost 8 MiB held (the slow reader of issue 8); in
+// pieces of 64 KiB, given with Writev (whose copy into the ring stops at
+// 64 KiB), what gnet holds stays within a node of what is buffered.
+const maxPiece = 64 << 10
+
+// maxIovecs bounds the pieces of one writev(2) (Linux takes 1024; gnet
+// closes the connection on the error past it).
+const maxIovecs = 256
+
+// writevOnLoop writes bufs to the connection in order, in one write when
+// they are small, otherwise in vectored writes of pieces of at most
+// maxPiece (see maxPiece); none of them is kept. Output past
+// MaxOutboundBytes stops the parsing of the connection's requests until it
+// drains (outHigh).
+func (cn *conn) writevOnLoop(bufs ...[]byte) {
+	l := cn.l
+	n, last := 0, -1
+	for i, b := range bufs {
+		if len(b) > 0 {
+			n, last = n+1, i
+		}
+	}
+	switch {
+	case n == 0:
+		return
+	case n == 1 && len(bufs[last]) <= maxPiece:
+		_, _ = cn.gc.Write(bufs[last])
+	default:
+		iov := l.iov[:0]
+		for _, b := range bufs {
+			for len(b) > 0 && !cn.closedNow() {
+				k := min(len(b), maxPiece)
+				iov = append(iov, b[:k])
+				b = b[k:]
+				if len(iov) == maxIovecs {
+					_, _ = cn.gc.Writev(iov)
+					clear(iov)
+					iov = iov[:0]
+				}
+			}
+		}
+		if len(iov) > 0 && !cn.closedNow() {
+			_, _ = cn.gc.Writev(iov)
+		}
+		clear(iov) // the caller's bytes are not kept
+		l.iov = iov[:0]
+	}
+	if !cn.closedNow() && cn.gc.OutboundBuffered() > l.st.cfg.maxOutbound {
+		// The client is not reading: stop producing for it until it
+		// does (a pass, or the drain watch, resumes it).
+		cn.outHigh = true
 	}
 }
 
@@ -764,6 +827,7 @@ func (cn *conn) closedOnLoop(err error) {
 	}
 	cn.phase = phaseClosed
 	l := cn.l
+	l.forgetDrainOnLoop(cn)
 	// Leave the loop's list first: what follows runs continuations.
 	last := len(l.conns) - 1
 	l.conns[cn.idx] = l.conns[last]

@@ -32,8 +32,10 @@ type loop struct {
 	inflight atomic.Int64
 	lag      *runtime.LagMonitor
 	// sweeps and drains count the sweeps run and the drains the drain
-	// watch saw (for tests).
-	sweeps, drains atomic.Int64
+	// watch saw; drainPolls and drainEvents count its checks on the timer
+	// and on an event (drain.go) (for tests).
+	sweeps, drains          atomic.Int64
+	drainPolls, drainEvents atomic.Int64
 	// readPauses counts the times reading a socket was paused (tests).
 	readPauses atomic.Int64
 	// epfd is gnet's epoll descriptor for this loop, or -1 (readpause.go).
@@ -46,20 +48,26 @@ type loop struct {
 	inbox     []runtime.Task
 	scheduled bool // a drain is queued with gnet
 	closed    bool
+	fired     []int32 // descriptors the drain watcher saw writable (drain.go)
+	firedB    []int32 // fired's other half, loop-only
+	firing    bool    // a drainEvent task is posted
 
 	// loop-only
 	spare   []runtime.Task
-	conns   []*conn // every open connection, for the sweep
-	ready   []*conn // connections marked since the last serviceTask
-	readyB  []*conn // the other half of ready's double buffer
-	serving bool    // a serviceTask is posted
-	watch   []*conn // connections waiting for their output to drain
-	waker   *waker  // see waker.go; nil without one
-	yielded []*conn // connections that used their turn, waiting for the waker
+	conns   []*conn       // every open connection, for the sweep
+	ready   []*conn       // connections marked since the last serviceTask
+	readyB  []*conn       // the other half of ready's double buffer
+	serving bool          // a serviceTask is posted
+	watch   []*conn       // connections whose output drainT watches (drain.go)
+	armed   map[int]*conn // connections armed in the drain watcher, by descriptor
+	waker   *waker        // see waker.go; nil without one
+	yielded []*conn       // connections that used their turn, waiting for the waker
 	drainT  *time.Timer
-	armed   bool // drainT will post a drainCheck
+	polling bool // drainT will post a drainCheck
 	freeCtx []*Ctx
 	out     []byte // response bytes being gathered for one write
+	head    []byte // a stream's head written with its first bytes (Stream.writeDirectOnLoop)
+	iov     [][]byte
 	ctx     context.Context
 	cancel  context.CancelFunc
 	doneCtx context.Context // already cancelled, for contexts asked for too late
@@ -207,27 +215,6 @@ func (l *loop) readyOnLoop(cn *conn) {
 	}
 }
 
-// watchOnLoop adds cn to the connections whose output the loop watches
-// until it drains, and arms the drain check.
-func (l *loop) watchOnLoop(cn *conn) {
-	if !cn.watched {
-		cn.watched = true
-		l.watch = append(l.watch, cn)
-	}
-	if !l.armed {
-		l.armed = true
-		if l.drainT == nil {
-			l.drainT = time.AfterFunc(drainPoll, func() { _ = l.Post((*drainCheck)(l)) })
-		} else {
-			l.drainT.Reset(drainPoll)
-		}
-	}
-}
-
-// drainPoll is how often a loop looks at the output of connections that
-// wait for it to drain (gnet says nothing when it does).
-const drainPoll = time.Millisecond
-
 // serviceTask, drainCheck, sweeper, closeIdle and closeAll are tasks
 // posted to a loop.
 type (
@@ -252,34 +239,6 @@ func (s *serviceTask) Run() {
 		}
 	}
 	l.readyB = list[:0]
-}
-
-// Run marks the watched connections whose output has drained (below half
-// the limit, or to nothing for one that waits to close).
-func (d *drainCheck) Run() {
-	l := (*loop)(d)
-	l.armed = false
-	half := l.st.cfg.maxOutbound / 2
-	kept := l.watch[:0]
-	for _, cn := range l.watch {
-		if cn.closedNow() {
-			cn.watched = false
-			continue
-		}
-		ob := cn.gc.OutboundBuffered()
-		if ob == 0 || (ob <= half && cn.phase != phaseClosing) {
-			cn.watched = false
-			l.drains.Add(1)
-			cn.markOnLoop(evDrain)
-			continue
-		}
-		kept = append(kept, cn)
-	}
-	clear(l.watch[len(kept):])
-	l.watch = kept
-	if len(kept) > 0 {
-		l.watchOnLoop(kept[0])
-	}
 }
 
 // Run marks every connection for a look at its timeouts.
@@ -319,6 +278,9 @@ type serverState struct {
 	lateWarned  sync.Map                 // route -> struct{}: routes warned of a late write (late.go)
 	tickStop    chan struct{}
 	tickDone    chan struct{}
+	// drainW tells the loops of a Server on gnet that output drained
+	// (drain.go); nil elsewhere, and if it could not be made.
+	drainW *drainWatcher
 
 	// health (observe.go, watchdog.go)
 	watch                       *watchdog
@@ -391,6 +353,9 @@ func (st *serverState) stopTicker() {
 		close(st.tickStop)
 	}
 	<-st.tickDone
+	if st.drainW != nil {
+		st.drainW.stop()
+	}
 	if st.watch != nil {
 		st.watch.stopAndWait()
 	}

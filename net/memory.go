@@ -70,6 +70,7 @@ func (m *MemServer) Dial(remote stdnet.Addr) (stdnet.Conn, error) {
 		el:       r,
 		l:        r.l,
 		remote:   remote,
+		drainAt:  -1,
 		readable: make(chan struct{}, 1),
 		cliDone:  make(chan struct{}),
 		srvDone:  make(chan struct{}),
@@ -192,6 +193,7 @@ type memPipe struct {
 	mu       sync.Mutex
 	pending  []byte // written by the client, not yet taken by the loop
 	out      []byte // written by the server, not yet read by the client
+	drainAt  int    // the client's reads post memDrained once out is down to this; -1: none wanted
 	queued   bool   // a memTraffic task is queued
 	cliGone  bool
 	srvGone  bool
@@ -201,12 +203,39 @@ type memPipe struct {
 	srvDone  chan struct{} // closed when the server closes
 }
 
-// memOpen, memTraffic and memHangup are a memPipe's tasks on its loop.
+// memOpen, memTraffic, memHangup and memDrained are a memPipe's tasks on
+// its loop.
 type (
 	memOpen    memPipe
 	memTraffic memPipe
 	memHangup  memPipe
+	memDrained memPipe
 )
+
+// Run tells the connection that its output drained to what it asked
+// (armDrainOnLoop).
+func (t *memDrained) Run() {
+	p := (*memPipe)(t)
+	if !p.gone && p.cn != nil {
+		p.l.drainEventOnLoop(p.cn)
+	}
+}
+
+// armDrainOnLoop asks for a memDrained task once the client has read the
+// output down to target bytes (at once if it has): a MemServer learns of
+// drains from its clients' reads, as a Server does from EPOLLOUT
+// (drain.go).
+func (p *memPipe) armDrainOnLoop(target int) {
+	p.mu.Lock()
+	now := len(p.out) <= target
+	if !now {
+		p.drainAt = target
+	}
+	p.mu.Unlock()
+	if now {
+		_ = p.l.Post((*memDrained)(p))
+	}
+}
 
 func (t *memOpen) Run() {
 	p := (*memPipe)(t)
@@ -333,7 +362,14 @@ func (c *memClient) Read(b []byte) (int, error) {
 			if len(p.out) == 0 {
 				p.out = nil
 			}
+			drained := p.drainAt >= 0 && len(p.out) <= p.drainAt
+			if drained {
+				p.drainAt = -1
+			}
 			p.mu.Unlock()
+			if drained {
+				_ = p.l.Post((*memDrained)(p))
+			}
 			return n, nil
 		}
 		if p.cliGone {

@@ -100,6 +100,14 @@ type Server struct {
 	// connection's requests until the queue drains to half, and closes it
 	// after WriteTimeout without progress. Default 4 MiB.
 	MaxOutboundBytes int
+	// StreamHighWaterBytes is a streamed response's high-water mark (Stream,
+	// SSE, SendReader, SendFile): a Stream.Write that leaves this many
+	// bytes or more in flight for the client (in gnet's buffer and queued
+	// by weft) returns a future that settles once they have drained to
+	// half. A slow reader thus holds about this much of the server's
+	// memory per stream. Default 1 MiB, or MaxOutboundBytes if that is
+	// less; more than MaxOutboundBytes is an error.
+	StreamHighWaterBytes int
 	// MaxConns limits open connections; a connection beyond it is
 	// answered 503 (Retry-After: 1) and closed as soon as it is accepted.
 	// Default: 90% of the process's open-files limit (RLIMIT_NOFILE) when
@@ -179,6 +187,7 @@ type config struct {
 	maxConns          int
 	maxInbound        int
 	maxOutbound       int
+	streamMark        int // StreamHighWaterBytes
 	readHeaderTimeout time.Duration
 	readTimeout       time.Duration
 	idleTimeout       time.Duration
@@ -198,6 +207,7 @@ const (
 	defaultMaxBodyBytes      = 4 << 20
 	defaultMaxPipelined      = 16
 	defaultMaxOutbound       = 4 << 20
+	defaultStreamMark        = 1 << 20
 	defaultReadHeaderTimeout = 10 * time.Second
 	defaultReadTimeout       = 60 * time.Second
 	defaultIdleTimeout       = 120 * time.Second
@@ -223,6 +233,7 @@ func (s *Server) configure() (config, error) {
 		maxConns:          s.MaxConns,
 		maxInbound:        s.MaxInboundBytes,
 		maxOutbound:       s.MaxOutboundBytes,
+		streamMark:        s.StreamHighWaterBytes,
 		readHeaderTimeout: s.ReadHeaderTimeout,
 		readTimeout:       s.ReadTimeout,
 		idleTimeout:       s.IdleTimeout,
@@ -274,6 +285,14 @@ func (s *Server) configure() (config, error) {
 		case *f.v == 0:
 			*f.v = f.def
 		}
+	}
+	switch {
+	case c.streamMark < 0:
+		return c, fmt.Errorf("weft/net: Server.StreamHighWaterBytes is %d; want 0 (the default, %d or MaxOutboundBytes if less) or more", c.streamMark, defaultStreamMark)
+	case c.streamMark == 0:
+		c.streamMark = min(defaultStreamMark, c.maxOutbound)
+	case c.streamMark > c.maxOutbound:
+		return c, fmt.Errorf("weft/net: Server.StreamHighWaterBytes (%d) exceeds Server.MaxOutboundBytes (%d)", c.streamMark, c.maxOutbound)
 	}
 	if c.loops > 256 {
 		return c, fmt.Errorf("weft/net: Server.Loops is %d; gnet runs at most 256 loops", c.loops)
@@ -386,6 +405,11 @@ func (s *Server) serve(cfg config, ln stdnet.Listener, loopsAddr string, cleanup
 	st := newServerState(&s.cfg)
 	if a, ok := strings.CutPrefix(loopsAddr, "tcp://"); ok {
 		st.private = a
+	}
+	if w, err := newDrainWatcher(st); err == nil {
+		st.drainW = w
+	} else {
+		cfg.log.Warn("no drain watcher; loops poll every millisecond for output to drain", zap.Error(err))
 	}
 	s.state.Store(st)
 	stopped := s.stopped

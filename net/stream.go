@@ -36,9 +36,8 @@ type Stream struct {
 
 	waiters []runtime.Promise[struct{}]
 
-	// iov and size are writeDirectOnLoop's, kept so that a direct write
-	// does not allocate.
-	iov  [3][]byte
+	// size is writeDirectOnLoop's chunk-size line, kept so that a direct
+	// write does not allocate.
 	size [18]byte
 
 	enc StreamEncoder // a content coding installed by OnStream, or nil
@@ -74,11 +73,9 @@ type streamSink Stream
 
 func (w *streamSink) Write(p []byte) (int, error) {
 	s := (*Stream)(w)
-	if len(p) > 0 && !s.aborted && s.directOnLoop() {
-		s.writeDirectOnLoop(p)
-		return len(p), nil
+	if len(p) > 0 && !s.aborted {
+		s.bodyOnLoop(p)
 	}
-	s.appendBodyOnLoop(p)
 	return len(p), nil
 }
 
@@ -159,57 +156,103 @@ func (c *Ctx) SetContentLength(n int64) {
 // connection was closed. Access logs use it. Loop-only.
 func (c *Ctx) Aborted() bool { return c.stream != nil && c.stream.aborted }
 
-// Write queues p (copied) as the next bytes of the body. The future is
-// ready at once while the connection's output is under MaxOutboundBytes,
-// and otherwise settles once the client has drained it to half: a producer
-// that waits for it never holds more than the limit. It fails if the
-// stream has ended or the client has gone. Loop-only.
+// Write sends p as the next bytes of the body (p is not kept: what the
+// socket does not take at once is copied). The future is ready at once
+// while the bytes the stream has in flight (in gnet's buffer for the
+// client, queued by weft, and those of streams pipelined ahead of it) are
+// under Server.StreamHighWaterBytes, and otherwise settles once the client
+// has drained them to half: a producer that waits for it never holds more
+// than the mark plus the write in hand. It fails if the stream has ended
+// or the client has gone. Loop-only.
 func (s *Stream) Write(p []byte) runtime.Future[struct{}] {
 	if err := s.takeOnLoop(len(p)); err != nil {
 		return runtime.Rejected[struct{}](err)
 	}
 	if len(p) > 0 && !s.head {
-		switch {
-		case s.enc != nil:
+		if s.enc != nil {
 			if _, err := s.enc.Write(p); err != nil {
 				return runtime.Rejected[struct{}](err)
 			}
-		case s.directOnLoop():
-			s.writeDirectOnLoop(p)
-		default:
-			s.appendBodyOnLoop(p)
+		} else {
+			s.bodyOnLoop(p)
 		}
 	}
 	return s.pacedOnLoop()
 }
 
+// bodyOnLoop frames p and sends it on its way: straight to the connection
+// when it may go there (directOnLoop), or when the head is not out yet but
+// the stream may start (startsOnLoop) and has gathered streamGather bytes
+// with p, with its head; otherwise into pending, for the next pass. p is
+// not kept.
+func (s *Stream) bodyOnLoop(p []byte) {
+	if s.directOnLoop() || s.startsOnLoop(len(p)) {
+		s.writeDirectOnLoop(p)
+		return
+	}
+	s.appendBodyOnLoop(p)
+}
+
+// streamGather is what a stream whose head is not out yet gathers in
+// pending before it writes its head, what it gathered and the write in
+// hand at once (startsOnLoop): small first writes still leave in one
+// write, and a large one is never copied by weft.
+const streamGather = 16 << 10
+
 // directOnLoop reports whether the stream's next bytes may go straight to
 // the connection (gnet writes them to the socket at once, and buffers only
-// what the socket does not take): the stream is the oldest response, so
-// nothing is owed ahead of it, no merged write is being gathered, and a
-// pass has written its head and every byte it queued before. Otherwise
-// its bytes wait in pending for the connection's next pass. (Until the
-// first pass, an Abort still unsends the whole stream: see Abort.)
+// what the socket does not take): its head and every byte it queued before
+// are out, and it may write now (frontOnLoop). Otherwise its bytes wait in
+// pending for the connection's next pass, or for startsOnLoop.
 func (s *Stream) directOnLoop() bool {
+	return s.headSent && len(s.pending) == 0 && s.frontOnLoop()
+}
+
+// startsOnLoop reports whether the stream, its head not out yet, writes
+// its head now, with what it gathered and n more bytes (streamGather or
+// more): it may write now (frontOnLoop). From then on an Abort closes the
+// connection without an answer (see Abort).
+func (s *Stream) startsOnLoop(n int) bool {
+	return !s.headSent && len(s.pending)+n >= streamGather && s.frontOnLoop()
+}
+
+// frontOnLoop reports whether the stream may write to the connection now:
+// it is the oldest response, so nothing is owed ahead of it, no merged
+// write is being gathered, and the connection is neither closed nor being
+// cut.
+func (s *Stream) frontOnLoop() bool {
 	cn := s.cn
-	return s.headSent && len(s.pending) == 0 && !cn.gathering && !cn.aborting && !cn.closedNow() &&
+	return !s.aborted && !cn.gathering && !cn.aborting && !cn.closedNow() &&
 		len(cn.queue) > 0 && cn.queue[0] == s.c
 }
 
 // writeDirectOnLoop frames p (a chunk, if chunked) and writes it to the
-// connection (see directOnLoop). gnet copies what the socket does not take,
-// so p is not kept.
+// connection (see directOnLoop), after the head and what pending holds if
+// the head is not out yet (startsOnLoop): one vectored write, in pieces
+// gnet buffers without rounding them up (writevOnLoop). gnet copies what
+// the socket does not take, so neither p nor pending is kept.
 func (s *Stream) writeDirectOnLoop(p []byte) {
 	cn := s.cn
-	cn.lastActive = cn.l.st.now.Load()
+	l := cn.l
+	cn.lastActive = l.st.now.Load()
+	var head []byte
+	if !s.headSent {
+		head = s.appendHeadOnLoop(l.head[:0], l.st.date.Load().line)
+	}
 	if s.chunked {
 		size := strconv.AppendInt(s.size[:0], int64(len(p)), 16)
 		size = append(size, "\r\n"...)
-		s.iov[0], s.iov[1], s.iov[2] = size, p, crlf
-		_, _ = cn.gc.Writev(s.iov[:])
-		s.iov[1] = nil
+		cn.writevOnLoop(head, s.pending, size, p, crlf)
 	} else {
-		_, _ = cn.gc.Write(p)
+		cn.writevOnLoop(head, s.pending, p)
+	}
+	if head != nil {
+		l.head = head[:0]
+	}
+	if cap(s.pending) > maxKeptOut {
+		s.pending = nil // grown while pipelined behind another response
+	} else {
+		s.pending = s.pending[:0]
 	}
 	if cn.closedNow() {
 		return
@@ -218,9 +261,6 @@ func (s *Stream) writeDirectOnLoop(p []byte) {
 	// pass would: all taken by the socket clears WriteTimeout's clock (an
 	// old backlog must not make a reading client look stalled).
 	cn.noteOutputOnLoop(cn.lastActive)
-	if cn.gc.OutboundBuffered() > cn.l.st.cfg.maxOutbound {
-		cn.outHigh = true
-	}
 }
 
 // crlf ends a chunk.
@@ -250,17 +290,9 @@ func (s *Stream) WriteString(str string) runtime.Future[struct{}] {
 		return runtime.Rejected[struct{}](err)
 	}
 	if len(str) > 0 && !s.head {
-		if s.directOnLoop() {
-			// gnet does not keep the bytes (see writeDirectOnLoop).
-			s.writeDirectOnLoop(unsafe.Slice(unsafe.StringData(str), len(str)))
-		} else if s.chunked {
-			s.pending = strconv.AppendInt(s.pending, int64(len(str)), 16)
-			s.pending = append(s.pending, "\r\n"...)
-			s.pending = append(s.pending, str...)
-			s.pending = append(s.pending, "\r\n"...)
-		} else {
-			s.pending = append(s.pending, str...)
-		}
+		// Neither way keeps the bytes: gnet copies what it buffers, and
+		// pending is a copy.
+		s.bodyOnLoop(unsafe.Slice(unsafe.StringData(str), len(str)))
 	}
 	return s.pacedOnLoop()
 }
@@ -293,7 +325,7 @@ func (s *Stream) pacedOnLoop() runtime.Future[struct{}] {
 		// taken by the socket need none.
 		cn.markOnLoop(evSettled)
 	}
-	if held < cn.l.st.cfg.maxOutbound {
+	if held < cn.l.st.cfg.streamMark {
 		return runtime.Future[struct{}]{}
 	}
 	p := runtime.NewPromise[struct{}](cn.l)
@@ -351,7 +383,9 @@ func (s *Stream) End() Result {
 // Result, the error handler answers it as any failure (a 500 for
 // ErrStreamLength, which is how a short Content-Length stream ended before
 // its first pass is answered); otherwise the connection closes without a
-// response. Loop-only.
+// response. The head goes out at the connection's next pass (the end of
+// the handler's call, if the stream is the oldest response), or sooner,
+// with the first 16 KiB of body written. Loop-only.
 func (s *Stream) Abort(err error) Result {
 	if err == nil {
 		err = ErrStreamClosed
@@ -374,33 +408,41 @@ func (s *Stream) Abort(err error) Result {
 	return Fail(err)
 }
 
-// appendOnLoop appends what the stream has for the connection to out,
-// and reports whether the stream is finished (its last byte appended).
-func (s *Stream) appendOnLoop(out, date []byte) ([]byte, bool) {
+// appendOnLoop appends what the stream has for the connection to out, and
+// reports whether the stream is finished (its last byte given). What
+// pending holds past maxKeptOut (a stream pipelined behind another, which
+// gathered up to the mark meanwhile) is not copied into out but returned
+// as tail, to be written after out (writevOnLoop); pending lets go of it.
+func (s *Stream) appendOnLoop(out, date []byte) (_, tail []byte, finished bool) {
 	if s.aborted {
-		return out, false
+		return out, nil, false
 	}
 	if !s.headSent {
-		s.headSent = true
-		s.c.closeIfBodyUnreadOnLoop()
-		length := s.length
-		if !bodyAllowed(s.status) {
-			length = -2 // no framing field on a 1xx, 204 or 304
-		}
-		out = s.c.appendHead(out, date, length, s.chunked)
+		out = s.appendHeadOnLoop(out, date)
 	}
-	out = append(out, s.pending...)
-	if cap(s.pending) > maxKeptOut {
-		s.pending = nil
+	if len(s.pending) > maxKeptOut {
+		tail, s.pending = s.pending, nil
 	} else {
+		out = append(out, s.pending...)
 		s.pending = s.pending[:0]
 	}
 	if s.ending {
 		s.done = true
 		s.rejectWaitersOnLoop(nil)
-		return out, true
+		return out, tail, true
 	}
-	return out, false
+	return out, tail, false
+}
+
+// appendHeadOnLoop appends the stream's head to out; it is out from now.
+func (s *Stream) appendHeadOnLoop(out, date []byte) []byte {
+	s.headSent = true
+	s.c.closeIfBodyUnreadOnLoop()
+	length := s.length
+	if !bodyAllowed(s.status) {
+		length = -2 // no framing field on a 1xx, 204 or 304
+	}
+	return s.c.appendHead(out, date, length, s.chunked)
 }
 
 // heldUpToOnLoop returns the bytes held for the client ahead of and by s:
@@ -424,7 +466,7 @@ func (cn *conn) heldUpToOnLoop(s *Stream) int {
 // releaseOnLoop resolves the futures of writers held back, once the output
 // is down to half the limit.
 func (s *Stream) releaseOnLoop() {
-	if len(s.waiters) == 0 || s.cn.heldUpToOnLoop(s) > s.cn.l.st.cfg.maxOutbound/2 {
+	if len(s.waiters) == 0 || s.cn.heldUpToOnLoop(s) > s.cn.l.st.cfg.streamMark/2 {
 		return
 	}
 	ws := s.waiters
