@@ -78,3 +78,35 @@ func TestStreamRoutes(t *testing.T) {
 		t.Fatalf("after the events: %q, %v", rest, err)
 	}
 }
+
+// TestEventTickerKeepsItsPhase checks /sse's schedule: each event is due
+// at start + i·every whatever the lateness of the ones before (a wait of
+// every after each send would push every later event back by it), and a
+// stream more than a period behind takes one tick at once, then the next
+// on the grid, as a time.Ticker does.
+func TestEventTickerKeepsItsPhase(t *testing.T) {
+	ms := time.Millisecond
+	start := time.Unix(1_000, 0)
+	tests := []struct {
+		name  string
+		every time.Duration
+		at    []time.Duration // when each next is called, after start
+		want  []time.Duration // the waits it returns
+	}{
+		{"on time", 50 * ms, []time.Duration{0, 50 * ms, 100 * ms}, []time.Duration{50 * ms, 50 * ms, 50 * ms}},
+		{"lateness is not carried", 50 * ms, []time.Duration{3 * ms, 56 * ms, 109 * ms}, []time.Duration{47 * ms, 44 * ms, 41 * ms}},
+		{"one missed tick at once", 50 * ms, []time.Duration{0, 110 * ms, 110 * ms}, []time.Duration{50 * ms, 0, 40 * ms}},
+		{"several missed: one at once, then the grid", 50 * ms, []time.Duration{0, 170 * ms, 171 * ms}, []time.Duration{50 * ms, 0, 29 * ms}},
+		{"every 0: at once", 0, []time.Duration{0, 5 * ms}, []time.Duration{0, 0}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tk := eventTicker{start: start, every: tt.every}
+			for i, at := range tt.at {
+				if got := tk.next(start.Add(at)); got != tt.want[i] {
+					t.Fatalf("call %d at +%v: wait %v, want %v", i, at, got, tt.want[i])
+				}
+			}
+		})
+	}
+}

@@ -513,7 +513,11 @@ func (c *Conn) writeFrameOnLoop(fin, rsv1 bool, op frame.Opcode, payload []byte)
 	sb := getBuf(&c.cfg.scratch)
 	b := frame.AppendHeader((*sb)[:0], fin, rsv1, op, len(payload))
 	var f runtime.Future[struct{}]
-	if len(payload) <= 4<<10 {
+	if len(b)+len(payload) <= maxPooledBuf {
+		// One write(2), one TCP segment: with the header written
+		// alone, the client is woken for it and again for the payload
+		// (TCP_NODELAY sends each write at once). Copying up to 64 KiB
+		// costs less than the second system call.
 		b = append(b, payload...)
 		f = c.t.Write(b)
 	} else {

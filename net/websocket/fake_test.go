@@ -24,6 +24,7 @@ type fakeTransport struct {
 
 	in        []byte // inbound bytes not yet consumed
 	out       []byte // everything written
+	writes    int    // Write calls
 	buffered  int    // bytes "not yet written to the socket"
 	highWater int    // 0: never back-pressure
 	waiting   []runtime.Promise[struct{}]
@@ -36,6 +37,7 @@ func (f *fakeTransport) Write(p []byte) runtime.Future[struct{}] {
 		return runtime.Rejected[struct{}](context.Canceled)
 	}
 	f.out = append(f.out, p...)
+	f.writes++
 	if f.highWater == 0 {
 		return runtime.Resolved(struct{}{})
 	}

@@ -610,3 +610,38 @@ func TestPanicInOnOpen(t *testing.T) {
 		}
 	})
 }
+
+// TestFrameIsOneWrite checks that a data frame up to 64 KiB, header and
+// payload, is handed to the connection in one Write: one write(2) and one
+// TCP segment, rather than a header the client is woken for alone, then
+// its payload. A larger one may take two.
+func TestFrameIsOneWrite(t *testing.T) {
+	tests := []struct {
+		name   string
+		size   int
+		writes int
+	}{
+		{"64 B", 64, 1},
+		{"16 KiB", 16 << 10, 1},
+		{"64 KiB less the header", maxPooledBuf - 4, 1},
+		{"over 64 KiB", maxPooledBuf + 1, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, &Upgrader{MaxMessageBytes: 1 << 20}, deflateParams{}, func(c *Conn, typ MessageType, data []byte) {
+				c.Send(typ, data)
+			})
+			h.loop.Do(func() { h.ft.writes = 0 })
+			h.feed(client(true, frame.OpBinary, make([]byte, tt.size)))
+			h.sync()
+			var writes int
+			h.loop.Do(func() { writes = h.ft.writes })
+			if writes != tt.writes {
+				t.Fatalf("echo of %d bytes: %d writes, want %d", tt.size, writes, tt.writes)
+			}
+			if f := h.frames(); len(f) != 1 || len(f[0].payload) != tt.size {
+				t.Fatalf("frames %d, want one of %d bytes", len(f), tt.size)
+			}
+		})
+	}
+}

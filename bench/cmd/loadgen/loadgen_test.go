@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
+
 	"github.com/weftgo/weft/bench/internal/common"
 )
 
@@ -168,4 +170,39 @@ weft_connections 3
 	if _, _, err := parseHistogram(strings.NewReader("other_metric 1\n"), "weft_loop_lag_seconds"); err == nil {
 		t.Error("a page without the histogram: no error")
 	}
+}
+
+// TestReadMessageInto checks the echo reader wsEcho uses: the type and the
+// exact length of messages shorter than, as long as, and longer than its
+// buffer, each read to its end (the next one reads cleanly), with no
+// allocation per message once warm.
+func TestReadMessageInto(t *testing.T) {
+	echo := httptest.NewServer(common.WSEcho(false))
+	defer echo.Close()
+	c, _, err := dialer(false).Dial("ws"+strings.TrimPrefix(echo.URL, "http"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	buf := make([]byte, 65)
+	for _, n := range []int{0, 1, 64, 65, 66, 4096} {
+		msg := bytes.Repeat([]byte{'x'}, n)
+		if err := c.WriteMessage(websocket.BinaryMessage, msg); err != nil {
+			t.Fatal(err)
+		}
+		typ, got, err := readMessageInto(c, buf)
+		if err != nil || typ != websocket.BinaryMessage || got != n {
+			t.Fatalf("%d bytes: type %d, %d bytes, %v", n, typ, got, err)
+		}
+	}
+	msg := make([]byte, 64)
+	allocs := testing.AllocsPerRun(50, func() {
+		if err := c.WriteMessage(websocket.BinaryMessage, msg); err != nil {
+			t.Fatal(err)
+		}
+		if _, n, err := readMessageInto(c, buf); err != nil || n != len(msg) {
+			t.Fatalf("%d bytes, %v", n, err)
+		}
+	})
+	t.Logf("%.1f allocations per exchange (gorilla's writer and reader)", allocs)
 }
