@@ -180,6 +180,16 @@ func (c *Ctx) LoopID() int { return c.l.id }
 // shedding. One atomic load. Safe for concurrent use.
 func (c *Ctx) LoopUtilization() float64 { return math.Float64frombits(c.l.obs.util.Load()) }
 
+// Queued marks work kept for the request as waiting in a queue (an offload
+// job), for Timings: runtime.KeepQueued calls it, right after Keep. It
+// makes the tracker a runtime.QueueTracker. Loop-only.
+func (t *tracker) Queued(runtime.Work) { t.timing.queuedOnLoop() }
+
+// Dequeued records that a queued job left its queue after waiting queued:
+// the wait counts as OffloadQueued from now on, and the job as running.
+// Safe for concurrent use.
+func (t *tracker) Dequeued(_ runtime.Work, queued time.Duration) { t.timing.dequeuedOffLoop(queued) }
+
 // SetContext replaces the request's context, what c.Context returns and
 // what runtime.Blocking and offload jobs started for the request get, with
 // ctx. ctx must derive from c.Context(), so that it is cancelled with the
