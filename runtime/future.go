@@ -184,8 +184,8 @@ type promise[T any] struct {
 	v       T
 	err     error
 	inline  [inlineListeners]Listener[T] // the first listeners, in order
-	rest    *[]Listener[T]                // those after them
-	waitCh  chan struct{} // made on demand by Wait, closed when settled
+	rest    *[]Listener[T]               // those after them
+	waitCh  chan struct{}                // made on demand by Wait, closed when settled
 }
 
 func (p *promise[T]) tryGet() (v T, err error, ok bool) {
