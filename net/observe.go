@@ -174,6 +174,22 @@ func (c *Ctx) RequestID() string { return c.requestID }
 // shards) can be kept in a slice indexed by it. Safe for concurrent use.
 func (c *Ctx) LoopID() int { return c.l.id }
 
+// LoopLagP99 returns the 99th percentile of the request's loop's lag over
+// the last second (runtime.LagMonitor.RecentLag: the last 100 probes, one
+// every 10 ms), or the wait of a probe still pending if that is longer, so
+// that a loop blocked now shows at once; 0 under TestConn, whose loop runs
+// only inside Serve. LoadShed's MaxLoopLag reads it. Two atomic loads.
+// Safe for concurrent use.
+func (c *Ctx) LoopLagP99() time.Duration { return c.l.lagP99() }
+
+// lagP99 is the loop's recent lag percentile (0 without a probe).
+func (l *loop) lagP99() time.Duration {
+	if l.lag == nil {
+		return 0
+	}
+	return l.lag.RecentLag()
+}
+
 // LoopUtilization returns the share of the last second or so that the
 // request's loop spent running callbacks (0 to 1; 0 in the first second),
 // from the watchdog's samples: Node's event loop utilization, for load
@@ -245,9 +261,11 @@ type LoopStats struct {
 	// requests read and not yet answered.
 	Conns, InFlight int64
 	// Lag is the distribution of the loop's lag, probed every 10 ms
-	// (runtime.LagMonitor); LagNow is the current lag (LagMonitor.Lag).
-	Lag    runtime.LagHistogram
-	LagNow time.Duration
+	// (runtime.LagMonitor); LagNow is the current lag (LagMonitor.Lag),
+	// LagP99 the 99th percentile of the last second's probes, or the
+	// current wait if longer (LagMonitor.RecentLag, Ctx.LoopLagP99).
+	Lag            runtime.LagHistogram
+	LagNow, LagP99 time.Duration
 	// Samples counts the watchdog's looks at the loop (one every few ms),
 	// BusySamples those that found it running a callback: their ratio
 	// over an interval is the loop's utilization.
@@ -287,6 +305,7 @@ func (s *Server) Stats(into *ServerStats) {
 				InFlight:    l.inflight.Load(),
 				Lag:         l.lagHistogram(),
 				LagNow:      l.lagNow(),
+				LagP99:      l.lagP99(),
 				Samples:     l.obs.samples.Load(),
 				BusySamples: l.obs.busySamples.Load(),
 				Utilization: math.Float64frombits(l.obs.util.Load()),
