@@ -385,12 +385,20 @@ func (m *Metrics) newSeries(k reqKey) *reqSeries {
 // doneOnLoop records a request whose Result settled with err.
 func (m *Metrics) doneOnLoop(sh *reqShard, c *net.Ctx, start time.Duration, err error) {
 	d := int64(time.Since(m.epoch) - start)
-	if sh.loop == nil {
-		sh.mu.Lock()
-		defer sh.mu.Unlock()
-	}
 	status := net.ResultStatus(c, err)
 	method, route := canonicalMethod(c.Method()), c.Route()
+	if sh.loop == nil {
+		sh.mu.Lock()
+		m.recordOnLoop(sh, method, route, status, d)
+		sh.mu.Unlock()
+		return
+	}
+	m.recordOnLoop(sh, method, route, status, d)
+}
+
+// recordOnLoop counts a request of d ns in sh's series for method, route
+// and status. The caller is sh's loop, or holds sh.mu for the shared shard.
+func (m *Metrics) recordOnLoop(sh *reqShard, method, route string, status int, d int64) {
 	s := sh.last
 	if s == nil || s.key.status != status || s.key.route != route || s.key.method != method {
 		k := reqKey{method: method, route: route, status: status}
