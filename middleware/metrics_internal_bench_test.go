@@ -11,15 +11,13 @@ import (
 // Is recording contended across loops? Each loop records into a shard of
 // its own (its series' counters live on cache lines no other loop writes),
 // so loops recording side by side should cost what one alone costs. These
-// record one request per iteration with one goroutine per P (-cpu 1,2):
-//
-//   - per-loop: each goroutine its own shard, as each loop has;
-//   - shared-locked: one shard behind its mutex, the path of loops of a
-//     second server sharing a Metrics;
-//   - client_golang-vec: HistogramVec.WithLabelValues(...).Observe, as a
-//     middleware using client_golang on the hot path would;
-//   - client_golang-observer: the same histogram's Observer looked up
-//     once, so only its shared atomics remain.
+// record one request per iteration with one goroutine per P (-cpu 1,2).
+// per-loop: each goroutine its own shard, as each loop has. shared-locked:
+// one shard behind its mutex, the path of loops of a second server sharing
+// a Metrics. client_golang-vec: HistogramVec.WithLabelValues(...).Observe,
+// as a middleware using client_golang on the hot path would.
+// client_golang-observer: the same histogram's Observer looked up once, so
+// only its shared atomics remain.
 //
 //	go test -run XXX -bench 'RecordContention' -cpu 1,2 -count 10 ./middleware/
 func BenchmarkRecordContention(b *testing.B) {

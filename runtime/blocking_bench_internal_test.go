@@ -9,13 +9,11 @@ import (
 // Is the process-wide blockingInFlight counter a contention point? Every
 // Blocking call adds 1 on its loop and -1 on its goroutine, so with several
 // loops the counter's cache line moves between cores. These compare, with
-// one goroutine per P (-cpu 1,2):
-//
-//   - a whole Blocking call (start a goroutine, run an empty function,
-//     resolve, wait), the cost the counter is part of;
-//   - the counter's two adds alone, shared as it is;
-//   - the same adds on padded per-goroutine counters: the cost with no
-//     contention at all, what sharding would give at best.
+// one goroutine per P (-cpu 1,2): whole-call, a Blocking call (start a
+// goroutine, run an empty function, resolve, wait), the cost the counter is
+// part of; counter-shared, the counter's two adds alone, shared as it is;
+// counter-per-goroutine, the same adds on padded per-goroutine counters,
+// the cost with no contention at all, what sharding would give at best.
 //
 //	go test -run XXX -bench 'BlockingInFlight' -cpu 1,2 -count 10 ./runtime/
 func BenchmarkBlockingInFlight(b *testing.B) {
