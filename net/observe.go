@@ -28,6 +28,10 @@ const (
 	kindConn                     // OnOpen, OnClose
 )
 
+// Activity returns the loop's callback marks, which its LagMonitor reads to
+// tell an idle loop (runtime.ActivityLoop). Safe for concurrent use.
+func (l *loop) Activity() *runtime.Activity { return &l.obs.act }
+
 // taskKind tells the sweep (a timer) from other tasks (continuations).
 func taskKind(t runtime.Task) uint8 {
 	if _, ok := t.(*sweeper); ok {
