@@ -207,7 +207,11 @@ type timeSplit struct {
 }
 
 func splitTime(c *net.Ctx, start time.Time) timeSplit {
-	s := timeSplit{total: time.Since(start), Timings: c.Timings()}
+	// Timings first: the work still queued or running is measured up to
+	// its own clock read, before the total's, so the parts never add up
+	// to more than the whole.
+	t := c.Timings()
+	s := timeSplit{total: time.Since(start), Timings: t}
 	s.loop = max(s.total-s.OffloadQueued-s.OffloadRan-s.BlockingRan-s.Pending, 0)
 	return s
 }
