@@ -264,7 +264,7 @@ func Run[T any](s runtime.Scope, p *Pool, fn func(ctx context.Context) (T, error
 	}
 	// The job may read the scope's resources (a request's bytes) until it
 	// returns: keep them until its future settles.
-	runtime.KeepFor(s, j.promise)
+	runtime.KeepQueued(s, j.promise, runtime.WorkOffload)
 	return j.promise.Future()
 }
 
@@ -382,6 +382,7 @@ func (j *job[T]) start(p *Pool, w int) {
 	started := time.Now()
 	waited := started.Sub(j.queued)
 	p.m.wait.observe(int64(waited))
+	measureWait := runtime.Dequeued(j.tracker, runtime.WorkOffload, waited) // 0 once the tracker has it
 	if p.m.closing.Load() {
 		j.drop(ErrClosed)
 		return
@@ -407,7 +408,7 @@ func (j *job[T]) start(p *Pool, w int) {
 	p.m.observeRun(ran)
 	p.m.completed.Add(1)
 	if j.tracker != nil {
-		j.tracker.Measure(runtime.WorkOffload, waited, ran)
+		j.tracker.Measure(runtime.WorkOffload, measureWait, ran)
 	}
 	var pe *runtime.PanicError
 	if errors.As(err, &pe) {
