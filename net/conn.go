@@ -392,19 +392,33 @@ func (cn *conn) parseOnLoop(t *turn) parseStop {
 func (cn *conn) feedBodyOnLoop(t *turn) bool {
 	c := cn.bodyOf
 	b := c.bodyIn
-	if cn.gc.InboundBuffered() == 0 && !b.eof {
-		return false
+	var (
+		n    int
+		done bool
+		err  error
+	)
+	if in := cn.gc.InboundBuffered(); in > 0 || b.eof {
+		// Only what the buffer's room may need: Peek copies what it
+		// returns when gnet's ring holds it.
+		want := b.roomOnLoop() + cn.l.st.cfg.maxHeaderBytes + 4<<10
+		if b.remaining >= 0 {
+			want = int(min(b.remaining, int64(b.roomOnLoop())))
+		}
+		if want > 0 || b.eof {
+			buf, _ := cn.gc.Peek(min(want, in))
+			n, done, err = b.feedOnLoop(buf, &cn.l.st.limits)
+			if n > 0 {
+				_, _ = cn.gc.Discard(n)
+			}
+		}
 	}
-	// Only what one chunk may need: Peek copies what it returns when
-	// gnet's ring holds it.
-	want := bodyChunk + cn.l.st.cfg.maxHeaderBytes + 4<<10
-	if b.remaining >= 0 {
-		want = int(min(b.remaining, bodyChunk))
+	if err == nil && !done && !cn.closedNow() && cn.gc.InboundBuffered() == 0 {
+		// gnet holds nothing more of the body: take what the socket
+		// has straight into the buffer.
+		n += b.readDirectOnLoop()
+		done = b.eof
 	}
-	buf, _ := cn.gc.Peek(min(want, cn.gc.InboundBuffered()))
-	n, done, err := b.feedOnLoop(buf, &cn.l.st.limits)
 	if n > 0 {
-		_, _ = cn.gc.Discard(n)
 		t.bytes += n
 		// ReadTimeout bounds a streamed body's time without progress,
 		// not its whole length (an upload may take hours).
