@@ -244,6 +244,11 @@ func (cn *conn) serviceOnLoop() bool {
 		cn.protocolTrafficOnLoop()
 		cn.writeOnLoop()
 	default:
+		if cn.read == readStreamed {
+			// Closing reads no more requests, but the streamed body of
+			// the last one (Connection: close, HTTP/1.0) still arrives.
+			cn.feedBodyOnLoop(&turn{})
+		}
 		cn.writeOnLoop()
 	}
 	cn.inPass = false
