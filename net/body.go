@@ -74,8 +74,12 @@ func (c *Ctx) BodyChunk() runtime.Future[[]byte] {
 		return runtime.Rejected[[]byte](ErrBodyNotStreamed)
 	}
 	if !b.asked {
+		// "100 Continue" goes out from the connection's pass
+		// (writeOnLoop), once it has taken what arrived with the head: a
+		// body that had all arrived needs none (RFC 9110 §10.1.1), and
+		// whether it had must not depend on when the handler asked.
 		b.asked = true
-		b.cn.continueBodyOnLoop(c)
+		b.cn.markOnLoop(evIn)
 	}
 	if b.waiting {
 		return runtime.Rejected[[]byte](errors.New("weft/net: BodyChunk called again before its previous future settled"))
@@ -95,11 +99,12 @@ func (c *Ctx) BodyChunk() runtime.Future[[]byte] {
 }
 
 // continueBodyOnLoop sends "100 Continue" for c, whose streamed body its
-// handler has asked for, if c expects it and nothing is owed before it (an
-// interim response must not overtake earlier answers): from BodyChunk, and
-// again once the answers before c are written (writeOnLoop).
+// handler has asked for and has not all arrived, if c expects it and
+// nothing is owed before it (an interim response must not overtake earlier
+// answers): from every pass's write (writeOnLoop) while c's body is
+// arriving.
 func (cn *conn) continueBodyOnLoop(c *Ctx) {
-	if !c.req.ExpectContinue || cn.sent100 || cn.closedNow() || len(cn.queue) == 0 || cn.queue[0] != c {
+	if !c.req.ExpectContinue || cn.sent100 || c.bodyIn.eof || cn.closedNow() || len(cn.queue) == 0 || cn.queue[0] != c {
 		return
 	}
 	cn.sent100 = true
