@@ -59,7 +59,10 @@ type bodyIn struct {
 	waiter  runtime.Promise[[]byte]
 	waiting bool
 	asked   bool // the handler has asked for the body (100 Continue)
-	starved bool // the last feed found too few bytes to hand anything over
+	// owed: the handler asked while the body had not all arrived, so
+	// "100 Continue" is due when its turn comes; continued: it was sent.
+	owed, continued bool
+	starved         bool // the last feed found too few bytes to hand anything over
 }
 
 // BodyChunk returns the next chunk of a streamed request body: ready at
@@ -98,17 +101,31 @@ func (c *Ctx) BodyChunk() runtime.Future[[]byte] {
 	return b.waiter.Future()
 }
 
-// continueBodyOnLoop sends "100 Continue" for c, whose streamed body its
-// handler has asked for and has not all arrived, if c expects it and
-// nothing is owed before it (an interim response must not overtake earlier
-// answers): from every pass's write (writeOnLoop) while c's body is
-// arriving.
+// continueBodyOnLoop sends "100 Continue" for c, the request at the head
+// of the queue, if c expects it, its handler asked for its streamed body
+// while the body had not all arrived (owed, noted by writeOnLoop after each
+// pass's feed: a body that came with its head needs none, RFC 9110
+// §10.1.1), and it was not sent yet. It is sent only at the head of the
+// queue: an interim response must not overtake earlier answers.
 func (cn *conn) continueBodyOnLoop(c *Ctx) {
-	if !c.req.ExpectContinue || cn.sent100 || c.bodyIn.eof || cn.closedNow() || len(cn.queue) == 0 || cn.queue[0] != c {
+	b := c.bodyIn
+	if !c.req.ExpectContinue || !b.owed || b.continued || cn.closedNow() || len(cn.queue) == 0 || cn.queue[0] != c {
 		return
 	}
-	cn.sent100 = true
+	b.continued = true
 	_, _ = cn.gc.Write(continueLine)
+}
+
+// appendContinueOnLoop appends "100 Continue" for c to out if it is due
+// (as continueBodyOnLoop): writeOnLoop calls it as c's turn comes, so that
+// it precedes c's answer when both go out in one write.
+func (c *Ctx) appendContinueOnLoop(out []byte) []byte {
+	b := c.bodyIn
+	if b == nil || !c.req.ExpectContinue || !b.owed || b.continued {
+		return out
+	}
+	b.continued = true
+	return append(out, continueLine...)
 }
 
 // handOverOnLoop gives the filled buffer to the handler and lets the

@@ -640,6 +640,7 @@ func (cn *conn) writeOnLoop() {
 	done, wroteLast := 0, false
 	cn.gathering = true
 	for i, c := range cn.queue {
+		out = c.appendContinueOnLoop(out) // its turn: an interim response owed
 		if c.stream != nil {
 			if c.stream.aborted {
 				// Its turn: cut the connection here.
@@ -718,9 +719,13 @@ func (cn *conn) writeOnLoop() {
 		// may have it now that they are written.
 		cn.maybeContinueOnLoop(p)
 	}
-	if c := cn.bodyOf; c != nil && c.bodyIn.asked && !cn.closedNow() {
-		// The same for a streamed body whose handler asked for it.
-		cn.continueBodyOnLoop(c)
+	if c := cn.bodyOf; c != nil && c.bodyIn.asked {
+		// Its handler asked for a streamed body still arriving.
+		c.bodyIn.owed = true
+	}
+	if len(cn.queue) > 0 && cn.queue[0].bodyIn != nil {
+		// The same for a streamed body, once its request is first.
+		cn.continueBodyOnLoop(cn.queue[0])
 	}
 }
 

@@ -271,6 +271,15 @@ func FuzzConnSplits(f *testing.F) {
 		"POST /up/1 HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhelloPOST /up/2 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\nX-T: 1\r\n\r\nGET /s/3 HTTP/1.1\r\nHost: x\r\n\r\n",
 		"POST /up/1 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n401\r\n" + after,
 		"POST /up/1 HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcX\r\n0\r\n\r\n" + after,
+		// Streamed bodies: a slow reader, a closing request, a body cut
+		// short, bad framing after good chunks, Expect on a body that came
+		// with its head.
+		"POST /upslow/1 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\nPOST /upslow/2 HTTP/1.1\r\nHost: x\r\nContent-Length: 7\r\n\r\nabcdefg" + after,
+		"POST /up/1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 300\r\n\r\n" + strings.Repeat("c", 300) + after,
+		"POST /up/1 HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+		"GET /async/0 HTTP/1.1\r\nHost: x\r\n\r\nPOST /upslow/1 HTTP/1.1\r\nHost: x\r\nContent-Length: 900\r\n\r\n" + strings.Repeat("z", 400),
+		"POST /up/1 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n0123456789abcdef\r\n10\r\n0123456789abcdef\r\nzz\r\n" + after,
+		"GET /async/0 HTTP/1.1\r\nHost: x\r\n\r\nPOST /up/1 HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\nhello" + after,
 	} {
 		f.Add([]byte(s), uint64(i)*8) // byte by byte
 		f.Add([]byte(s), uint64(i)*8+3)
