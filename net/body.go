@@ -65,9 +65,9 @@ type bodyIn struct {
 	starved         bool // the last feed found too few bytes to hand anything over
 }
 
-// BodyChunk returns the next chunk of a streamed request body: ready at
-// once if one has arrived, pending until one does. The chunk is valid
-// until the next call. At the end of the body the future fails with
+// BodyChunk returns the next chunk of a streamed request body (up to 256
+// KiB, what has arrived since the last call): ready at once if some has
+// arrived, pending until some does. The chunk is valid until the next call. At the end of the body the future fails with
 // io.EOF; if the body cannot be read (the client left, bad chunked
 // framing, over the limit) with that error. For a body that was read whole
 // it fails with ErrBodyNotStreamed. Loop-only.
@@ -253,8 +253,10 @@ func (b *bodyIn) readDirectOnLoop() int {
 // BodyReader returns an io.Reader over a streamed request body, for
 // off-loop code (a Blocking function, an offload job): each Read takes the
 // next chunk from the loop. Read returns io.EOF at the end, and the body's
-// error if it fails, or ctx's if the request's context ends. Call
-// BodyReader on the loop; use the reader from one goroutine, not the loop.
+// error if it fails, or ctx's if the request's context ends. The reader is
+// also an io.WriterTo: io.Copy writes each chunk to its destination with no
+// copy into a buffer of its own. Call BodyReader on the loop; use the
+// reader from one goroutine, not the loop.
 func (c *Ctx) BodyReader() io.Reader {
 	return &bodyReader{c: c, l: c.l, ctx: c.Context(), got: make(chan chunkResult, 1)}
 }
