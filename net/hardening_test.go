@@ -877,13 +877,7 @@ func TestStreamedBodyClientLeavesMidBody(t *testing.T) {
 	addr := streamedServer(t, &net.Server{Loops: 1}, h, func(c *net.Ctx) net.Result {
 		ctx := c.Context()
 		if c.Path() == "/up/loop" {
-			n := 0
-			var next func([]byte) net.Result
-			next = func(b []byte) net.Result {
-				n += len(b)
-				return runtime.Then(c, c.BodyChunk(), next)
-			}
-			return next(nil).Catch(c, func(err error) net.Result {
+			return drainOnLoop(c, func(n int, err error) net.Result {
 				// The context is cancelled when the client is found gone;
 				// look at it once this continuation has let that finish.
 				return runtime.Then(c, runtime.After(c, 0), func(struct{}) net.Result {
