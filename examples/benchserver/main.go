@@ -182,6 +182,7 @@ func main() {
 		Nice:       envInt("OFFLOAD_NICE", 0) % 20, // 0: the default
 		Workers:    envInt("OFFLOAD_WORKERS", 0),
 		YieldEvery: time.Duration(envInt("OFFLOAD_YIELD_US", 0)) * time.Microsecond,
+		FastLane:   time.Duration(envInt("OFFLOAD_FASTLANE_US", 0)) * time.Microsecond,
 	})
 	if err != nil {
 		log.Fatal(err)
