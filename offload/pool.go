@@ -139,8 +139,9 @@ type Pool struct {
 	// takes one before it starts a job, so fast-lane jobs and the locked
 	// workers together never run more than Workers jobs at once.
 	slots chan struct{}
-	// fastIdx holds the free indexes of active (Workers to 2*Workers-1)
-	// for fast-lane jobs.
+	// fastIdx holds the free indexes of active (Workers to 3*Workers-1)
+	// for fast-lane jobs: twice as many as slots, as a job gives its slot
+	// back before its index (before and after its future settles).
 	fastIdx chan int
 	// held[w] says whether the job running as active index w holds a
 	// slot; only the goroutine running as w touches it.
@@ -224,12 +225,12 @@ func New(cfg Config) (*Pool, error) {
 		cfg:     cfg,
 		log:     cfg.Logger.Named("offload").With(zap.String("pool", cfg.Name)),
 		jobs:    make(chan task, cfg.MaxQueue),
-		active:  make([]context.CancelFunc, 2*cfg.Workers),
+		active:  make([]context.CancelFunc, 3*cfg.Workers),
 		slots:   make(chan struct{}, cfg.Workers),
-		fastIdx: make(chan int, cfg.Workers),
-		held:    make([]bool, 2*cfg.Workers),
+		fastIdx: make(chan int, 2*cfg.Workers),
+		held:    make([]bool, 3*cfg.Workers),
 	}
-	for i := range cfg.Workers {
+	for i := range 2 * cfg.Workers {
 		p.fastIdx <- cfg.Workers + i
 	}
 	if cfg.Workers == 0 {
@@ -341,12 +342,19 @@ func (p *Pool) submitLane(t task, ctx context.Context, lane *laneStat) error {
 	if lane != nil && takesFastLane(p.cfg.FastLane, lane.expected(), p.queued()) {
 		select {
 		case p.slots <- struct{}{}:
-			w := <-p.fastIdx
-			p.m.submitted.Add(1)
-			p.m.fast.Add(1)
-			p.done.Add(1)
-			go p.runFast(t, w)
-			return nil
+			select {
+			case w := <-p.fastIdx:
+				p.m.submitted.Add(1)
+				p.m.fast.Add(1)
+				p.done.Add(1)
+				go p.runFast(t, w)
+				return nil
+			default:
+				// Every index is with a fast-lane job that gave its
+				// slot back but has not returned yet: rare (there are
+				// twice as many as slots), and no reason to wait.
+				<-p.slots
+			}
 		default: // every slot is taken: the queue, as any job
 		}
 	}
