@@ -240,4 +240,8 @@ func main() {
 	if err := srv.Shutdown(ctx); err != nil {
 		log.Print(err)
 	}
+	if os.Getenv("OFFLOAD_STATS") == "1" {
+		st := pool.Stats()
+		log.Printf("offload: %d jobs submitted, %d on the fast lane, %d rejected", st.Submitted, st.FastLane, st.Rejected)
+	}
 }
