@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/weftgo/weft/offload"
 	"github.com/weftgo/weft/runtime"
 )
@@ -271,4 +273,34 @@ func TestLanesBehaveAlike(t *testing.T) {
 			})
 		})
 	}
+}
+
+func TestFastLaneLeavesNoGoroutines(t *testing.T) {
+	before := goleak.IgnoreCurrent()
+	p, err := offload.New(offload.Config{Workers: 2, FastLane: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := wait(t, offload.Run(bg, p, laneJob(nil))); err != nil {
+		t.Fatal(err)
+	}
+	var fs []runtime.Future[int]
+	for range 50 {
+		fs = append(fs, offload.Run(bg, p, laneJob(nil)))
+	}
+	for _, f := range fs {
+		if _, err := wait(t, f); err != nil && !errors.Is(err, offload.ErrOverloaded) {
+			t.Fatal(err)
+		}
+	}
+	if p.Stats().FastLane == 0 {
+		t.Fatal("no job took the fast lane")
+	}
+	if err := p.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	goleak.VerifyNone(t, before,
+		goleak.IgnoreTopFunction("github.com/panjf2000/ants/v2.(*poolCommon).ticktock"),
+		goleak.IgnoreTopFunction("github.com/panjf2000/ants/v2.(*poolCommon).purgeStaleWorkers"),
+	)
 }
