@@ -922,7 +922,7 @@ const (
 // expiredOnLoop reports which of the connection's timeouts has passed, if
 // any. It changes nothing.
 func (cn *conn) expiredOnLoop(cfg *config, now int64) expiry {
-	if cn.writeStart != 0 && cfg.writeTimeout > 0 && now-cn.writeStart > int64(cfg.writeTimeout) {
+	if cn.writeStart != 0 && cfg.overdue(now, cn.writeStart, cfg.writeTimeout) {
 		return expiredWrite
 	}
 	if cn.reqStart != 0 {
@@ -930,14 +930,24 @@ func (cn *conn) expiredOnLoop(cfg *config, now int64) expiry {
 		if cn.read == readBody || cn.read == readStreamed {
 			limit = cfg.readTimeout
 		}
-		if limit > 0 && now-cn.reqStart > int64(limit) {
+		if cfg.overdue(now, cn.reqStart, limit) {
 			return expiredRequest
 		}
 	}
-	if cfg.idleTimeout > 0 && cn.phase != phaseUpgraded && cn.idleOnLoop() && cn.writeStart == 0 && now-cn.lastActive > int64(cfg.idleTimeout) {
+	if cn.phase != phaseUpgraded && cn.idleOnLoop() && cn.writeStart == 0 && cfg.overdue(now, cn.lastActive, cfg.idleTimeout) {
 		return expiredIdle
 	}
 	return expiredNot
+}
+
+// overdue reports whether limit (0: none) has passed since a time stamped
+// from the coarse clock. A stamp is the clock's value, which lags the real
+// time by up to a tick, so the real time since then is more than now -
+// since - tick: the limit is counted from the latest moment the stamp can
+// stand for. A timeout so never fires early, and fires at most two ticks
+// late (the stamp's lag and the sweep's period).
+func (cfg *config) overdue(now, since int64, limit time.Duration) bool {
+	return limit > 0 && now-since > int64(limit+cfg.tick)
 }
 
 // writeRequestTimeoutOnLoop says why the connection closes: a request took
@@ -957,7 +967,7 @@ func (cn *conn) answerOverdueOnLoop(cfg *config, now int64) {
 		return
 	}
 	for _, c := range cn.queue {
-		if !c.frozen && c.stream == nil && now-c.start > int64(cfg.handlerTimeout) {
+		if !c.frozen && c.stream == nil && cfg.overdue(now, c.start, cfg.handlerTimeout) {
 			c.timeoutOnLoop()
 		}
 	}
