@@ -22,6 +22,7 @@ type Job[In, Out any] struct {
 	fn         func(context.Context, In) (Out, error)
 	codec      Codec
 	idempotent bool
+	lane       any // jobKey(name), boxed once: the key of its run times for the fast lane
 }
 
 // JobConfig configures a Job. Its zero value is ready to use.
@@ -51,7 +52,7 @@ func NewJob[In, Out any](name string, fn func(ctx context.Context, in In) (Out, 
 	if cfg.Codec == nil {
 		cfg.Codec = JSONCodec{}
 	}
-	return &Job[In, Out]{name: name, fn: fn, codec: cfg.Codec, idempotent: cfg.Idempotent}
+	return &Job[In, Out]{name: name, fn: fn, codec: cfg.Codec, idempotent: cfg.Idempotent, lane: jobKey(name)}
 }
 
 func checkJobName(name string) error {
@@ -162,7 +163,7 @@ func Call[In, Out any](s runtime.Scope, p *Pool, j *Job[In, Out], in In) runtime
 		return runtime.Rejected[Out](err)
 	}
 	if p.cfg.Remote == nil || p.idle() || p.isClosed() {
-		return run(s, p, j.fn, func(ctx context.Context) (Out, error) { return j.fn(ctx, in) })
+		return run(s, p, j.lane, func(ctx context.Context) (Out, error) { return j.fn(ctx, in) })
 	}
 	input, err := j.encode(in)
 	if err != nil {

@@ -72,7 +72,7 @@ type Config struct {
 	// saves the thread handoffs that waking a locked thread costs (an
 	// empty job's round trip falls from tens of µs to about one). The
 	// expected run time is a moving average of the job's own past runs,
-	// per function (Run) or per Job (Call); a job that has not run yet
+	// per function (Run) or per Job name (Call); a job that has not run yet
 	// takes the locked workers. Fast-lane jobs count against Workers like
 	// any other. Default 100 µs; negative: off. See docs/offload.md,
 	// "The fast lane".
@@ -146,9 +146,9 @@ type Pool struct {
 	// held[w] says whether the job running as active index w holds a
 	// slot; only the goroutine running as w touches it.
 	held []bool
-	// lanes maps a job's key (its function's code pointer) to its run
-	// times, for the fast lane's choice.
-	lanes sync.Map // uintptr -> *laneStat
+	// lanes maps a job's key (its function's code pointer, or a Job's
+	// name) to its run times, for the fast lane's choice.
+	lanes sync.Map // uintptr or jobKey -> *laneStat
 
 	m metrics
 }
@@ -289,10 +289,9 @@ func Run[T any](s runtime.Scope, p *Pool, fn func(ctx context.Context) (T, error
 	return run(s, p, fn, fn)
 }
 
-// run is Run with the function whose past run times decide the lane:
-// keyFn (fn itself for Run; the Job's function for Call, whose fn is a
-// closure around it).
-func run[T, K any](s runtime.Scope, p *Pool, keyFn K, fn func(ctx context.Context) (T, error)) runtime.Future[T] {
+// run is Run with the key of the job whose past run times decide the lane
+// (see Pool.lane): fn itself for Run, the Job's jobKey for Call.
+func run[T any](s runtime.Scope, p *Pool, key any, fn func(ctx context.Context) (T, error)) runtime.Future[T] {
 	ctx := s.Context()
 	if err := ctx.Err(); err != nil {
 		p.m.cancelled.Add(1)
@@ -307,7 +306,7 @@ func run[T, K any](s runtime.Scope, p *Pool, keyFn K, fn func(ctx context.Contex
 	j := &job[T]{fn: fn, ctx: ctx, promise: runtime.NewPromise[T](s.Loop()), queued: time.Now()}
 	j.tracker = runtime.TrackerOf(s)
 	if p.cfg.FastLane > 0 {
-		j.lane = p.lane(keyFn)
+		j.lane = p.lane(key)
 	}
 	if err := p.submitLane(j, ctx, j.lane); err != nil {
 		return runtime.Rejected[T](err)
