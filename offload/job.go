@@ -134,6 +134,27 @@ type Handler interface {
 
 var _ Handler = (*Job[int, int])(nil)
 
+// RunHandler runs h on input (bytes made by its codec) on p's local
+// workers and returns a future for h's encoded output: what a worker does
+// with a job that came from another process (offload/nats calls it). It
+// behaves as Run does (the same errors, panics as *runtime.PanicError, the
+// same timings for s's runtime.Tracker) and never sends the job to
+// Config.Remote. The fast lane's choice follows h's own past runs, by its
+// name, as Call's does for a Job: not those of every job served.
+//
+// Call it on s's loop, or from any goroutine for a Scope with no loop
+// (runtime.Detached).
+func RunHandler(s runtime.Scope, p *Pool, h Handler, input []byte) runtime.Future[[]byte] {
+	var key any = jobKey(h.Name())
+	if j, ok := h.(interface{ laneKey() any }); ok {
+		key = j.laneKey() // boxed once
+	}
+	return run(s, p, key, func(ctx context.Context) ([]byte, error) { return h.Serve(ctx, input) })
+}
+
+// laneKey returns j's key for the fast lane's run times.
+func (j *Job[In, Out]) laneKey() any { return j.lane }
+
 // Call runs job j with input in and returns a future for its output, whose
 // continuations run on s's loop. It behaves as Run does (the same errors,
 // panics as *runtime.PanicError, the same timings for the scope's
