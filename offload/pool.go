@@ -305,6 +305,7 @@ func run[T any](s runtime.Scope, p *Pool, key any, fn func(ctx context.Context) 
 	}
 	j := &job[T]{fn: fn, ctx: ctx, promise: runtime.NewPromise[T](s.Loop()), queued: time.Now()}
 	j.tracker = runtime.TrackerOf(s)
+	j.announced = s.Loop() != nil // KeepQueued below tells the tracker
 	if p.cfg.FastLane > 0 {
 		j.lane = p.lane(key)
 	}
@@ -479,15 +480,22 @@ type job[T any] struct {
 	ctx     context.Context
 	promise runtime.Promise[T]
 	tracker runtime.Tracker // the caller's, if it has one
-	queued  time.Time
-	lane    *laneStat // its function's run times; nil: not recorded
+	// announced: KeepQueued told tracker that the job is queued (Run on a
+	// loop), so the worker that takes it tells it Dequeued. A job queued
+	// off the loop (Call's fallback from a remote backend) was not.
+	announced bool
+	queued    time.Time
+	lane      *laneStat // its function's run times; nil: not recorded
 }
 
 func (j *job[T]) start(p *Pool, w int) {
 	started := time.Now()
 	waited := started.Sub(j.queued)
 	p.m.wait.observe(int64(waited))
-	measureWait := runtime.Dequeued(j.tracker, runtime.WorkOffload, waited) // 0 once the tracker has it
+	measureWait := waited
+	if j.announced {
+		measureWait = runtime.Dequeued(j.tracker, runtime.WorkOffload, waited) // 0 once the tracker has it
+	}
 	if p.m.closing.Load() {
 		j.drop(ErrClosed)
 		return
