@@ -55,7 +55,9 @@ type Config struct {
 
 	// Nice is the nice value (1 to 19) of the worker threads, each locked
 	// to an OS thread of its own, so that the kernel runs the loops'
-	// threads first when both want a core. Default 15; negative: workers
+	// threads first when both want a core; never below the process's own
+	// nice value (a process run niced keeps its workers behind its loops,
+	// even with the privilege to lower it). Default 15; negative: workers
 	// are ordinary goroutines at the process's priority. See
 	// docs/offload.md for the measurements behind the default.
 	Nice int
