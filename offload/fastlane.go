@@ -35,9 +35,20 @@ type jobKey string
 // func value (Run), told apart by its code pointer, so that every closure
 // made by one function literal is the same job, whatever it captured.
 func (p *Pool) lane(key any) *laneStat {
-	if _, ok := key.(jobKey); !ok {
-		key = reflect.ValueOf(key).Pointer()
+	if _, ok := key.(jobKey); ok {
+		return p.laneOf(key) // boxed once, by its Job
 	}
+	// A uintptr of its own: boxed only on a miss, not on every Run.
+	pc := reflect.ValueOf(key).Pointer()
+	if l, ok := p.lanes.Load(pc); ok {
+		return l.(*laneStat)
+	}
+	return p.laneOf(pc)
+}
+
+// laneOf returns the run times stored under key, storing them first if
+// there are none.
+func (p *Pool) laneOf(key any) *laneStat {
 	if l, ok := p.lanes.Load(key); ok {
 		return l.(*laneStat)
 	}
