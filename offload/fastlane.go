@@ -26,11 +26,29 @@ func (l *laneStat) expected() time.Duration {
 	return -1
 }
 
-// lane returns the run times of the jobs whose function is fn (a func
-// value): functions are told apart by their code pointer, so every closure
+// jobKey is the lane key of a job known by name (a Job, through Call or
+// RunHandler): its name, so that Jobs made by one function literal (one
+// helper making several Jobs) keep run times of their own.
+type jobKey string
+
+// lane returns the run times of the jobs whose key is key: a jobKey, or a
+// func value (Run), told apart by its code pointer, so that every closure
 // made by one function literal is the same job, whatever it captured.
-func (p *Pool) lane(fn any) *laneStat {
-	key := reflect.ValueOf(fn).Pointer()
+func (p *Pool) lane(key any) *laneStat {
+	if _, ok := key.(jobKey); ok {
+		return p.laneOf(key) // boxed once, by its Job
+	}
+	// A uintptr of its own: boxed only on a miss, not on every Run.
+	pc := reflect.ValueOf(key).Pointer()
+	if l, ok := p.lanes.Load(pc); ok {
+		return l.(*laneStat)
+	}
+	return p.laneOf(pc)
+}
+
+// laneOf returns the run times stored under key, storing them first if
+// there are none.
+func (p *Pool) laneOf(key any) *laneStat {
 	if l, ok := p.lanes.Load(key); ok {
 		return l.(*laneStat)
 	}

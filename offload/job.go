@@ -22,6 +22,7 @@ type Job[In, Out any] struct {
 	fn         func(context.Context, In) (Out, error)
 	codec      Codec
 	idempotent bool
+	lane       any // jobKey(name), boxed once: the key of its run times for the fast lane
 }
 
 // JobConfig configures a Job. Its zero value is ready to use.
@@ -51,7 +52,7 @@ func NewJob[In, Out any](name string, fn func(ctx context.Context, in In) (Out, 
 	if cfg.Codec == nil {
 		cfg.Codec = JSONCodec{}
 	}
-	return &Job[In, Out]{name: name, fn: fn, codec: cfg.Codec, idempotent: cfg.Idempotent}
+	return &Job[In, Out]{name: name, fn: fn, codec: cfg.Codec, idempotent: cfg.Idempotent, lane: jobKey(name)}
 }
 
 func checkJobName(name string) error {
@@ -133,6 +134,27 @@ type Handler interface {
 
 var _ Handler = (*Job[int, int])(nil)
 
+// RunHandler runs h on input (bytes made by its codec) on p's local
+// workers and returns a future for h's encoded output: what a worker does
+// with a job that came from another process (offload/nats calls it). It
+// behaves as Run does (the same errors, panics as *runtime.PanicError, the
+// same timings for s's runtime.Tracker) and never sends the job to
+// Config.Remote. The fast lane's choice follows h's own past runs, by its
+// name, as Call's does for a Job: not those of every job served.
+//
+// Call it on s's loop, or from any goroutine for a Scope with no loop
+// (runtime.Detached).
+func RunHandler(s runtime.Scope, p *Pool, h Handler, input []byte) runtime.Future[[]byte] {
+	var key any = jobKey(h.Name())
+	if j, ok := h.(interface{ laneKey() any }); ok {
+		key = j.laneKey() // boxed once
+	}
+	return run(s, p, key, func(ctx context.Context) ([]byte, error) { return h.Serve(ctx, input) })
+}
+
+// laneKey returns j's key for the fast lane's run times.
+func (j *Job[In, Out]) laneKey() any { return j.lane }
+
 // Call runs job j with input in and returns a future for its output, whose
 // continuations run on s's loop. It behaves as Run does (the same errors,
 // panics as *runtime.PanicError, the same timings for the scope's
@@ -162,7 +184,7 @@ func Call[In, Out any](s runtime.Scope, p *Pool, j *Job[In, Out], in In) runtime
 		return runtime.Rejected[Out](err)
 	}
 	if p.cfg.Remote == nil || p.idle() || p.isClosed() {
-		return run(s, p, j.fn, func(ctx context.Context) (Out, error) { return j.fn(ctx, in) })
+		return run(s, p, j.lane, func(ctx context.Context) (Out, error) { return j.fn(ctx, in) })
 	}
 	input, err := j.encode(in)
 	if err != nil {

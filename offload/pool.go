@@ -55,7 +55,9 @@ type Config struct {
 
 	// Nice is the nice value (1 to 19) of the worker threads, each locked
 	// to an OS thread of its own, so that the kernel runs the loops'
-	// threads first when both want a core. Default 15; negative: workers
+	// threads first when both want a core; never below the process's own
+	// nice value (a process run niced keeps its workers behind its loops,
+	// even with the privilege to lower it). Default 15; negative: workers
 	// are ordinary goroutines at the process's priority. See
 	// docs/offload.md for the measurements behind the default.
 	Nice int
@@ -72,7 +74,7 @@ type Config struct {
 	// saves the thread handoffs that waking a locked thread costs (an
 	// empty job's round trip falls from tens of µs to about one). The
 	// expected run time is a moving average of the job's own past runs,
-	// per function (Run) or per Job (Call); a job that has not run yet
+	// per function (Run) or per Job name (Call); a job that has not run yet
 	// takes the locked workers. Fast-lane jobs count against Workers like
 	// any other. Default 100 µs; negative: off. See docs/offload.md,
 	// "The fast lane".
@@ -146,9 +148,9 @@ type Pool struct {
 	// held[w] says whether the job running as active index w holds a
 	// slot; only the goroutine running as w touches it.
 	held []bool
-	// lanes maps a job's key (its function's code pointer) to its run
-	// times, for the fast lane's choice.
-	lanes sync.Map // uintptr -> *laneStat
+	// lanes maps a job's key (its function's code pointer, or a Job's
+	// name) to its run times, for the fast lane's choice.
+	lanes sync.Map // uintptr or jobKey -> *laneStat
 
 	m metrics
 }
@@ -289,10 +291,9 @@ func Run[T any](s runtime.Scope, p *Pool, fn func(ctx context.Context) (T, error
 	return run(s, p, fn, fn)
 }
 
-// run is Run with the function whose past run times decide the lane:
-// keyFn (fn itself for Run; the Job's function for Call, whose fn is a
-// closure around it).
-func run[T, K any](s runtime.Scope, p *Pool, keyFn K, fn func(ctx context.Context) (T, error)) runtime.Future[T] {
+// run is Run with the key of the job whose past run times decide the lane
+// (see Pool.lane): fn itself for Run, the Job's jobKey for Call.
+func run[T any](s runtime.Scope, p *Pool, key any, fn func(ctx context.Context) (T, error)) runtime.Future[T] {
 	ctx := s.Context()
 	if err := ctx.Err(); err != nil {
 		p.m.cancelled.Add(1)
@@ -306,8 +307,9 @@ func run[T, K any](s runtime.Scope, p *Pool, keyFn K, fn func(ctx context.Contex
 	}
 	j := &job[T]{fn: fn, ctx: ctx, promise: runtime.NewPromise[T](s.Loop()), queued: time.Now()}
 	j.tracker = runtime.TrackerOf(s)
+	j.announced = s.Loop() != nil // KeepQueued below tells the tracker
 	if p.cfg.FastLane > 0 {
-		j.lane = p.lane(keyFn)
+		j.lane = p.lane(key)
 	}
 	if err := p.submitLane(j, ctx, j.lane); err != nil {
 		return runtime.Rejected[T](err)
@@ -480,15 +482,22 @@ type job[T any] struct {
 	ctx     context.Context
 	promise runtime.Promise[T]
 	tracker runtime.Tracker // the caller's, if it has one
-	queued  time.Time
-	lane    *laneStat // its function's run times; nil: not recorded
+	// announced: KeepQueued told tracker that the job is queued (Run on a
+	// loop), so the worker that takes it tells it Dequeued. A job queued
+	// off the loop (Call's fallback from a remote backend) was not.
+	announced bool
+	queued    time.Time
+	lane      *laneStat // its function's run times; nil: not recorded
 }
 
 func (j *job[T]) start(p *Pool, w int) {
 	started := time.Now()
 	waited := started.Sub(j.queued)
 	p.m.wait.observe(int64(waited))
-	measureWait := runtime.Dequeued(j.tracker, runtime.WorkOffload, waited) // 0 once the tracker has it
+	measureWait := waited
+	if j.announced {
+		measureWait = runtime.Dequeued(j.tracker, runtime.WorkOffload, waited) // 0 once the tracker has it
+	}
 	if p.m.closing.Load() {
 		j.drop(ErrClosed)
 		return

@@ -47,3 +47,10 @@ func envInt(name string, def int) int {
 	}
 	return def
 }
+
+// envSigned returns the integer in the environment variable name, negative
+// ones included, or 0 if it is unset or not an integer.
+func envSigned(name string) int {
+	v, _ := strconv.Atoi(os.Getenv(name))
+	return v
+}

@@ -178,12 +178,7 @@ func main() {
 	if port == "" {
 		port = "8080"
 	}
-	pool, err := offload.New(offload.Config{
-		Nice:       envInt("OFFLOAD_NICE", 0) % 20, // 0: the default
-		Workers:    envInt("OFFLOAD_WORKERS", 0),
-		YieldEvery: time.Duration(envInt("OFFLOAD_YIELD_US", 0)) * time.Microsecond,
-		FastLane:   time.Duration(envInt("OFFLOAD_FASTLANE_US", 0)) * time.Microsecond,
-	})
+	pool, err := offload.New(poolConfigFromEnv())
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -243,5 +238,17 @@ func main() {
 	if os.Getenv("OFFLOAD_STATS") == "1" {
 		st := pool.Stats()
 		log.Printf("offload: %d jobs submitted, %d on the fast lane, %d rejected", st.Submitted, st.FastLane, st.Rejected)
+	}
+}
+
+// poolConfigFromEnv is the offload pool's configuration: OFFLOAD_NICE,
+// OFFLOAD_WORKERS, OFFLOAD_YIELD_US and OFFLOAD_FASTLANE_US (unset or 0:
+// offload's defaults; a negative YIELD_US or FASTLANE_US: never, off).
+func poolConfigFromEnv() offload.Config {
+	return offload.Config{
+		Nice:       envInt("OFFLOAD_NICE", 0) % 20, // 0: the default
+		Workers:    envInt("OFFLOAD_WORKERS", 0),
+		YieldEvery: time.Duration(envSigned("OFFLOAD_YIELD_US")) * time.Microsecond,
+		FastLane:   time.Duration(envSigned("OFFLOAD_FASTLANE_US")) * time.Microsecond,
 	}
 }

@@ -136,7 +136,7 @@ func (b *Backend) serveJob(p *offload.Pool, h offload.Handler, m *natsgo.Msg) {
 	w.mu.Unlock()
 
 	input := m.Data
-	f := offload.Run(s, p, func(ctx context.Context) ([]byte, error) { return h.Serve(ctx, input) })
+	f := offload.RunHandler(s, p, h, input)
 	if !f.Ready() {
 		ack := natsgo.NewMsg(m.Reply)
 		ack.Header.Set(hdrKind, "ack")
