@@ -80,9 +80,14 @@ func (c *Ctx) BodyChunk() runtime.Future[[]byte] {
 // continueBodyOnLoop sends "100 Continue" for c, whose streamed body its
 // handler has asked for, if c expects it and nothing is owed before it (an
 // interim response must not overtake earlier answers): from BodyChunk, and
-// again once the answers before c are written (writeOnLoop).
+// again once the answers before c are written (writeOnLoop). Not once c's
+// streamed answer has sent its head (at a pass, or with its first 16 KiB):
+// an interim response after the final one would land inside its body.
 func (cn *conn) continueBodyOnLoop(c *Ctx) {
 	if !c.req.ExpectContinue || cn.sent100 || cn.closedNow() || len(cn.queue) == 0 || cn.queue[0] != c {
+		return
+	}
+	if s := c.stream; s != nil && s.headSent {
 		return
 	}
 	cn.sent100 = true
