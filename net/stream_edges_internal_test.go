@@ -294,3 +294,73 @@ func TestDrainWatcherCyclesKeepNoDescriptors(t *testing.T) {
 		t.Fatalf("%d descriptors open before, %d after", before, after)
 	}
 }
+
+// holdEncoder is a StreamEncoder that holds every byte until Flush or
+// Close, as a compressor does, and writes it upper-cased.
+type holdEncoder struct {
+	w   io.Writer
+	buf []byte
+}
+
+func (e *holdEncoder) Write(p []byte) (int, error) { e.buf = append(e.buf, p...); return len(p), nil }
+func (e *holdEncoder) Flush() error {
+	_, err := e.w.Write(bytes.ToUpper(e.buf))
+	e.buf = e.buf[:0]
+	return err
+}
+func (e *holdEncoder) Close() error { return e.Flush() }
+
+// TestStreamHeadAndEncoderEdges: a HEAD request to a handler that writes
+// past streamGather gets the head only; a 204 stream has no framing; an
+// encoder that releases 16 KiB and more only at End sends it after the
+// head; all pipelined on one connection, in order.
+func TestStreamHeadAndEncoderEdges(t *testing.T) {
+	const size = 3*streamGather + 5
+	body := pattern(size)
+	addr, _ := startInternal(t, &Server{Handler: func(c *Ctx) Result {
+		switch c.Path() {
+		case "/nocontent":
+			s := c.Stream(StatusNoContent)
+			if f := s.Write([]byte("x")); f.Ready() {
+				if _, err := f.Get(); err == nil {
+					t.Error("a 204 stream took a body byte")
+				}
+			}
+			return s.End()
+		case "/enc":
+			c.OnStream(func(c *Ctx, w io.Writer) StreamEncoder { return &holdEncoder{w: w} })
+		}
+		s := c.Stream(StatusOK)
+		s.Write(body[:streamGather])
+		s.Write(body[streamGather:])
+		return s.End()
+	}})
+	conn := dial(t, addr)
+	req := "HEAD /h HTTP/1.1\r\nHost: x\r\n\r\n" +
+		"GET /nocontent HTTP/1.1\r\nHost: x\r\n\r\n" +
+		"GET /enc HTTP/1.1\r\nHost: x\r\n\r\n" +
+		"GET /plain HTTP/1.1\r\nHost: x\r\n\r\n"
+	if _, err := io.WriteString(conn, req); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(conn)
+	for i, w := range []struct {
+		method, body string
+		status       int
+	}{
+		{"HEAD", "", 200},
+		{"GET", "", 204},
+		{"GET", string(bytes.ToUpper(body)), 200},
+		{"GET", string(body), 200},
+	} {
+		res, err := http.ReadResponse(br, &http.Request{Method: w.method})
+		if err != nil {
+			t.Fatalf("response %d: %v", i+1, err)
+		}
+		got, err := io.ReadAll(res.Body)
+		res.Body.Close()
+		if err != nil || res.StatusCode != w.status || string(got) != w.body {
+			t.Fatalf("response %d: status %d, %d bytes (want %d, %d), %v", i+1, res.StatusCode, len(got), w.status, len(w.body), err)
+		}
+	}
+}
