@@ -425,6 +425,11 @@ func (cn *conn) feedBodyOnLoop(t *turn) bool {
 		return false
 	}
 	cn.bodyOf, cn.read, cn.reqStart = nil, readIdle, 0
+	if c.closeAfter && cn.phase == phaseServing {
+		// Its answer, under way, said Connection: close (a stream's
+		// head sent before the body ended): nothing behind it is read.
+		cn.phase = phaseClosing
+	}
 	return true
 }
 

@@ -116,7 +116,7 @@ func (c *Ctx) Stream(status int) *Stream {
 		if !s.chunked && bodyAllowed(status) {
 			// HTTP/1.0 without a length: the body ends with the
 			// connection.
-			c.closeAfter = true
+			c.lastOnLoop()
 		}
 	}
 	if !bodyAllowed(status) {
@@ -133,7 +133,7 @@ func (c *Ctx) Stream(status int) *Stream {
 			s.length = -1
 			s.chunked = c.req.Minor >= 1
 			if !s.chunked {
-				c.closeAfter = true
+				c.lastOnLoop()
 			}
 		}
 	}
@@ -141,6 +141,16 @@ func (c *Ctx) Stream(status int) *Stream {
 		s.cn.markOnLoop(evSettled)
 	}
 	return s
+}
+
+// lastOnLoop makes c's answer the connection's last (Connection: close):
+// no request behind it is parsed from now, or, while c's streamed body is
+// still being read, once it ends (feedBodyOnLoop).
+func (c *Ctx) lastOnLoop() {
+	c.closeAfter = true
+	if cn := c.conn; cn != nil && cn.phase == phaseServing && cn.bodyOf != c {
+		cn.phase = phaseClosing
+	}
 }
 
 // SetContentLength declares the length of a body the handler will stream
