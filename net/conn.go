@@ -802,10 +802,14 @@ func (cn *conn) releaseWritersOnLoop(out int) {
 }
 
 // dropQueueOnLoop abandons the requests still queued (their responses will
-// never be written).
+// never be written): what they stream is aborted, so that a write waiting
+// for room fails rather than waits for ever.
 func (cn *conn) dropQueueOnLoop() {
 	for i, c := range cn.queue {
 		cn.queue[i] = nil
+		if s := c.stream; s != nil {
+			s.Abort(ErrStreamClosed)
+		}
 		c.writtenOnLoop()
 	}
 	cn.queue = cn.queue[:0]
