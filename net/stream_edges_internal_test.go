@@ -364,3 +364,71 @@ func TestStreamHeadAndEncoderEdges(t *testing.T) {
 		}
 	}
 }
+
+// TestDrainSpuriousEventKeepsTheWriterArmed: an event for a connection's
+// descriptor that did not come from its own arming (the stale event of a
+// closed connection whose number it took over) finds it still above its
+// target: it is armed again, and its writer is still woken by the real
+// drains (no timer).
+func TestDrainSpuriousEventKeepsTheWriterArmed(t *testing.T) {
+	const size = 2 << 20
+	waiting := make(chan int, 1)
+	addr, l := startInternal(t, &Server{
+		StreamHighWaterBytes: 64 << 10,
+		Handler: func(c *Ctx) Result {
+			s := c.Stream(StatusOK)
+			_ = unix.SetsockoptInt(c.conn.gc.Fd(), unix.SOL_SOCKET, unix.SO_SNDBUF, 16<<10)
+			b := pattern(32 << 10)
+			told := false
+			var from func(sent int) Result
+			from = func(sent int) Result {
+				for sent < size {
+					f := s.Write(b)
+					sent += len(b)
+					if !f.Ready() {
+						if !told {
+							told = true
+							waiting <- c.conn.gc.Fd()
+						}
+						return runtime.Then(c, f, func(struct{}) Result { return from(sent) })
+					}
+				}
+				return s.End()
+			}
+			return from(0)
+		},
+	})
+	conn := dial(t, addr)
+	_ = conn.(*stdnet.TCPConn).SetReadBuffer(16 << 10)
+	if _, err := io.WriteString(conn, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	fd := <-waiting
+	armed := false
+	for !armed {
+		onLoop(t, l, func() { armed = l.armed[fd] != nil })
+		if !armed {
+			goruntime.Gosched()
+		}
+	}
+	for range 3 {
+		l.firedOff(int32(fd)) // as the watcher would, for a stale event
+		onLoop(t, l, func() {})
+	}
+	stillArmed := false
+	onLoop(t, l, func() { stillArmed = l.armed[fd] != nil && l.armed[fd].drainArmed })
+	if !stillArmed {
+		t.Fatal("after a spurious event the waiting connection is no longer armed")
+	}
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := io.Copy(io.Discard, res.Body)
+	if err != nil || n != size {
+		t.Fatalf("%d bytes, %v", n, err)
+	}
+	if p := l.drainPolls.Load(); p != 0 {
+		t.Fatalf("%d drain polls: the writer was woken by the timer", p)
+	}
+}
