@@ -265,9 +265,16 @@ func (c *Ctx) streamLimitOnLoop(head []byte, cfg *config) (limit int64, err erro
 // streamed body has not all arrived: the rest cannot be told from the next
 // request without reading it.
 func (c *Ctx) closeIfBodyUnreadOnLoop() {
-	if b := c.bodyIn; b != nil && !b.eof && b.err == nil {
+	if c.bodyUnreadOnLoop() {
 		c.closeAfter = true
 	}
+}
+
+// bodyUnreadOnLoop reports whether c's streamed body has bytes still to
+// be taken from the connection.
+func (c *Ctx) bodyUnreadOnLoop() bool {
+	b := c.bodyIn
+	return b != nil && !b.eof && b.err == nil
 }
 
 // awaitsBodyBytesOnLoop reports whether the connection waits for more of a

@@ -12,14 +12,14 @@ import (
 )
 
 // TestNoContinueAfterTheStreamHead: a handler streaming its answer to a
-// request that expects 100-continue, and asking for the body only once
-// the answer's head is out (with its first 16 KiB, or at the pass before
-// a later continuation), must not send "100 Continue" then: an interim
-// response after the final one lands inside the body and breaks its
-// framing.
+// request that expects 100-continue (16 KiB or a few bytes before its
+// call returns), and asking for the body only once the answer's head is
+// out (at the pass after the call), must not send "100 Continue" then: an
+// interim response after the final one lands inside the body and breaks
+// its framing.
 func TestNoContinueAfterTheStreamHead(t *testing.T) {
 	for _, early := range []bool{true, false} {
-		t.Run(fmt.Sprintf("early=%v", early), func(t *testing.T) {
+		t.Run(fmt.Sprintf("16KiB=%v", early), func(t *testing.T) {
 			var proceed runtime.Promise[struct{}] // the loop's
 			ready := make(chan struct{})
 			first := pattern(streamGather)
@@ -67,7 +67,8 @@ func TestNoContinueAfterTheStreamHead(t *testing.T) {
 }
 
 // TestNothingParsedBehindAClosingStreamHead: a stream's head that goes out
-// while its streamed request body is still unread says Connection: close;
+// (at the pass after the handler's call) while its streamed request body
+// is still unread says Connection: close;
 // a request pipelined behind that body must then not be parsed and run
 // (its answer would be dropped, and the client, told the connection
 // closes, sends it again elsewhere: a POST would run twice).
@@ -83,7 +84,7 @@ func TestNothingParsedBehindAClosingStreamHead(t *testing.T) {
 				return c.Text(200, "second")
 			}
 			s := c.Stream(StatusOK)
-			s.Write(pattern(streamGather)) // the head goes now, the body unread
+			s.Write(pattern(streamGather)) // the head goes at the pass, the body unread
 			end = runtime.NewPromise[struct{}](c.Loop())
 			var read func() Result
 			read = func() Result {
@@ -157,5 +158,48 @@ func TestNothingParsedBehindAnHTTP10Stream(t *testing.T) {
 	onLoop(t, l, func() { n = seconds })
 	if n != 0 {
 		t.Fatalf("the request behind a response ending with the connection ran (%d times)", n)
+	}
+}
+
+// TestEarlyStreamHeadKeepsAliveWithABufferedBody: a handler on a streamed
+// body route that writes 16 KiB before reading a small body that arrived
+// with the head keeps the connection (the body is taken in the same
+// pass): its head must not say Connection: close for a body the server
+// was about to read.
+func TestEarlyStreamHeadKeepsAliveWithABufferedBody(t *testing.T) {
+	addr, _ := startInternal(t, &Server{
+		StreamBody: func(c *Ctx) int64 { return 1 << 20 },
+		Handler: func(c *Ctx) Result {
+			s := c.Stream(StatusOK)
+			s.Write(pattern(streamGather))
+			return runtime.Then(c, c.BodyChunk(), func(b []byte) Result {
+				s.Write(b)
+				return runtime.Then(c, c.BodyChunk(), func([]byte) Result { return s.End() }).
+					Catch(c, func(err error) Result {
+						if err != io.EOF {
+							return Fail(err)
+						}
+						return s.End()
+					})
+			})
+		},
+	})
+	conn := dial(t, addr)
+	br := bufio.NewReader(conn)
+	for i := range 2 {
+		if _, err := io.WriteString(conn, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"); err != nil {
+			t.Fatal(err)
+		}
+		res, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("request %d: %v", i+1, err)
+		}
+		got, err := io.ReadAll(res.Body)
+		if want := append(pattern(streamGather), "hello"...); err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("request %d: %d bytes (want %d), %v", i+1, len(got), len(want), err)
+		}
+		if res.Close {
+			t.Fatalf("request %d: Connection: close for a body that had arrived whole", i+1)
+		}
 	}
 }

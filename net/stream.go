@@ -220,10 +220,13 @@ func (s *Stream) directOnLoop() bool {
 
 // startsOnLoop reports whether the stream, its head not out yet, writes
 // its head now, with what it gathered and n more bytes (streamGather or
-// more): it may write now (frontOnLoop). From then on an Abort closes the
-// connection without an answer (see Abort).
+// more): it may write now (frontOnLoop), and its request's streamed body,
+// if any, has been read (a head sent before would say Connection: close,
+// closeIfBodyUnreadOnLoop, for a body the pass was about to take; the
+// pass writes it). From then on an Abort closes the connection without an
+// answer (see Abort).
 func (s *Stream) startsOnLoop(n int) bool {
-	return !s.headSent && len(s.pending)+n >= streamGather && s.frontOnLoop()
+	return !s.headSent && len(s.pending)+n >= streamGather && !s.c.bodyUnreadOnLoop() && s.frontOnLoop()
 }
 
 // frontOnLoop reports whether the stream may write to the connection now:
