@@ -238,6 +238,7 @@ var knownImports = map[string]string{
 	"sync":       "sync",
 	"syscall":    "syscall",
 	"time":       "time",
+	"url":        "net/url",
 	"fiber":      "github.com/gofiber/fiber/v2",
 	"chi":        "github.com/go-chi/chi/v5",
 	"prometheus": "github.com/prometheus/client_golang/prometheus",

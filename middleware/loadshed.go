@@ -18,10 +18,13 @@ import (
 // LoadShedConfig configures LoadShed. The zero value is ready to use: it
 // sheds on loop lag alone, with the defaults below.
 type LoadShedConfig struct {
-	// MaxLoopLag sheds requests while the request's loop runs its tasks
-	// this late (Ctx.LoopLag, measured per loop by runtime.LagMonitor
-	// every 10 ms). Default 200 ms; negative: never on lag. An idle or
-	// healthy loop shows well under a millisecond.
+	// MaxLoopLag sheds requests while the 99th percentile of the
+	// request's loop's lag over the last second is above it
+	// (Ctx.LoopLagP99: the last 100 probes of runtime.LagMonitor, one
+	// every 10 ms, or the wait of a probe still pending if longer, so
+	// that a loop blocked now sheds at once). One slow callback in a
+	// second does not shed; two do. Default 200 ms; negative: never on
+	// lag. An idle or healthy loop shows well under a millisecond.
 	MaxLoopLag time.Duration
 
 	// MaxUtilization sheds requests while the request's loop spent more
@@ -187,7 +190,7 @@ func newShedder(cfg LoadShedConfig) *shedder {
 
 // pressured reports whether a threshold is passed, cheapest check first.
 func (s *shedder) pressured(c *net.Ctx) bool {
-	return (s.maxLag > 0 && c.LoopLag() > s.maxLag) ||
+	return (s.maxLag > 0 && c.LoopLagP99() > s.maxLag) ||
 		(s.maxUtil > 0 && c.LoopUtilization() > s.maxUtil) ||
 		(s.pool != nil && s.pool.QueueLen() > s.maxQueue) ||
 		(s.inFlight != nil && s.inFlight() > s.maxInFlight) ||
@@ -269,9 +272,13 @@ type PressureReport struct {
 
 // LoopPressure is one loop's part of a PressureReport.
 type LoopPressure struct {
-	ID          int     `json:"id"`
-	LagSeconds  float64 `json:"lag_seconds"`
-	Utilization float64 `json:"utilization"`
+	ID int `json:"id"`
+	// LagSeconds is the loop's current lag (Ctx.LoopLag), LagP99Seconds
+	// the 99th percentile of the last second's (Ctx.LoopLagP99), which
+	// MaxLoopLag is compared with.
+	LagSeconds    float64 `json:"lag_seconds"`
+	LagP99Seconds float64 `json:"lag_p99_seconds"`
+	Utilization   float64 `json:"utilization"`
 }
 
 // Health returns a handler for a health or readiness route (exempt it
@@ -308,14 +315,14 @@ func (s *shedder) report(c *net.Ctx) PressureReport {
 		var st net.ServerStats
 		s.server.Stats(&st)
 		for _, l := range st.Loops {
-			rep.Loops = append(rep.Loops, LoopPressure{ID: l.ID, LagSeconds: l.LagNow.Seconds(), Utilization: l.Utilization})
-			flag("loop_lag", s.maxLag > 0 && l.LagNow > s.maxLag)
+			rep.Loops = append(rep.Loops, LoopPressure{ID: l.ID, LagSeconds: l.LagNow.Seconds(), LagP99Seconds: l.LagP99.Seconds(), Utilization: l.Utilization})
+			flag("loop_lag", s.maxLag > 0 && l.LagP99 > s.maxLag)
 			flag("loop_utilization", s.maxUtil > 0 && l.Utilization > s.maxUtil)
 		}
 	} else {
-		lag, util := c.LoopLag(), c.LoopUtilization()
-		rep.Loops = []LoopPressure{{ID: c.LoopID(), LagSeconds: lag.Seconds(), Utilization: util}}
-		flag("loop_lag", s.maxLag > 0 && lag > s.maxLag)
+		lag, p99, util := c.LoopLag(), c.LoopLagP99(), c.LoopUtilization()
+		rep.Loops = []LoopPressure{{ID: c.LoopID(), LagSeconds: lag.Seconds(), LagP99Seconds: p99.Seconds(), Utilization: util}}
+		flag("loop_lag", s.maxLag > 0 && p99 > s.maxLag)
 		flag("loop_utilization", s.maxUtil > 0 && util > s.maxUtil)
 	}
 	if s.pool != nil {

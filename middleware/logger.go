@@ -102,9 +102,11 @@ type LoggerConfig struct {
 // size limit) never reach Logger and are not logged. A panic in the
 // handler is logged as a failed Result with status 500, then handed on.
 //
-// A request whose Result is ready when the handler returns costs no
-// allocation (without ServerTiming): the level is checked first, and the
-// fields go into a reused slice. They borrow the request's bytes for the
+// A request costs no allocation (without ServerTiming), whether its Result
+// is ready when the handler returns or settles later (a pooled listener
+// follows it): the level is checked first, and the fields go into a reused
+// slice; a line that is written copies the request's strings it holds,
+// one allocation. They borrow the request's bytes for the
 // duration of the log call only: a zapcore.Core that keeps fields after
 // Write returns (zaptest/observer does) must copy the strings it keeps.
 // The middleware runs on the loop and is safe for concurrent use by every
@@ -118,6 +120,7 @@ func Logger(cfg LoggerConfig) net.Middleware {
 		st.msg = "request"
 	}
 	st.bufs.New = func() any { return &logBuf{fields: make([]zap.Field, 0, 16)} }
+	st.watches.New = func() any { return &logWatch{st: st} }
 	return func(next net.Handler) net.Handler {
 		return func(c *net.Ctx) (res net.Result) {
 			if st.skip != nil && st.skip(c) {
@@ -137,18 +140,57 @@ func Logger(cfg LoggerConfig) net.Middleware {
 				st.done(c, start, err)
 				return res
 			}
-			return res.Finally(c, func(_ struct{}, err error) { st.done(c, start, err) })
+			return st.followOnLoop(c, start, res)
 		}
 	}
 }
 
+// followOnLoop logs res when it settles, through a pooled listener attached
+// to res itself (no new future, no allocation), which holds c until it has
+// run. It returns res, bound to c's loop.
+func (st *logger) followOnLoop(c *net.Ctx, start time.Time, res net.Result) net.Result {
+	res = runtime.Bind(res, c.Loop()) // a Result made on another loop settles on this one
+	w := st.watches.Get().(*logWatch)
+	w.c, w.start = c, start
+	// The Ctx must outlive the listener: a Result settling after a
+	// Timeout outside this middleware answered comes after the server
+	// has let go of the Ctx.
+	w.hold, _ = c.Tracker().(runtime.Holder)
+	if w.hold != nil {
+		w.hold.Hold()
+	}
+	res.Listen(w)
+	return res
+}
+
+// logWatch follows a pending Result for Logger: a runtime.Listener from
+// the logger's pool, put back once it has run.
+type logWatch struct {
+	st    *logger
+	c     *net.Ctx
+	start time.Time
+	hold  runtime.Holder
+}
+
+// Settled runs on the Ctx's loop.
+func (w *logWatch) Settled(_ struct{}, err error) {
+	st, c, start, hold := w.st, w.c, w.start, w.hold
+	w.c, w.start, w.hold = nil, time.Time{}, nil
+	st.watches.Put(w)
+	st.done(c, start, err)
+	if hold != nil {
+		hold.Unhold() // may recycle c, and serve its connection's next request
+	}
+}
+
 type logger struct {
-	log    *zap.Logger
-	msg    string
-	level  zapcore.Level
-	timing bool
-	skip   func(*net.Ctx) bool
-	bufs   sync.Pool // *logBuf
+	log     *zap.Logger
+	msg     string
+	level   zapcore.Level
+	timing  bool
+	skip    func(*net.Ctx) bool
+	bufs    sync.Pool // *logBuf
+	watches sync.Pool // *logWatch
 }
 
 // logBuf is what one log call borrows: the fields, and the bytes of the
@@ -165,7 +207,11 @@ type timeSplit struct {
 }
 
 func splitTime(c *net.Ctx, start time.Time) timeSplit {
-	s := timeSplit{total: time.Since(start), Timings: c.Timings()}
+	// Timings first: the work still queued or running is measured up to
+	// its own clock read, before the total's, so the parts never add up
+	// to more than the whole.
+	t := c.Timings()
+	s := timeSplit{total: time.Since(start), Timings: t}
 	s.loop = max(s.total-s.OffloadQueued-s.OffloadRan-s.BlockingRan-s.Pending, 0)
 	return s
 }

@@ -138,8 +138,10 @@ func TestLoggerTimeSplit(t *testing.T) {
 }
 
 // TestLoggerTimeoutWhileQueued: Timeout answers while the request's
-// offload job still waits for a worker; the access line counts that wait
-// as pending off-loop time, not as loop time.
+// offload job still waits for a worker (the pool's one worker is held); the
+// access line counts that wait as offload_queue, not as loop time and not
+// as pending: the pool tells the Ctx's Tracker when a worker takes a job
+// (runtime.QueueTracker), so a job not taken yet is known to be queued.
 func TestLoggerTimeoutWhileQueued(t *testing.T) {
 	pool := busyPool(t, 0) // its one worker is held: the job below queues
 	const timeout = 50 * time.Millisecond
@@ -147,25 +149,59 @@ func TestLoggerTimeoutWhileQueued(t *testing.T) {
 		job := offload.Run(c, pool, func(context.Context) (int, error) { return 0, nil })
 		return runtime.Then(c, job, func(int) net.Result { return c.Text(200, "done") })
 	}
+	line := loggedTimeout(t, h, timeout)
+	latency, loop, queued, pending := line.sec("latency"), line.sec("loop"), line.sec("offload_queue"), line.sec("pending")
+	if queued < timeout || pending != 0 || loop >= queued {
+		t.Fatalf("latency %v, loop %v, offload_queue %v, pending %v: want the queued job's wait (at least %v) as offload_queue", latency, loop, queued, pending, timeout)
+	}
+	if sum := loop + queued; sum > latency+time.Microsecond || sum < latency-time.Microsecond {
+		t.Fatalf("loop %v + offload_queue %v = %v, want the latency %v", loop, queued, sum, latency)
+	}
+}
+
+// TestLoggerTimeoutWhileRunning: Timeout answers while the request's
+// offload job runs; its wait for the worker is offload_queue, its running
+// time so far pending.
+func TestLoggerTimeoutWhileRunning(t *testing.T) {
+	pool := testPool(t)
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	const timeout = 200 * time.Millisecond // the idle worker takes the job long before
+	h := func(c *net.Ctx) net.Result {
+		job := offload.Run(c, pool, func(context.Context) (int, error) { <-release; return 0, nil })
+		return runtime.Then(c, job, func(int) net.Result { return c.Text(200, "done") })
+	}
+	line := loggedTimeout(t, h, timeout)
+	latency, loop, queued, pending := line.sec("latency"), line.sec("loop"), line.sec("offload_queue"), line.sec("pending")
+	if pending == 0 || queued+loop >= timeout {
+		t.Fatalf("latency %v, loop %v, offload_queue %v, pending %v: want the running job in pending", latency, loop, queued, pending)
+	}
+	if sum := loop + queued + pending; sum > latency+time.Microsecond || sum < latency-time.Microsecond {
+		t.Fatalf("loop %v + offload_queue %v + pending %v = %v, want the latency %v", loop, queued, pending, sum, latency)
+	}
+}
+
+// loggedTimeout serves one request to h behind Logger and a Timeout of d,
+// expects Timeout's 503, and returns the access line.
+func loggedTimeout(t *testing.T, h net.Handler, d time.Duration) logLine {
+	t.Helper()
 	log, sink := newLogSink(zap.InfoLevel)
 	tc := testConn(t, net.Chain(h,
 		middleware.Logger(middleware.LoggerConfig{Logger: log}),
-		middleware.Timeout(middleware.TimeoutConfig{Timeout: timeout})))
+		middleware.Timeout(middleware.TimeoutConfig{Timeout: d})))
 	if resp, _ := serveTC(t, tc, get("/")); resp.StatusCode != 503 {
 		t.Fatalf("status %d, want Timeout's 503", resp.StatusCode)
 	}
-	line := sink.one(t)
-	sec := func(k string) time.Duration {
-		v, _ := line[k].(float64)
-		return time.Duration(v * float64(time.Second))
-	}
-	latency, loop, pending := sec("latency"), sec("loop"), sec("pending")
-	if pending < timeout || loop >= pending {
-		t.Fatalf("latency %v, loop %v, pending %v: want the queued job's wait (at least %v) as pending, not loop", latency, loop, pending, timeout)
-	}
-	if sum := loop + pending; sum > latency+time.Microsecond || sum < latency-time.Microsecond {
-		t.Fatalf("loop %v + pending %v = %v, want the latency %v", loop, pending, sum, latency)
-	}
+	return logLine(sink.one(t))
+}
+
+// logLine is an access line's fields.
+type logLine map[string]any
+
+// sec returns a duration field (0 if absent).
+func (l logLine) sec(k string) time.Duration {
+	v, _ := l[k].(float64)
+	return time.Duration(v * float64(time.Second))
 }
 
 func TestLoggerServerTiming(t *testing.T) {

@@ -225,16 +225,21 @@ func NewMetrics(cfg MetricsConfig) (*Metrics, error) {
 }
 
 // reqShard is one loop's request figures. Only its loop writes it; a scrape
-// reads it with atomic loads.
+// reads it with atomic loads. The padding keeps its written fields off the
+// cache lines of whatever the allocator puts beside it (another loop's
+// shard).
 type reqShard struct {
-	loop   runtime.Loop // the loop that owns it; nil: shared
-	active atomic.Int64
+	_      [64]byte
+	loop   runtime.Loop                          // the loop that owns it; nil: shared
+	active atomic.Int64                          // pending Results
 	series atomic.Pointer[map[reqKey]*reqSeries] // copied on write by the loop
 	last   *reqSeries                            // loop-only: the series of the previous request
+	free   []*reqWatch                           // loop-only: listeners to reuse
 
 	// mu serializes the writers of the shared shard, which takes the
 	// requests of loops whose id another server's loop already owns.
 	mu sync.Mutex
+	_  [64]byte
 }
 
 type reqKey struct {
@@ -242,10 +247,12 @@ type reqKey struct {
 	status        int
 }
 
+// reqSeries is one series of a shard. Its loop writes only counts, whose
+// array is a whole number of cache lines, so that two loops' series never
+// share a line.
 type reqSeries struct {
 	key    reqKey
-	counts []atomic.Uint64 // by bucket, the last above every bound
-	sum    atomic.Int64    // ns
+	counts []atomic.Uint64 // by bucket, the last above every bound; then the sum, ns
 }
 
 // Middleware returns the middleware that records http_server_request_*
@@ -253,21 +260,24 @@ type reqSeries struct {
 // Recover), so that it times everything they do and sees the status of a
 // panic.
 //
-// A request costs two reads of the monotonic clock, a few atomic adds on
-// its loop's own counters (no other loop touches them) and, for a method,
-// route and status it has seen before, no allocation. Use one Metrics per
-// server and its middleware once per request: the counters are kept by
-// loop id, and the loops of a second server sharing it take a slower,
-// locked path. The route label is
-// the pattern the router matched (Ctx.Route), never the path: a request no
-// route matched has an empty route. Methods other than the nine of RFC 9110
-// and PATCH are counted as "_OTHER", as OpenTelemetry prescribes. The
-// middleware runs on the loop and is safe for concurrent use by every loop.
+// A request costs two reads of the monotonic clock, two atomic adds on its
+// loop's own counters (no other loop touches them) and, for a method, route
+// and status it has seen before, no allocation, whether its Result is ready
+// when the handler returns or settles later: a pending Result is followed
+// by a listener taken from the loop's own free list, attached to that
+// Result itself (not a new future), which holds the Ctx until it has run.
+// Use one Metrics per server and its middleware once per request: the
+// counters are kept by loop id, and the loops of a second server sharing
+// it take a slower, locked path that allocates for pending Results. The
+// route label is the pattern the router matched (Ctx.Route), never the
+// path: a request no route matched has an empty route. Methods other than
+// the nine of RFC 9110 and PATCH are counted as "_OTHER", as OpenTelemetry
+// prescribes. The middleware runs on the loop and is safe for concurrent
+// use by every loop.
 func (m *Metrics) Middleware() net.Middleware {
 	return func(next net.Handler) net.Handler {
 		return func(c *net.Ctx) (res net.Result) {
 			sh := m.shardOnLoop(c)
-			sh.active.Add(1)
 			start := time.Since(m.epoch)
 			defer func() {
 				if r := recover(); r != nil {
@@ -282,8 +292,56 @@ func (m *Metrics) Middleware() net.Middleware {
 				m.doneOnLoop(sh, c, start, err)
 				return res
 			}
-			return res.Finally(c, func(_ struct{}, err error) { m.doneOnLoop(sh, c, start, err) })
+			return m.followOnLoop(sh, c, start, res)
 		}
+	}
+}
+
+// followOnLoop records res when it settles: a pending Result, counted in
+// http_server_active_requests until then. It returns res, bound to c's
+// loop.
+func (m *Metrics) followOnLoop(sh *reqShard, c *net.Ctx, start time.Duration, res net.Result) net.Result {
+	res = runtime.Bind(res, c.Loop()) // a Result made on another loop settles on this one
+	sh.active.Add(1)
+	var w *reqWatch
+	if n := len(sh.free); n > 0 && sh.loop != nil {
+		w, sh.free = sh.free[n-1], sh.free[:n-1]
+	} else {
+		w = &reqWatch{}
+	}
+	w.m, w.sh, w.c, w.start = m, sh, c, start
+	// The Ctx must outlive the listener: a Result settling after a
+	// Timeout outside this middleware answered comes after the server
+	// has let go of the Ctx.
+	w.hold, _ = c.Tracker().(runtime.Holder)
+	if w.hold != nil {
+		w.hold.Hold()
+	}
+	res.Listen(w)
+	return res
+}
+
+// reqWatch follows a pending Result for Metrics: a runtime.Listener taken
+// from its loop's free list, and put back once it has run.
+type reqWatch struct {
+	m     *Metrics
+	sh    *reqShard
+	c     *net.Ctx
+	start time.Duration
+	hold  runtime.Holder
+}
+
+// Settled runs on the Ctx's loop.
+func (w *reqWatch) Settled(_ struct{}, err error) {
+	m, sh, c, start, hold := w.m, w.sh, w.c, w.start, w.hold
+	*w = reqWatch{}
+	if sh.loop != nil {
+		sh.free = append(sh.free, w)
+	}
+	m.doneOnLoop(sh, c, start, err)
+	sh.active.Add(-1)
+	if hold != nil {
+		hold.Unhold() // may recycle c, and serve its connection's next request
 	}
 }
 
@@ -320,19 +378,27 @@ func (m *Metrics) newShard(l runtime.Loop, pre bool) *reqShard {
 }
 
 func (m *Metrics) newSeries(k reqKey) *reqSeries {
-	return &reqSeries{key: k, counts: make([]atomic.Uint64, len(m.bounds)+1)}
+	n := len(m.bounds) + 2 // the buckets, +Inf, the sum
+	return &reqSeries{key: k, counts: make([]atomic.Uint64, n, (n+7)/8*8)}
 }
 
 // doneOnLoop records a request whose Result settled with err.
 func (m *Metrics) doneOnLoop(sh *reqShard, c *net.Ctx, start time.Duration, err error) {
 	d := int64(time.Since(m.epoch) - start)
-	sh.active.Add(-1)
-	if sh.loop == nil {
-		sh.mu.Lock()
-		defer sh.mu.Unlock()
-	}
 	status := net.ResultStatus(c, err)
 	method, route := canonicalMethod(c.Method()), c.Route()
+	if sh.loop == nil {
+		sh.mu.Lock()
+		m.recordOnLoop(sh, method, route, status, d)
+		sh.mu.Unlock()
+		return
+	}
+	m.recordOnLoop(sh, method, route, status, d)
+}
+
+// recordOnLoop counts a request of d ns in sh's series for method, route
+// and status. The caller is sh's loop, or holds sh.mu for the shared shard.
+func (m *Metrics) recordOnLoop(sh *reqShard, method, route string, status int, d int64) {
 	s := sh.last
 	if s == nil || s.key.status != status || s.key.route != route || s.key.method != method {
 		k := reqKey{method: method, route: route, status: status}
@@ -348,7 +414,7 @@ func (m *Metrics) doneOnLoop(sh *reqShard, c *net.Ctx, start time.Duration, err 
 	}
 	i, _ := slices.BinarySearch(m.bounds, d)
 	s.counts[i].Add(1)
-	s.sum.Add(d)
+	s.counts[len(m.bounds)+1].Add(uint64(d))
 }
 
 // canonicalMethod returns method as a constant string, or "_OTHER": the
@@ -453,13 +519,13 @@ func (m *Metrics) collectRequests(ch chan<- prometheus.Metric) {
 		for k, s := range *sh.series.Load() {
 			a := all[k]
 			if a == nil {
-				a = &agg{counts: make([]uint64, len(s.counts))}
+				a = &agg{counts: make([]uint64, len(m.bounds)+1)}
 				all[k] = a
 			}
-			for j := range s.counts {
+			for j := range a.counts {
 				a.counts[j] += s.counts[j].Load()
 			}
-			a.sum += s.sum.Load()
+			a.sum += int64(s.counts[len(m.bounds)+1].Load())
 		}
 	}
 	for _, k := range m.preRoute {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"slices"
 
 	"go.uber.org/zap"
 
@@ -15,14 +16,27 @@ import (
 // (Server.StreamBody chose it when its head arrived) is dispatched as soon
 // as its head is read; its body then arrives in chunks of at most
 // bodyChunk bytes, each handed over when the handler asks for it
-// (BodyChunk on the loop, BodyReader off it). The connection takes no more
-// of the client's bytes while the handler holds a chunk it has not asked
-// past: the rest waits in gnet's buffer (which gnet keeps filling, up to
-// MaxInboundBytes; see conn.go), and the requests pipelined behind wait
-// for the body's end.
+// (BodyChunk on the loop, BodyReader off it). Two buffers take turns: the
+// handler holds one while the connection fills the other with what has
+// arrived, so that a handler that asks again finds its next chunk ready,
+// as large as the time it took allowed (a fast handler gets small chunks
+// soon, a slow one large chunks, and fewer of them). Once the filling
+// buffer has less room than one read, the connection takes no more of the
+// client's bytes (readpause.go) until the handler asks; the requests
+// pipelined behind wait for the body's end.
+//
+// A Content-Length body is read from the socket straight into the filling
+// buffer when gnet holds none of its bytes (readpause.go: readDirectOnLoop),
+// so most of a large upload is copied once, by the kernel, as with
+// net/http; a chunked body is decoded from gnet's buffer.
 
-// bodyChunk is the most a streamed body hands over at once.
-const bodyChunk = 64 << 10
+const (
+	// bodyChunk is the most a streamed body hands over at once.
+	bodyChunk = 256 << 10
+	// bodyReadRoom is the room the filling buffer must have to take
+	// another read (gnet's ReadBufferCap): with less, reading pauses.
+	bodyReadRoom = 64 << 10
+)
 
 // ErrBodyNotStreamed is BodyChunk's error for a request whose body was
 // read whole (use Body).
@@ -37,17 +51,23 @@ type bodyIn struct {
 	bufs      [2][]byte // double buffer: the chunk handed over, and the one filling
 	fill      int       // index of the filling buffer
 	has       bool      // bufs[fill] holds data not yet handed over
-	eof       bool      // every body byte has been taken from the connection
-	err       error     // the body failed (the client left, bad framing, over the limit)
-	waiter    runtime.Promise[[]byte]
-	waiting   bool
-	asked     bool // the handler has asked for the body (100 Continue)
-	starved   bool // the last feed found too few bytes to hand anything over
+	// sawEnd: a direct read met the end of the stream (or an error);
+	// read directly no more, gnet's own read will see it and close.
+	sawEnd  bool
+	eof     bool  // every body byte has been taken from the connection
+	err     error // the body failed (the client left, bad framing, over the limit)
+	waiter  runtime.Promise[[]byte]
+	waiting bool
+	asked   bool // the handler has asked for the body (100 Continue)
+	// owed: the handler asked while the body had not all arrived, so
+	// "100 Continue" is due when its turn comes; continued: it was sent.
+	owed, continued bool
+	starved         bool // the last feed found too few bytes to hand anything over
 }
 
-// BodyChunk returns the next chunk of a streamed request body: ready at
-// once if one has arrived, pending until one does. The chunk is valid
-// until the next call. At the end of the body the future fails with
+// BodyChunk returns the next chunk of a streamed request body (up to 256
+// KiB, what has arrived since the last call): ready at once if some has
+// arrived, pending until some does. The chunk is valid until the next call. At the end of the body the future fails with
 // io.EOF; if the body cannot be read (the client left, bad chunked
 // framing, over the limit) with that error. For a body that was read whole
 // it fails with ErrBodyNotStreamed. Loop-only.
@@ -57,8 +77,12 @@ func (c *Ctx) BodyChunk() runtime.Future[[]byte] {
 		return runtime.Rejected[[]byte](ErrBodyNotStreamed)
 	}
 	if !b.asked {
+		// "100 Continue" goes out from the connection's pass
+		// (writeOnLoop), once it has taken what arrived with the head: a
+		// body that had all arrived needs none (RFC 9110 §10.1.1), and
+		// whether it had must not depend on when the handler asked.
 		b.asked = true
-		b.cn.continueBodyOnLoop(c)
+		b.cn.markOnLoop(evIn)
 	}
 	if b.waiting {
 		return runtime.Rejected[[]byte](errors.New("weft/net: BodyChunk called again before its previous future settled"))
@@ -77,28 +101,49 @@ func (c *Ctx) BodyChunk() runtime.Future[[]byte] {
 	return b.waiter.Future()
 }
 
-// continueBodyOnLoop sends "100 Continue" for c, whose streamed body its
-// handler has asked for, if c expects it and nothing is owed before it (an
-// interim response must not overtake earlier answers): from BodyChunk, and
-// again once the answers before c are written (writeOnLoop). Not once c's
-// streamed answer has sent its head (at a pass, or with its first 16 KiB):
-// an interim response after the final one would land inside its body.
+// continueBodyOnLoop sends "100 Continue" for c, the request at the head
+// of the queue, if c expects it, its handler asked for its streamed body
+// while the body had not all arrived (owed, noted by writeOnLoop after each
+// pass's feed: a body that came with its head needs none, RFC 9110
+// §10.1.1), and it was not sent yet. It is sent only at the head of the
+// queue: an interim response must not overtake earlier answers.
+// Not once c's streamed answer has sent its head: an interim response
+// after the final one would land inside its body.
 func (cn *conn) continueBodyOnLoop(c *Ctx) {
-	if !c.req.ExpectContinue || cn.sent100 || cn.closedNow() || len(cn.queue) == 0 || cn.queue[0] != c {
+	b := c.bodyIn
+	if !c.req.ExpectContinue || !b.owed || b.continued || cn.closedNow() || len(cn.queue) == 0 || cn.queue[0] != c {
 		return
 	}
 	if s := c.stream; s != nil && s.headSent {
 		return
 	}
-	cn.sent100 = true
+	b.continued = true
 	_, _ = cn.gc.Write(continueLine)
 }
 
+// appendContinueOnLoop appends "100 Continue" for c to out if it is due
+// (as continueBodyOnLoop): writeOnLoop calls it as c's turn comes, so that
+// it precedes c's answer when both go out in one write. Not after the
+// head of c's streamed answer (see continueBodyOnLoop).
+func (c *Ctx) appendContinueOnLoop(out []byte) []byte {
+	b := c.bodyIn
+	if b == nil || !c.req.ExpectContinue || !b.owed || b.continued {
+		return out
+	}
+	if s := c.stream; s != nil && s.headSent {
+		return out
+	}
+	b.continued = true
+	return append(out, continueLine...)
+}
+
 // handOverOnLoop gives the filled buffer to the handler and lets the
-// connection fill the other one.
+// connection fill the other one (the handler's previous chunk, which its
+// asking again has released).
 func (b *bodyIn) handOverOnLoop() []byte {
 	chunk := b.bufs[b.fill]
 	b.fill ^= 1
+	b.bufs[b.fill] = b.bufs[b.fill][:0]
 	b.has = false
 	if !b.cn.closedNow() {
 		b.cn.markOnLoop(evIn)
@@ -132,24 +177,35 @@ func (b *bodyIn) failOnLoop(err error) {
 	b.settleOnLoop()
 }
 
+// fullOnLoop reports whether the filling buffer cannot take another read:
+// the connection then takes no more bytes until the handler asks.
+func (b *bodyIn) fullOnLoop() bool {
+	return b.has && len(b.bufs[b.fill]) > bodyChunk-bodyReadRoom
+}
+
+// roomOnLoop is how many more body bytes the filling buffer takes.
+func (b *bodyIn) roomOnLoop() int {
+	return bodyChunk - len(b.bufs[b.fill])
+}
+
 // feedOnLoop takes the body's next bytes from the front of in into the
-// filling buffer, if it is free, and reports how many bytes of in it
-// consumed and whether the body has ended.
+// filling buffer, as many as it has room for, and reports how many bytes
+// of in it consumed and whether the body has ended.
 func (b *bodyIn) feedOnLoop(in []byte, lim *http1.Limits) (consumed int, done bool, err error) {
 	if b.eof || b.err != nil {
 		return 0, true, b.err
 	}
-	if b.has {
+	buf := b.bufs[b.fill]
+	if len(buf) >= bodyChunk {
 		return 0, false, nil // the handler has not taken the last chunk
 	}
-	buf := b.bufs[b.fill][:0]
 	if b.remaining >= 0 {
-		n := int(min(int64(len(in)), b.remaining, bodyChunk))
+		n := int(min(int64(len(in)), b.remaining, int64(bodyChunk-len(buf))))
 		consumed, buf = n, append(buf, in[:n]...)
 		b.remaining -= int64(n)
 		b.eof = b.remaining == 0
 	} else {
-		// Decode up to one chunk's worth of data.
+		// Decode up to the buffer's room.
 		for len(buf) < bodyChunk && !b.dec.Done() {
 			n, d, err := b.dec.Next(in[consumed:], bodyChunk-len(buf), b.limit, lim)
 			if err != nil {
@@ -165,19 +221,51 @@ func (b *bodyIn) feedOnLoop(in []byte, lim *http1.Limits) (consumed int, done bo
 		b.eof = b.dec.Done()
 	}
 	b.bufs[b.fill] = buf
-	if len(buf) > 0 {
-		b.has = true
-	}
+	b.noteFilledOnLoop()
+	return consumed, b.eof, nil
+}
+
+// noteFilledOnLoop records what the filling buffer now holds and settles
+// a waiting BodyChunk with it.
+func (b *bodyIn) noteFilledOnLoop() {
+	b.has = len(b.bufs[b.fill]) > 0
 	b.starved = !b.has && !b.eof
 	b.settleOnLoop()
-	return consumed, b.eof, nil
+}
+
+// readDirectOnLoop reads the rest of a Content-Length body, as much as the
+// filling buffer has room for, from the connection's socket straight into
+// it (no copy through gnet's buffers), when gnet holds none of the
+// connection's bytes. It reports how many bytes it read.
+func (b *bodyIn) readDirectOnLoop() int {
+	if b.remaining <= 0 || b.sawEnd || b.err != nil || b.fullOnLoop() {
+		return 0
+	}
+	buf := b.bufs[b.fill]
+	want := int(min(b.remaining, int64(bodyChunk-len(buf))))
+	if cap(buf)-len(buf) < min(want, bodyReadRoom) {
+		buf = slices.Grow(buf, min(want, max(len(buf), bodyReadRoom)))
+	}
+	n, end := b.cn.readSocketOnLoop(buf[len(buf):min(cap(buf), len(buf)+want)])
+	b.sawEnd = end
+	if n <= 0 {
+		b.bufs[b.fill] = buf
+		return 0
+	}
+	b.bufs[b.fill] = buf[:len(buf)+n]
+	b.remaining -= int64(n)
+	b.eof = b.remaining == 0
+	b.noteFilledOnLoop()
+	return n
 }
 
 // BodyReader returns an io.Reader over a streamed request body, for
 // off-loop code (a Blocking function, an offload job): each Read takes the
 // next chunk from the loop. Read returns io.EOF at the end, and the body's
-// error if it fails, or ctx's if the request's context ends. Call
-// BodyReader on the loop; use the reader from one goroutine, not the loop.
+// error if it fails, or ctx's if the request's context ends. The reader is
+// also an io.WriterTo: io.Copy writes each chunk to its destination with no
+// copy into a buffer of its own. Call BodyReader on the loop; use the
+// reader from one goroutine, not the loop.
 func (c *Ctx) BodyReader() io.Reader {
 	return &bodyReader{c: c, l: c.l, ctx: c.Context(), got: make(chan chunkResult, 1)}
 }
@@ -197,13 +285,49 @@ type bodyReader struct {
 }
 
 func (r *bodyReader) Read(p []byte) (int, error) {
+	if err := r.nextOffLoop(); err != nil {
+		return 0, err
+	}
+	n := copy(p, r.left)
+	r.left = r.left[n:]
+	return n, nil
+}
+
+// WriteTo writes the rest of the body to w, each chunk as the loop hands
+// it over, without copying it into a buffer of the caller's (io.Copy uses
+// it). It returns the bytes written and the first error other than io.EOF.
+func (r *bodyReader) WriteTo(w io.Writer) (int64, error) {
+	var total int64
+	for {
+		if err := r.nextOffLoop(); err != nil {
+			if err == io.EOF {
+				err = nil
+			}
+			return total, err
+		}
+		n, err := w.Write(r.left)
+		total += int64(n)
+		r.left = r.left[n:]
+		if err == nil && n == 0 {
+			err = io.ErrShortWrite
+		}
+		if err != nil {
+			return total, err
+		}
+	}
+}
+
+// nextOffLoop makes sure r.left holds unread bytes, asking the loop for
+// the next chunk once it is used up, or returns the error that ends the
+// body.
+func (r *bodyReader) nextOffLoop() error {
 	for len(r.left) == 0 {
 		if r.err != nil {
-			return 0, r.err
+			return r.err
 		}
 		if err := r.l.Post((*askChunk)(r)); err != nil {
 			r.err = err
-			return 0, err
+			return err
 		}
 		select {
 		case res := <-r.got:
@@ -211,12 +335,10 @@ func (r *bodyReader) Read(p []byte) (int, error) {
 		case <-r.ctx.Done():
 			// The loop may still answer; got has room for it.
 			r.err = r.ctx.Err()
-			return 0, r.err
+			return r.err
 		}
 	}
-	n := copy(p, r.left)
-	r.left = r.left[n:]
-	return n, nil
+	return nil
 }
 
 // askChunk is the task that asks the loop for the reader's next chunk.

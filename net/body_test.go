@@ -35,6 +35,19 @@ func sha256Handler(c *net.Ctx) net.Result {
 	return runtime.Then(c, sum, func(s string) net.Result { return c.Text(200, s) })
 }
 
+// drainOnLoop reads c's streamed body chunk by chunk on the loop, and then
+// answers with done, given the bytes read and the error that ended the
+// body (io.EOF at its end).
+func drainOnLoop(c *net.Ctx, done func(n int, err error) net.Result) net.Result {
+	n := 0
+	var next func([]byte) net.Result
+	next = func(b []byte) net.Result {
+		n += len(b)
+		return runtime.Then(c, c.BodyChunk(), next)
+	}
+	return next(nil).Catch(c, func(err error) net.Result { return done(n, err) })
+}
+
 // pattern is n bytes of a repeating pattern, and its SHA-256.
 func pattern(n int) (string, string) {
 	b := []byte(strings.Repeat("0123456789abcdefghijklmnopqrstuvwxyz", n/36+1)[:n])
@@ -175,13 +188,7 @@ func TestStreamedBodyOnTheLoopWithAClientThatLeaves(t *testing.T) {
 	addr := startServer(t, &net.Server{
 		StreamBody: func(*net.Ctx) int64 { return 1 << 30 },
 		Handler: func(c *net.Ctx) net.Result {
-			n := 0
-			var next func([]byte) net.Result
-			next = func(b []byte) net.Result {
-				n += len(b)
-				return runtime.Then(c, c.BodyChunk(), next)
-			}
-			return next(nil).Catch(c, func(err error) net.Result {
+			return drainOnLoop(c, func(_ int, err error) net.Result {
 				gotErr <- err
 				return net.Fail(err)
 			})

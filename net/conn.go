@@ -265,6 +265,11 @@ func (cn *conn) serviceOnLoop() bool {
 		cn.protocolTrafficOnLoop()
 		cn.writeOnLoop()
 	default:
+		if cn.read == readStreamed {
+			// Closing reads no more requests, but the streamed body of
+			// the last one (Connection: close, HTTP/1.0) still arrives.
+			cn.feedBodyOnLoop(&turn{})
+		}
 		cn.writeOnLoop()
 	}
 	cn.inPass = false
@@ -393,19 +398,33 @@ func (cn *conn) parseOnLoop(t *turn) parseStop {
 func (cn *conn) feedBodyOnLoop(t *turn) bool {
 	c := cn.bodyOf
 	b := c.bodyIn
-	if cn.gc.InboundBuffered() == 0 && !b.eof {
-		return false
+	var (
+		n    int
+		done bool
+		err  error
+	)
+	if in := cn.gc.InboundBuffered(); in > 0 || b.eof {
+		// Only what the buffer's room may need: Peek copies what it
+		// returns when gnet's ring holds it.
+		want := b.roomOnLoop() + cn.l.st.cfg.maxHeaderBytes + 4<<10
+		if b.remaining >= 0 {
+			want = int(min(b.remaining, int64(b.roomOnLoop())))
+		}
+		if want > 0 || b.eof {
+			buf, _ := cn.gc.Peek(min(want, in))
+			n, done, err = b.feedOnLoop(buf, &cn.l.st.limits)
+			if n > 0 {
+				_, _ = cn.gc.Discard(n)
+			}
+		}
 	}
-	// Only what one chunk may need: Peek copies what it returns when
-	// gnet's ring holds it.
-	want := bodyChunk + cn.l.st.cfg.maxHeaderBytes + 4<<10
-	if b.remaining >= 0 {
-		want = int(min(b.remaining, bodyChunk))
+	if err == nil && !done && !cn.closedNow() && cn.gc.InboundBuffered() == 0 {
+		// gnet holds nothing more of the body: take what the socket
+		// has straight into the buffer.
+		n += b.readDirectOnLoop()
+		done = b.eof
 	}
-	buf, _ := cn.gc.Peek(min(want, cn.gc.InboundBuffered()))
-	n, done, err := b.feedOnLoop(buf, &cn.l.st.limits)
 	if n > 0 {
-		_, _ = cn.gc.Discard(n)
 		t.bytes += n
 		// ReadTimeout bounds a streamed body's time without progress,
 		// not its whole length (an upload may take hours).
@@ -628,6 +647,7 @@ func (cn *conn) writeOnLoop() {
 	done, wroteLast := 0, false
 	cn.gathering = true
 	for i, c := range cn.queue {
+		out = c.appendContinueOnLoop(out) // its turn: an interim response owed
 		if c.stream != nil {
 			if c.stream.aborted {
 				// Its turn: cut the connection here.
@@ -707,9 +727,13 @@ func (cn *conn) writeOnLoop() {
 		// may have it now that they are written.
 		cn.maybeContinueOnLoop(p)
 	}
-	if c := cn.bodyOf; c != nil && c.bodyIn.asked && !cn.closedNow() {
-		// The same for a streamed body whose handler asked for it.
-		cn.continueBodyOnLoop(c)
+	if c := cn.bodyOf; c != nil && c.bodyIn.asked {
+		// Its handler asked for a streamed body still arriving.
+		c.bodyIn.owed = true
+	}
+	if len(cn.queue) > 0 && cn.queue[0].bodyIn != nil {
+		// The same for a streamed body, once its request is first.
+		cn.continueBodyOnLoop(cn.queue[0])
 	}
 }
 
@@ -907,7 +931,7 @@ const (
 // expiredOnLoop reports which of the connection's timeouts has passed, if
 // any. It changes nothing.
 func (cn *conn) expiredOnLoop(cfg *config, now int64) expiry {
-	if cn.writeStart != 0 && cfg.writeTimeout > 0 && now-cn.writeStart > int64(cfg.writeTimeout) {
+	if cn.writeStart != 0 && cfg.overdue(now, cn.writeStart, cfg.writeTimeout) {
 		return expiredWrite
 	}
 	if cn.reqStart != 0 {
@@ -915,14 +939,24 @@ func (cn *conn) expiredOnLoop(cfg *config, now int64) expiry {
 		if cn.read == readBody || cn.read == readStreamed {
 			limit = cfg.readTimeout
 		}
-		if limit > 0 && now-cn.reqStart > int64(limit) {
+		if cfg.overdue(now, cn.reqStart, limit) {
 			return expiredRequest
 		}
 	}
-	if cfg.idleTimeout > 0 && cn.phase != phaseUpgraded && cn.idleOnLoop() && cn.writeStart == 0 && now-cn.lastActive > int64(cfg.idleTimeout) {
+	if cn.phase != phaseUpgraded && cn.idleOnLoop() && cn.writeStart == 0 && cfg.overdue(now, cn.lastActive, cfg.idleTimeout) {
 		return expiredIdle
 	}
 	return expiredNot
+}
+
+// overdue reports whether limit (0: none) has passed since a time stamped
+// from the coarse clock. A stamp is the clock's value, which lags the real
+// time by up to a tick, so the real time since then is more than now -
+// since - tick: the limit is counted from the latest moment the stamp can
+// stand for. A timeout so never fires early, and fires at most two ticks
+// late (the stamp's lag and the sweep's period).
+func (cfg *config) overdue(now, since int64, limit time.Duration) bool {
+	return limit > 0 && now-since > int64(limit+cfg.tick)
 }
 
 // writeRequestTimeoutOnLoop says why the connection closes: a request took
@@ -942,7 +976,7 @@ func (cn *conn) answerOverdueOnLoop(cfg *config, now int64) {
 		return
 	}
 	for _, c := range cn.queue {
-		if !c.frozen && c.stream == nil && now-c.start > int64(cfg.handlerTimeout) {
+		if !c.frozen && c.stream == nil && cfg.overdue(now, c.start, cfg.handlerTimeout) {
 			c.timeoutOnLoop()
 		}
 	}

@@ -62,16 +62,28 @@ func fuzzHandler(c *net.Ctx) net.Result {
 		pr := runtime.NewPromise[string](c.Loop())
 		go pr.Resolve(answer)
 		return runtime.Then(c, pr.Future(), func(s string) net.Result { return c.Text(200, s) })
-	case strings.HasPrefix(p, "/up/"):
+	case strings.HasPrefix(p, "/up/"), strings.HasPrefix(p, "/upslow/"):
 		// A streamed body, read chunk by chunk on the loop: the same
-		// answer as a body read whole (a trailer is not kept).
+		// answer as a body read whole (a trailer is not kept). /upslow/
+		// takes each chunk a timer after the last, so that the body's
+		// bytes wait for it (the connection's pause). A request with no
+		// body is not streamed: its (empty) body is read whole.
+		slow := strings.HasPrefix(p, "/upslow/")
 		var body []byte
 		var next func([]byte) net.Result
 		next = func(b []byte) net.Result {
 			body = append(body, b...)
+			if slow {
+				return runtime.Then(c, runtime.After(c, 0), func(struct{}) net.Result {
+					return runtime.Then(c, c.BodyChunk(), next)
+				})
+			}
 			return runtime.Then(c, c.BodyChunk(), next)
 		}
 		return next(nil).Catch(c, func(err error) net.Result {
+			if errors.Is(err, net.ErrBodyNotStreamed) {
+				body, err = c.Body(), io.EOF
+			}
 			if err != io.EOF {
 				return net.Fail(err)
 			}
@@ -259,6 +271,15 @@ func FuzzConnSplits(f *testing.F) {
 		"POST /up/1 HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhelloPOST /up/2 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\nX-T: 1\r\n\r\nGET /s/3 HTTP/1.1\r\nHost: x\r\n\r\n",
 		"POST /up/1 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n401\r\n" + after,
 		"POST /up/1 HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcX\r\n0\r\n\r\n" + after,
+		// Streamed bodies: a slow reader, a closing request, a body cut
+		// short, bad framing after good chunks, Expect on a body that came
+		// with its head.
+		"POST /upslow/1 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\nPOST /upslow/2 HTTP/1.1\r\nHost: x\r\nContent-Length: 7\r\n\r\nabcdefg" + after,
+		"POST /up/1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 300\r\n\r\n" + strings.Repeat("c", 300) + after,
+		"POST /up/1 HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+		"GET /async/0 HTTP/1.1\r\nHost: x\r\n\r\nPOST /upslow/1 HTTP/1.1\r\nHost: x\r\nContent-Length: 900\r\n\r\n" + strings.Repeat("z", 400),
+		"POST /up/1 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n0123456789abcdef\r\n10\r\n0123456789abcdef\r\nzz\r\n" + after,
+		"GET /async/0 HTTP/1.1\r\nHost: x\r\n\r\nPOST /up/1 HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\nhello" + after,
 	} {
 		f.Add([]byte(s), uint64(i)*8) // byte by byte
 		f.Add([]byte(s), uint64(i)*8+3)
@@ -404,7 +425,7 @@ func genToken(r *rand.Rand, n int) string {
 // limits; it closes the connection only if mayClose.
 func genRequest(r *rand.Rand, i int, last, mayClose bool) modelRequest {
 	methods := []string{"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"}
-	kinds := []string{"s", "s", "async", "later", "fail", "panic"}
+	kinds := []string{"s", "s", "async", "later", "fail", "panic", "up", "upslow"}
 	m := modelRequest{method: methods[r.IntN(len(methods))]}
 	path := fmt.Sprintf("/%s/%d", kinds[r.IntN(len(kinds))], i)
 	query := ""
@@ -491,6 +512,9 @@ func genRequest(r *rand.Rand, i int, last, mayClose bool) modelRequest {
 	h.WriteString("\r\n")
 	m.raw, m.headLen = h.String()+payload.String(), h.Len()
 
+	if strings.HasPrefix(path, "/up") {
+		trailer = "" // a streamed body's trailer is not kept
+	}
 	m.status, m.body = 200, fuzzAnswer(m.method, path, query, hdr, trailer, body)
 	switch {
 	case strings.HasPrefix(path, "/fail/"):
@@ -520,7 +544,7 @@ func checkModel(t *testing.T, seed, splitSeed uint64) {
 			fail("%v\noutput %q", err, out)
 		}
 		if got := normalize(out); got != p.want || closed != p.closes {
-			fail("got  (closed %v) %q\nwant (closed %v) %q", closed, got, p.closes, p.want)
+			fail("%s\ngot  (closed %v) %q\nwant (closed %v) %q", firstDiff(got, p.want), closed, got, p.closes, p.want)
 		}
 		var cuts []int
 		for i, n := 0, 0; i < len(pieces)-1; i++ {
@@ -547,6 +571,17 @@ func checkModel(t *testing.T, seed, splitSeed uint64) {
 			fail("an interim response after the last response: %q", out)
 		}
 	}
+}
+
+// firstDiff says where got and want part, with some context.
+func firstDiff(got, want string) string {
+	i := 0
+	for i < len(got) && i < len(want) && got[i] == want[i] {
+		i++
+	}
+	lo := max(0, i-200)
+	return fmt.Sprintf("they part at byte %d of %d (want %d):\n got  ...%q\n want ...%q",
+		i, len(got), len(want), got[lo:min(len(got), i+200)], want[lo:min(len(want), i+200)])
 }
 
 func TestConnModel(t *testing.T) {

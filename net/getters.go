@@ -133,12 +133,14 @@ func (c *Ctx) HeaderValues(name string) iter.Seq[string] {
 	}
 }
 
-// Forms: urlencoded request bodies. The body is the buffered request body
-// (Body); multipart bodies are not parsed here.
+// Forms: urlencoded request bodies. FormValue, FormValues and Form read a
+// body read whole (Body); for a streamed one (Server.StreamBody) use
+// URLEncodedForm (form.go), and MultipartForm for multipart bodies.
 
 // FormValue returns the first value of the field key of an
-// application/x-www-form-urlencoded request body, decoded, or "" when there
-// is none or the body is not urlencoded. Unlike net/http's FormValue it
+// application/x-www-form-urlencoded request body read whole, decoded, or ""
+// when there is none, the body is not urlencoded, or it is streamed (use
+// URLEncodedForm). Unlike net/http's FormValue it
 // never looks at the query (use Query). It allocates only when the value is
 // encoded. Loop-only.
 func (c *Ctx) FormValue(key string) string {
@@ -168,19 +170,17 @@ func (c *Ctx) FormValues(key string) iter.Seq[string] {
 
 // Form parses the whole urlencoded request body into a url.Values (a copy,
 // safe to keep). It returns a 415 *Error if the Content-Type is not
-// application/x-www-form-urlencoded and a 400 if the body is not valid
-// urlencoded data. Loop-only.
+// application/x-www-form-urlencoded, a 400 if the body is not valid
+// urlencoded data, and ErrBodyStreamed (a 500) if the body is streamed
+// (read that with URLEncodedForm). Loop-only.
 func (c *Ctx) Form() (url.Values, error) {
 	if !c.isForm() {
-		ct := c.Header("Content-Type")
-		return nil, &Error{Status: StatusUnsupportedMediaType,
-			Message: fmt.Sprintf("request body: Content-Type %q is not application/x-www-form-urlencoded", ct)}
+		return nil, notForm(c)
 	}
-	v, err := url.ParseQuery(string(c.Body()))
-	if err != nil {
-		return nil, &Error{Status: StatusBadRequest, Message: "request body: invalid form data", Err: err}
+	if c.bodyIn != nil {
+		return nil, ErrBodyStreamed
 	}
-	return v, nil
+	return parseForm(c.Body())
 }
 
 func (c *Ctx) isForm() bool {

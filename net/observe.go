@@ -28,6 +28,10 @@ const (
 	kindConn                     // OnOpen, OnClose
 )
 
+// Activity returns the loop's callback marks, which its LagMonitor reads to
+// tell an idle loop (runtime.ActivityLoop). Safe for concurrent use.
+func (l *loop) Activity() *runtime.Activity { return &l.obs.act }
+
 // taskKind tells the sweep (a timer) from other tasks (continuations).
 func taskKind(t runtime.Task) uint8 {
 	if _, ok := t.(*sweeper); ok {
@@ -174,11 +178,37 @@ func (c *Ctx) RequestID() string { return c.requestID }
 // shards) can be kept in a slice indexed by it. Safe for concurrent use.
 func (c *Ctx) LoopID() int { return c.l.id }
 
+// LoopLagP99 returns the 99th percentile of the request's loop's lag over
+// the last second (runtime.LagMonitor.RecentLag: the last 100 probes, one
+// every 10 ms), or the wait of a probe still pending if that is longer, so
+// that a loop blocked now shows at once; 0 under TestConn, whose loop runs
+// only inside Serve. LoadShed's MaxLoopLag reads it. Two atomic loads.
+// Safe for concurrent use.
+func (c *Ctx) LoopLagP99() time.Duration { return c.l.lagP99() }
+
+// lagP99 is the loop's recent lag percentile (0 without a probe).
+func (l *loop) lagP99() time.Duration {
+	if l.lag == nil {
+		return 0
+	}
+	return l.lag.RecentLag()
+}
+
 // LoopUtilization returns the share of the last second or so that the
 // request's loop spent running callbacks (0 to 1; 0 in the first second),
 // from the watchdog's samples: Node's event loop utilization, for load
 // shedding. One atomic load. Safe for concurrent use.
 func (c *Ctx) LoopUtilization() float64 { return math.Float64frombits(c.l.obs.util.Load()) }
+
+// Queued marks work kept for the request as waiting in a queue (an offload
+// job), for Timings: runtime.KeepQueued calls it, right after Keep. It
+// makes the tracker a runtime.QueueTracker. Loop-only.
+func (t *tracker) Queued(runtime.Work) { t.timing.queuedOnLoop() }
+
+// Dequeued records that a queued job left its queue after waiting queued:
+// the wait counts as OffloadQueued from now on, and the job as running.
+// Safe for concurrent use.
+func (t *tracker) Dequeued(_ runtime.Work, queued time.Duration) { t.timing.dequeuedOffLoop(queued) }
 
 // SetContext replaces the request's context, what c.Context returns and
 // what runtime.Blocking and offload jobs started for the request get, with
@@ -235,9 +265,11 @@ type LoopStats struct {
 	// requests read and not yet answered.
 	Conns, InFlight int64
 	// Lag is the distribution of the loop's lag, probed every 10 ms
-	// (runtime.LagMonitor); LagNow is the current lag (LagMonitor.Lag).
-	Lag    runtime.LagHistogram
-	LagNow time.Duration
+	// (runtime.LagMonitor); LagNow is the current lag (LagMonitor.Lag),
+	// LagP99 the 99th percentile of the last second's probes, or the
+	// current wait if longer (LagMonitor.RecentLag, Ctx.LoopLagP99).
+	Lag            runtime.LagHistogram
+	LagNow, LagP99 time.Duration
 	// Samples counts the watchdog's looks at the loop (one every few ms),
 	// BusySamples those that found it running a callback: their ratio
 	// over an interval is the loop's utilization.
@@ -277,6 +309,7 @@ func (s *Server) Stats(into *ServerStats) {
 				InFlight:    l.inflight.Load(),
 				Lag:         l.lagHistogram(),
 				LagNow:      l.lagNow(),
+				LagP99:      l.lagP99(),
 				Samples:     l.obs.samples.Load(),
 				BusySamples: l.obs.busySamples.Load(),
 				Utilization: math.Float64frombits(l.obs.util.Load()),

@@ -37,9 +37,33 @@ func epollOf(el gnet.EventLoop) int {
 }
 
 // wantsReadPausedOnLoop reports whether the connection should take no more
-// bytes from the socket now: its streamed body's handler holds a chunk.
+// bytes from the socket now: its streamed body's filling buffer has no
+// room for another read while the handler holds the other one.
 func (cn *conn) wantsReadPausedOnLoop() bool {
-	return cn.read == readStreamed && cn.bodyOf != nil && cn.bodyOf.bodyIn.has
+	return cn.read == readStreamed && cn.bodyOf != nil && cn.bodyOf.bodyIn.fullOnLoop()
+}
+
+// readSocketOnLoop reads from the connection's socket into p itself,
+// bypassing gnet's buffers, for a streamed body (body.go:
+// readDirectOnLoop). It may only run when gnet holds none of the
+// connection's bytes, so that the order of the bytes is kept: gnet reads
+// the socket only in this same loop, and appends nothing unless it reads.
+// It reports the bytes read and whether the socket met its end or an
+// error; it leaves those for gnet's own read to see (the socket stays
+// readable, so gnet's next poll reads it and closes the connection as it
+// always does). Only on gnet's loops (epfd known), not on a TestConn.
+func (cn *conn) readSocketOnLoop(p []byte) (n int, end bool) {
+	if cn.l.epfd < 0 || cn.closedNow() || len(p) == 0 || cn.gc.InboundBuffered() > 0 {
+		return 0, false
+	}
+	n, err := unix.Read(cn.gc.Fd(), p)
+	switch {
+	case err == unix.EAGAIN || err == unix.EINTR:
+		return 0, false
+	case err != nil || n == 0:
+		return 0, true
+	}
+	return n, false
 }
 
 // applyReadPauseOnLoop pauses or resumes reading the socket as the

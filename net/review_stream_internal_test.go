@@ -164,13 +164,16 @@ func TestClientLeavingWhileReadingIsPausedCancelsTheContext(t *testing.T) {
 			})
 		},
 	})
+	// Enough to fill the chunk handed over and the one filling behind it
+	// (reading pauses then), and a read more, left in the socket.
+	const held = bodyChunk + 2*bodyReadRoom
 	conn, err := stdnet.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := io.WriteString(conn, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 16777216\r\n\r\n"+strings.Repeat("b", 100<<10)); err != nil {
+	if _, err := io.WriteString(conn, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 16777216\r\n\r\n"+strings.Repeat("b", held)); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(5 * time.Second) // a hang guard, not a measure

@@ -39,11 +39,15 @@ func (c *Ctx) Value(key any) any {
 // ran. Concurrent jobs add up, so a sum may exceed the request's wall time.
 type Timings struct {
 	OffloadQueued, OffloadRan, BlockingRan time.Duration
-	// Pending is how long the request's off-loop work that has not
-	// finished yet has been going (since the oldest such job or Blocking
-	// call started): an offload job still queued or running, or a
-	// Blocking call still running, when a timeout answered first. The
-	// others count work only once it has finished.
+	// Pending is how long the request's off-loop work that has started
+	// and not finished yet has been running (since the oldest such job or
+	// Blocking call started): an offload job running, or a Blocking call,
+	// when a timeout answered first. OffloadRan and BlockingRan count
+	// work only once it has finished. OffloadQueued counts a job's wait
+	// as soon as a worker takes it, and a job still queued is counted
+	// there too, up to now (since the oldest job still queued was
+	// queued): a request answered while its job waits shows the wait as
+	// queue time.
 	Pending time.Duration
 }
 
@@ -54,8 +58,16 @@ func (c *Ctx) Timings() Timings {
 		OffloadRan:    time.Duration(c.timing.offloadRan.Load()),
 		BlockingRan:   time.Duration(c.timing.blockingRan.Load()),
 	}
-	if since := c.timing.pendingSince.Load(); since != 0 && c.timing.unmeasured() > 0 {
-		t.Pending = time.Duration(monoNow() - since)
+	pending, queued := c.timing.pendingSince.Load(), c.timing.queuedSince.Load()
+	if pending == 0 && queued == 0 {
+		return t // no off-loop work unfinished: the common case
+	}
+	now := monoNow()
+	if queued != 0 && c.timing.inQueue() > 0 {
+		t.OffloadQueued += time.Duration(now - queued)
+	}
+	if pending != 0 && c.timing.running() > 0 {
+		t.Pending = time.Duration(now - pending)
 	}
 	return t
 }
@@ -68,15 +80,27 @@ func (c *Ctx) Timings() Timings {
 // the loop, when it starts), measured (Measure, off the loop, when it has
 // run; a job dropped from a queue never is), and released (Release, on the
 // loop, when its future has settled). Work kept and neither released nor
-// measured is pending; pendingSince is when the count of such work last
-// rose from 0.
+// measured is unfinished. Of that, work marked queued (runtime's
+// QueueTracker: Queued on the loop, Dequeued off it when a worker takes it)
+// is in a queue, and the rest is running; pendingSince is when the count
+// of running work last rose from 0, queuedSince when the count of queued
+// work did.
 type ctxTiming struct {
 	offloadQueued, offloadRan, blockingRan atomic.Int64
 
 	kept, released, consumed atomic.Int64 // consumed: releases that followed a Measure
 	measured                 atomic.Int64
 	pendingSince             atomic.Int64 // monoNow; 0: none
+	queued, dequeued         atomic.Int64 // Queued and Dequeued calls
+	queuedSince              atomic.Int64 // monoNow; 0: none
 }
+
+// inQueue returns how many jobs wait in a queue (a Dequeued may come
+// before its Queued: never below 0).
+func (t *ctxTiming) inQueue() int64 { return max(t.queued.Load()-t.dequeued.Load(), 0) }
+
+// running returns how many jobs are unfinished and not in a queue.
+func (t *ctxTiming) running() int64 { return t.unmeasured() - t.inQueue() }
 
 // unmeasured returns how many jobs are kept, not released and not measured.
 func (t *ctxTiming) unmeasured() int64 {
@@ -86,7 +110,23 @@ func (t *ctxTiming) unmeasured() int64 {
 // keptOnLoop and releasedOnLoop follow the tracker's Keep and Release.
 func (t *ctxTiming) keptOnLoop() {
 	t.kept.Add(1)
-	if t.unmeasured() == 1 {
+	if t.running() == 1 {
+		t.pendingSince.Store(monoNow())
+	}
+}
+
+// queuedOnLoop and dequeuedOffLoop follow the tracker's Queued and Dequeued.
+func (t *ctxTiming) queuedOnLoop() {
+	t.queued.Add(1)
+	if t.inQueue() == 1 {
+		t.queuedSince.Store(monoNow())
+	}
+}
+
+func (t *ctxTiming) dequeuedOffLoop(waited time.Duration) {
+	t.offloadQueued.Add(int64(waited))
+	t.dequeued.Add(1)
+	if t.running() == 1 {
 		t.pendingSince.Store(monoNow())
 	}
 }
@@ -110,6 +150,9 @@ func (t *ctxTiming) reset() {
 	t.consumed.Store(0)
 	t.measured.Store(0)
 	t.pendingSince.Store(0)
+	t.queued.Store(0)
+	t.dequeued.Store(0)
+	t.queuedSince.Store(0)
 }
 
 // monoNow is a monotonic clock in ns, nonzero.

@@ -53,7 +53,7 @@ func (p *Pool) ExpectedWait() time.Duration {
 	if w == 0 {
 		return 0
 	}
-	q := len(p.jobs)
+	q := p.queued()
 	if int(p.m.running.Load())+q < w {
 		return 0
 	}
@@ -71,5 +71,5 @@ func queueWait(n int, mean time.Duration, w int) time.Duration {
 
 // idle reports whether a local worker is free now. Safe for concurrent use.
 func (p *Pool) idle() bool {
-	return int(p.m.running.Load())+len(p.jobs) < p.cfg.Workers
+	return int(p.m.running.Load())+p.queued() < p.cfg.Workers
 }

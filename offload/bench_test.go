@@ -35,11 +35,20 @@ func roundTrips(b *testing.B, start func(s runtime.Scope) runtime.Future[int]) {
 }
 
 // BenchmarkOffloadRoundTrip: an empty job through the pool and back to the
-// loop.
+// loop: on ordinary goroutines (Nice: -1), on the locked, niced workers
+// alone (FastLane: -1, the default before the fast lane), and with the
+// defaults (the empty job takes the fast lane from its second run).
 func BenchmarkOffloadRoundTrip(b *testing.B) {
-	for _, nice := range []int{-1, 0} {
-		b.Run(map[int]string{-1: "unlocked", 0: "default-locked-niced"}[nice], func(b *testing.B) {
-			p := newPool(b, offload.Config{Workers: 2, Nice: nice})
+	for _, bc := range []struct {
+		name string
+		cfg  offload.Config
+	}{
+		{"unlocked", offload.Config{Workers: 2, Nice: -1, FastLane: -1}},
+		{"locked-niced", offload.Config{Workers: 2, FastLane: -1}},
+		{"default-fastlane", offload.Config{Workers: 2}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			p := newPool(b, bc.cfg)
 			roundTrips(b, func(s runtime.Scope) runtime.Future[int] { return offload.Run(s, p, empty) })
 		})
 	}

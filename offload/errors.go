@@ -41,7 +41,7 @@ var ErrOverloaded error = &OverloadError{}
 
 // overload returns the error for a full queue.
 func (p *Pool) overload() error {
-	q := len(p.jobs)
+	q := p.queued()
 	retry := queueWait(q, p.m.meanRun(), max(p.cfg.Workers, 1))
 	return &OverloadError{Queued: q, Workers: p.cfg.Workers, Retry: max(retry, time.Second).Round(time.Second)}
 }

@@ -162,7 +162,7 @@ func Call[In, Out any](s runtime.Scope, p *Pool, j *Job[In, Out], in In) runtime
 		return runtime.Rejected[Out](err)
 	}
 	if p.cfg.Remote == nil || p.idle() || p.isClosed() {
-		return Run(s, p, func(ctx context.Context) (Out, error) { return j.fn(ctx, in) })
+		return run(s, p, j.fn, func(ctx context.Context) (Out, error) { return j.fn(ctx, in) })
 	}
 	input, err := j.encode(in)
 	if err != nil {

@@ -10,6 +10,8 @@ import (
 type metrics struct {
 	submitted, rejected, cancelled, completed, panicked atomic.Int64
 	running                                             atomic.Int64
+	fast                                                atomic.Int64 // jobs started on the fast lane
+	queued                                              atomic.Int64 // submitted to the queue, not holding a slot yet
 	closing                                             atomic.Bool
 	wait, run                                           histogram
 	// runAvg is a moving average of run times in ns (each new run counts
@@ -18,18 +20,12 @@ type metrics struct {
 	remote remoteMetrics
 }
 
-// observeRun records a job's run time.
-func (m *metrics) observeRun(d time.Duration) {
+// observeRun records a job's run time, and in lane if it is not nil.
+func (m *metrics) observeRun(d time.Duration, lane *laneStat) {
 	m.run.observe(int64(d))
-	for {
-		old := m.runAvg.Load()
-		avg := int64(d)
-		if old != 0 {
-			avg = old + (int64(d)-old)/8
-		}
-		if m.runAvg.CompareAndSwap(old, max(avg, 1)) {
-			return
-		}
+	ewma(&m.runAvg, d)
+	if lane != nil {
+		ewma(&lane.avg, d)
 	}
 }
 
@@ -132,6 +128,7 @@ type Stats struct {
 	Panicked  int64  // jobs that panicked
 	Rejected  int64  // jobs refused as overloaded: queue full, expected wait past the deadline, or (Call) no remote worker free
 	Cancelled int64  // jobs not started because their context was done
+	FastLane  int64  // jobs that took the fast lane (Config.FastLane), of Submitted
 	// QueueWait is the time from Run to a worker taking the job; RunTime
 	// the time the job ran. Local jobs only.
 	QueueWait, RunTime Distribution
@@ -163,12 +160,13 @@ func (p *Pool) Stats() Stats {
 		Name:      p.cfg.Name,
 		Workers:   p.cfg.Workers,
 		Running:   p.m.running.Load(),
-		Queued:    len(p.jobs),
+		Queued:    p.queued(),
 		Submitted: p.m.submitted.Load(),
 		Completed: p.m.completed.Load(),
 		Panicked:  p.m.panicked.Load(),
 		Rejected:  p.m.rejected.Load(),
 		Cancelled: p.m.cancelled.Load(),
+		FastLane:  p.m.fast.Load(),
 		QueueWait: p.m.wait.snapshot(),
 		RunTime:   p.m.run.snapshot(),
 
@@ -189,4 +187,4 @@ func (p *Pool) Stats() Stats {
 func (p *Pool) Name() string { return p.cfg.Name }
 
 // QueueLen returns how many jobs wait for a worker. Safe for concurrent use.
-func (p *Pool) QueueLen() int { return len(p.jobs) }
+func (p *Pool) QueueLen() int { return p.queued() }

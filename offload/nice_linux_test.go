@@ -3,6 +3,7 @@ package offload_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -48,5 +49,28 @@ func TestWorkerThreadsAreNiced(t *testing.T) {
 	// other goroutines.
 	if after, _ := threadNice(context.Background()); after != base {
 		t.Fatalf("the test goroutine's thread went from nice %d to %d", base, after)
+	}
+}
+
+func TestFastLaneRunsOffTheNicedThreads(t *testing.T) {
+	threadNice := func(context.Context) (int, error) {
+		prio, err := unix.Getpriority(unix.PRIO_PROCESS, unix.Gettid())
+		return 20 - prio, err
+	}
+	base, _ := threadNice(context.Background())
+	if base >= 15 {
+		t.Skipf("the test runs at nice %d: the lanes cannot be told apart", base)
+	}
+	p := newPool(t, offload.Config{Workers: 1, FastLane: time.Second})
+	var got []int
+	for range 2 {
+		n, err := wait(t, offload.Run(runtime.Detached(context.Background()), p, threadNice))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, n)
+	}
+	if got[0] != 15 || got[1] != base {
+		t.Fatalf("thread nice: first run %d (want 15, a locked worker), second %d (want %d, the fast lane)", got[0], got[1], base)
 	}
 }

@@ -65,6 +65,18 @@ type Config struct {
 	// Default 1.5 ms; negative: never (loops then wait for Go's preemption,
 	// up to 10 ms, whenever every worker is busy).
 	YieldEvery time.Duration
+
+	// FastLane is the longest expected run time of a job that may skip
+	// the locked, niced worker threads: while a worker slot is free and
+	// nothing is queued, such a job runs on an ordinary goroutine, which
+	// saves the thread handoffs that waking a locked thread costs (an
+	// empty job's round trip falls from tens of µs to about one). The
+	// expected run time is a moving average of the job's own past runs,
+	// per function (Run) or per Job (Call); a job that has not run yet
+	// takes the locked workers. Fast-lane jobs count against Workers like
+	// any other. Default 100 µs; negative: off. See docs/offload.md,
+	// "The fast lane".
+	FastLane time.Duration
 }
 
 // NoWorkers, as Config.Workers, gives a pool no local workers: its jobs run
@@ -77,6 +89,7 @@ const (
 	defaultQueuePerWorker = 64
 	defaultNice           = 15
 	defaultYieldEvery     = 1500 * time.Microsecond
+	defaultFastLane       = 100 * time.Microsecond
 )
 
 // jobContext is the context a job runs with: its Err also lets a waiting
@@ -121,6 +134,21 @@ type Pool struct {
 	// deadline.
 	activeMu sync.Mutex
 	active   []context.CancelFunc
+
+	// slots holds one token per job running, on either lane: a worker
+	// takes one before it starts a job, so fast-lane jobs and the locked
+	// workers together never run more than Workers jobs at once.
+	slots chan struct{}
+	// fastIdx holds the free indexes of active (Workers to 3*Workers-1)
+	// for fast-lane jobs: twice as many as slots, as a job gives its slot
+	// back before its index (before and after its future settles).
+	fastIdx chan int
+	// held[w] says whether the job running as active index w holds a
+	// slot; only the goroutine running as w touches it.
+	held []bool
+	// lanes maps a job's key (its function's code pointer) to its run
+	// times, for the fast lane's choice.
+	lanes sync.Map // uintptr -> *laneStat
 
 	m metrics
 }
@@ -187,11 +215,23 @@ func New(cfg Config) (*Pool, error) {
 	case cfg.YieldEvery < 0:
 		cfg.YieldEvery = 0
 	}
+	switch {
+	case cfg.FastLane == 0:
+		cfg.FastLane = defaultFastLane
+	case cfg.FastLane < 0:
+		cfg.FastLane = 0
+	}
 	p := &Pool{
-		cfg:    cfg,
-		log:    cfg.Logger.Named("offload").With(zap.String("pool", cfg.Name)),
-		jobs:   make(chan task, cfg.MaxQueue),
-		active: make([]context.CancelFunc, cfg.Workers),
+		cfg:     cfg,
+		log:     cfg.Logger.Named("offload").With(zap.String("pool", cfg.Name)),
+		jobs:    make(chan task, cfg.MaxQueue),
+		active:  make([]context.CancelFunc, 3*cfg.Workers),
+		slots:   make(chan struct{}, cfg.Workers),
+		fastIdx: make(chan int, 2*cfg.Workers),
+		held:    make([]bool, 3*cfg.Workers),
+	}
+	for i := range 2 * cfg.Workers {
+		p.fastIdx <- cfg.Workers + i
 	}
 	if cfg.Workers == 0 {
 		p.cfg.MaxQueue = 0
@@ -246,6 +286,13 @@ func New(cfg Config) (*Pool, error) {
 // goroutine for a Scope with no loop (runtime.Detached). The pool itself is
 // safe for concurrent use.
 func Run[T any](s runtime.Scope, p *Pool, fn func(ctx context.Context) (T, error)) runtime.Future[T] {
+	return run(s, p, fn, fn)
+}
+
+// run is Run with the function whose past run times decide the lane:
+// keyFn (fn itself for Run; the Job's function for Call, whose fn is a
+// closure around it).
+func run[T, K any](s runtime.Scope, p *Pool, keyFn K, fn func(ctx context.Context) (T, error)) runtime.Future[T] {
 	ctx := s.Context()
 	if err := ctx.Err(); err != nil {
 		p.m.cancelled.Add(1)
@@ -259,12 +306,15 @@ func Run[T any](s runtime.Scope, p *Pool, fn func(ctx context.Context) (T, error
 	}
 	j := &job[T]{fn: fn, ctx: ctx, promise: runtime.NewPromise[T](s.Loop()), queued: time.Now()}
 	j.tracker = runtime.TrackerOf(s)
-	if err := p.submit(j, ctx); err != nil {
+	if p.cfg.FastLane > 0 {
+		j.lane = p.lane(keyFn)
+	}
+	if err := p.submitLane(j, ctx, j.lane); err != nil {
 		return runtime.Rejected[T](err)
 	}
 	// The job may read the scope's resources (a request's bytes) until it
 	// returns: keep them until its future settles.
-	runtime.KeepFor(s, j.promise)
+	runtime.KeepQueued(s, j.promise, runtime.WorkOffload)
 	return j.promise.Future()
 }
 
@@ -278,24 +328,54 @@ func (p *Pool) isClosed() bool {
 // submit queues t, whose context is ctx, unless the pool is closed, its
 // queue full, or t's expected wait longer than ctx allows.
 func (p *Pool) submit(t task, ctx context.Context) error {
+	return p.submitLane(t, ctx, nil)
+}
+
+// submitLane is submit for a job whose run times are lane (nil: unknown):
+// if the fast lane takes it, it starts at once on a goroutine of its own.
+func (p *Pool) submitLane(t task, ctx context.Context, lane *laneStat) error {
 	p.closeMu.Lock()
 	defer p.closeMu.Unlock()
 	if p.closed {
 		return ErrClosed
 	}
+	if lane != nil && takesFastLane(p.cfg.FastLane, lane.expected(), p.queued()) {
+		select {
+		case p.slots <- struct{}{}:
+			select {
+			case w := <-p.fastIdx:
+				p.m.submitted.Add(1)
+				p.m.fast.Add(1)
+				p.done.Add(1)
+				go p.runFast(t, w)
+				return nil
+			default:
+				// Every index is with a fast-lane job that gave its
+				// slot back but has not returned yet: rare (there are
+				// twice as many as slots), and no reason to wait.
+				<-p.slots
+			}
+		default: // every slot is taken: the queue, as any job
+		}
+	}
 	if err := p.admit(ctx); err != nil {
 		p.m.rejected.Add(1)
 		return err
 	}
-	select {
-	case p.jobs <- t:
-		p.m.submitted.Add(1)
-		return nil
-	default:
+	if p.queued() >= p.cfg.MaxQueue {
 		p.m.rejected.Add(1)
 		return p.overload()
 	}
+	// The channel holds at most queued() jobs: this send does not block.
+	p.m.queued.Add(1)
+	p.jobs <- t
+	p.m.submitted.Add(1)
+	return nil
 }
+
+// queued returns how many jobs wait for a worker: in the queue, or taken
+// by a worker that waits for a slot (while fast-lane jobs hold them all).
+func (p *Pool) queued() int { return int(p.m.queued.Load()) }
 
 // work is worker w's life: take jobs until the queue is closed.
 func (p *Pool) work(w int) {
@@ -310,7 +390,32 @@ func (p *Pool) work(w int) {
 		}
 	}
 	for t := range p.jobs {
+		p.slots <- struct{}{} // waits only while fast-lane jobs hold every slot
+		p.held[w] = true
+		p.m.queued.Add(-1) // only now: a job held here still counts as queued
 		t.start(p, w)
+		p.releaseSlot(w)
+	}
+}
+
+// runFast runs t on the fast lane, as active index w, whose slot the
+// caller took.
+func (p *Pool) runFast(t task, w int) {
+	defer p.done.Done()
+	p.held[w] = true
+	t.start(p, w)
+	p.releaseSlot(w)
+	p.fastIdx <- w
+}
+
+// releaseSlot gives back the slot that the job running as active index w
+// holds, if it still holds it. A job gives it back as soon as it returns,
+// before its future settles, so that the caller's next job finds it free.
+// Only the goroutine running as w calls it.
+func (p *Pool) releaseSlot(w int) {
+	if p.held[w] {
+		p.held[w] = false
+		<-p.slots
 	}
 }
 
@@ -376,12 +481,14 @@ type job[T any] struct {
 	promise runtime.Promise[T]
 	tracker runtime.Tracker // the caller's, if it has one
 	queued  time.Time
+	lane    *laneStat // its function's run times; nil: not recorded
 }
 
 func (j *job[T]) start(p *Pool, w int) {
 	started := time.Now()
 	waited := started.Sub(j.queued)
 	p.m.wait.observe(int64(waited))
+	measureWait := runtime.Dequeued(j.tracker, runtime.WorkOffload, waited) // 0 once the tracker has it
 	if p.m.closing.Load() {
 		j.drop(ErrClosed)
 		return
@@ -402,12 +509,13 @@ func (j *job[T]) start(p *Pool, w int) {
 	v, err := j.call(jctx)
 	p.m.running.Add(-1)
 	p.setActive(w, nil)
+	p.releaseSlot(w)
 	cancel()
 	ran := time.Since(started)
-	p.m.observeRun(ran)
+	p.m.observeRun(ran, j.lane)
 	p.m.completed.Add(1)
 	if j.tracker != nil {
-		j.tracker.Measure(runtime.WorkOffload, waited, ran)
+		j.tracker.Measure(runtime.WorkOffload, measureWait, ran)
 	}
 	var pe *runtime.PanicError
 	if errors.As(err, &pe) {

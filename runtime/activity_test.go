@@ -103,3 +103,47 @@ func TestLagHistogramCountsProbes(t *testing.T) {
 		}
 	})
 }
+
+// activityLoop is a test loop that shows an Activity, as net's loops do.
+type activityLoop struct {
+	*runtimetest.Loop
+	act *runtime.Activity
+}
+
+func (l activityLoop) Activity() *runtime.Activity { return l.act }
+
+// An idle loop (no callback since the last probe) is probed every
+// IdleEvery intervals; one that runs callbacks, every interval.
+func TestLagMonitorProbesIdleLoopsLess(t *testing.T) {
+	tests := []struct {
+		name      string
+		busy      bool // a callback runs between ticks
+		idleEvery int
+		min, max  uint64 // probes in 100 intervals
+	}{
+		{"idle", false, 10, 9, 11},
+		{"idle, IdleEvery 1", false, 1, 99, 101},
+		{"busy", true, 10, 99, 101},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				act := new(runtime.Activity)
+				l := activityLoop{runtimetest.NewLoop(t), act}
+				m := runtime.NewLagMonitor(l, runtime.LagConfig{Interval: time.Millisecond, IdleEvery: tt.idleEvery})
+				defer m.Stop()
+				time.Sleep(time.Millisecond / 2) // between ticks from now on
+				for range 100 {
+					if tt.busy {
+						l.Do(func() { act.Enter(1); act.Exit() })
+					}
+					time.Sleep(time.Millisecond)
+					synctest.Wait()
+				}
+				if n := m.Histogram().Count; n < tt.min || n > tt.max {
+					t.Fatalf("%d probes in 100 intervals, want %d to %d", n, tt.min, tt.max)
+				}
+			})
+		})
+	}
+}

@@ -183,9 +183,9 @@ type promise[T any] struct {
 	ready   bool // listeners have been (or are being) called
 	v       T
 	err     error
-	first   Listener[T]
-	rest    []Listener[T]
-	waitCh  chan struct{} // made on demand by Wait, closed when settled
+	inline  [inlineListeners]Listener[T] // the first listeners, in order
+	rest    *[]Listener[T]               // those after them
+	waitCh  chan struct{}                // made on demand by Wait, closed when settled
 }
 
 func (p *promise[T]) tryGet() (v T, err error, ok bool) {
@@ -203,13 +203,25 @@ func (p *promise[T]) listen(l Listener[T]) {
 		l.Settled(v, err)
 		return
 	}
-	if p.first == nil {
-		p.first = l
-	} else {
-		p.rest = append(p.rest, l)
+	for i := range p.inline {
+		if p.inline[i] == nil {
+			p.inline[i] = l
+			p.mu.Unlock()
+			return
+		}
 	}
+	if p.rest == nil {
+		p.rest = new([]Listener[T])
+	}
+	*p.rest = append(*p.rest, l)
 	p.mu.Unlock()
 }
+
+// inlineListeners is how many listeners a promise holds without
+// allocating: the server's, and a Metrics and a Logger middleware's, which
+// listen to the handler's Result itself (the promise keeps its 144-byte
+// size class with a rest pointer in place of a slice).
+const inlineListeners = 3
 
 // store records the result; the caller holds mu. It reports false if the
 // promise was already settled.
@@ -274,8 +286,8 @@ func (p *promise[T]) Run() {
 // order they registered.
 func (p *promise[T]) fireLocked() {
 	p.ready = true
-	first, rest := p.first, p.rest
-	p.first, p.rest = nil, nil
+	inline, rest := p.inline, p.rest
+	p.inline, p.rest = [inlineListeners]Listener[T]{}, nil
 	v, err := p.v, p.err
 	keep := p.keep
 	p.keep = nil
@@ -283,12 +295,16 @@ func (p *promise[T]) fireLocked() {
 	if keep != nil {
 		defer keep.Release()
 	}
-	if first == nil {
-		return
-	}
-	first.Settled(v, err)
-	for _, l := range rest {
+	for _, l := range inline {
+		if l == nil {
+			return
+		}
 		l.Settled(v, err)
+	}
+	if rest != nil {
+		for _, l := range *rest {
+			l.Settled(v, err)
+		}
 	}
 }
 

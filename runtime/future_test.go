@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -401,4 +402,40 @@ type recorder struct {
 func (r *recorder) Settled(v int, err error) {
 	r.v, r.ranOnLoop = v, r.loop.Running()
 	close(r.done)
+}
+
+// orderListener appends its index to a shared slice when its future settles.
+type orderListener struct {
+	i     int
+	order *[]int
+}
+
+func (o *orderListener) Settled(int, error) { *o.order = append(*o.order, o.i) }
+
+// Three listeners (the server's root, a Metrics and a Logger middleware's)
+// fit in the promise without an allocation; more still run, in order.
+func TestListenersInOrderAndThreeWithoutAllocating(t *testing.T) {
+	var order []int
+	ls := make([]*orderListener, 6)
+	for i := range ls {
+		ls[i] = &orderListener{i: i, order: &order}
+	}
+	if n := testing.AllocsPerRun(100, func() {
+		p := runtime.NewPromise[int](nil)
+		for _, l := range ls[:3] {
+			p.Future().Listen(l)
+		}
+		p.Resolve(1)
+	}); n != 1 { // the promise itself
+		t.Fatalf("%v allocations for a promise and three listeners, want 1 (the promise)", n)
+	}
+	order = order[:0]
+	p := runtime.NewPromise[int](nil)
+	for _, l := range ls {
+		p.Future().Listen(l)
+	}
+	p.Resolve(1)
+	if want := []int{0, 1, 2, 3, 4, 5}; !slices.Equal(order, want) {
+		t.Fatalf("listeners ran in order %v, want %v", order, want)
+	}
 }

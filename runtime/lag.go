@@ -18,6 +18,17 @@ type LagConfig struct {
 	// OnBlocked, if set, is called on the monitor's goroutine once per
 	// blocked episode, with how long the probe has waited so far.
 	OnBlocked func(waited time.Duration)
+	// IdleEvery is how many intervals apart an idle loop (see
+	// LagMonitor) is probed. Default 10; 1 probes idle loops like busy
+	// ones.
+	IdleEvery int
+}
+
+// An ActivityLoop is a Loop that shows its Activity, so that a LagMonitor
+// can tell an idle loop. Activity must be safe for concurrent use.
+type ActivityLoop interface {
+	Loop
+	Activity() *Activity
 }
 
 // LagMonitor measures how late a loop runs its tasks, as Node's
@@ -25,16 +36,26 @@ type LagConfig struct {
 // records the delay between posting and running. A loop that is busy or
 // blocked answers late; an idle one at once.
 //
+// A loop that reports its Activity (an ActivityLoop: net's loops do) and has
+// run no callback since the last probe, and is not in one, is idle: it is
+// probed every IdleEvery intervals only (every 100 ms by default), since each
+// probe wakes it from its poller, the main cost of an idle server. A loop
+// that runs anything is probed every Interval again from the next tick.
+//
 // Lag, Max and Stop are safe for concurrent use. Lag costs two atomic loads
 // and, while a probe is pending, a clock read: cheap enough for load
 // shedding on every request.
 type LagMonitor struct {
 	loop     Loop
 	cfg      LagConfig
-	pending  atomic.Int64 // when the probe in flight was posted (monotonic ns); 0: none
-	last     atomic.Int64 // lag of the last probe to run, ns
-	max      atomic.Int64 // largest lag since the last ResetMax, ns
-	hist     lagHistogram // every probe's lag
+	pending  atomic.Int64  // when the probe in flight was posted (monotonic ns); 0: none
+	act      *Activity     // the loop's, if it shows it
+	ranTurn  atomic.Uint64 // the loop's callback turn when the last probe ran
+	last     atomic.Int64  // lag of the last probe to run, ns
+	max      atomic.Int64  // largest lag since the last ResetMax, ns
+	hist     lagHistogram  // every probe's lag
+	window   lagWindow     // loop-only: the last probes' lags, for RecentLag
+	p99      atomic.Int64  // their 99th percentile, ns
 	stop     chan struct{}
 	stopOnce sync.Once
 	done     chan struct{}
@@ -49,6 +70,9 @@ func (p *lagProbe) Run() {
 	if posted := m.pending.Swap(0); posted != 0 {
 		m.record(monoNow() - posted)
 	}
+	if m.act != nil {
+		m.ranTurn.Store(m.act.Sample().Turn)
+	}
 }
 
 // NewLagMonitor starts monitoring l. Stop it when the loop stops.
@@ -59,7 +83,13 @@ func NewLagMonitor(l Loop, cfg LagConfig) *LagMonitor {
 	if cfg.BlockedAfter <= 0 {
 		cfg.BlockedAfter = time.Second
 	}
+	if cfg.IdleEvery <= 0 {
+		cfg.IdleEvery = 10
+	}
 	m := &LagMonitor{loop: l, cfg: cfg, stop: make(chan struct{}), done: make(chan struct{})}
+	if al, ok := l.(ActivityLoop); ok {
+		m.act = al.Activity()
+	}
 	go m.run()
 	return m
 }
@@ -68,6 +98,7 @@ func (m *LagMonitor) run() {
 	defer close(m.done)
 	t := time.NewTicker(m.cfg.Interval)
 	defer t.Stop()
+	skipped := 0 // ticks without a probe to an idle loop
 	for {
 		select {
 		case <-m.stop:
@@ -85,6 +116,13 @@ func (m *LagMonitor) run() {
 			continue
 		}
 		m.reported = false
+		if m.act != nil && skipped+1 < m.cfg.IdleEvery {
+			if a := m.act.Sample(); !a.Busy && a.Turn == m.ranTurn.Load() {
+				skipped++ // idle since the last probe: let it sleep
+				continue
+			}
+		}
+		skipped = 0
 		m.pending.Store(monoNow())
 		if m.loop.Post((*lagProbe)(m)) != nil {
 			m.pending.Store(0)
@@ -96,6 +134,7 @@ func (m *LagMonitor) run() {
 func (m *LagMonitor) record(lag int64) {
 	m.last.Store(lag)
 	m.hist.observe(lag)
+	m.p99.Store(m.window.add(lag))
 	for {
 		cur := m.max.Load()
 		if lag <= cur || m.max.CompareAndSwap(cur, lag) {
@@ -113,6 +152,57 @@ func (m *LagMonitor) Lag() time.Duration {
 		lag = max(lag, monoNow()-posted)
 	}
 	return time.Duration(lag)
+}
+
+// RecentLag returns the 99th percentile of the lags of the last
+// LagWindow probes (the last second at the default 10 ms interval), or, if
+// a probe is still waiting longer than that, how long it has waited: a
+// blocked loop shows at once, and a single slow callback among a hundred
+// probes does not. Each probe updates the percentile when it runs;
+// RecentLag costs two atomic loads and, while a probe is
+// pending, a clock read: cheap enough for load shedding on every request.
+// Safe for concurrent use.
+func (m *LagMonitor) RecentLag() time.Duration {
+	lag := m.p99.Load()
+	if posted := m.pending.Load(); posted != 0 {
+		lag = max(lag, monoNow()-posted)
+	}
+	return time.Duration(lag)
+}
+
+// LagWindow is how many of the last probes RecentLag's percentile covers.
+const LagWindow = lagWindowLen
+
+const lagWindowLen = 100
+
+// lagWindow keeps the last lagWindowLen probe lags, in arrival order and
+// sorted, so that each probe updates the percentile with a binary search
+// and a short copy (tens of ns, on the loop, every 10 ms). Loop-only: the
+// probe task writes it.
+type lagWindow struct {
+	ring   [lagWindowLen]int64
+	buf    [lagWindowLen]int64
+	sorted []int64 // buf[:min(n, lagWindowLen)], ascending
+	n      uint64  // probes recorded
+}
+
+// add records lag and returns the 99th percentile (nearest rank) of the
+// window.
+func (w *lagWindow) add(lag int64) int64 {
+	if w.sorted == nil {
+		w.sorted = w.buf[:0]
+	}
+	slot := &w.ring[w.n%lagWindowLen]
+	if w.n >= lagWindowLen {
+		i, _ := slices.BinarySearch(w.sorted, *slot)
+		w.sorted = slices.Delete(w.sorted, i, i+1)
+	}
+	*slot = lag
+	w.n++
+	i, _ := slices.BinarySearch(w.sorted, lag)
+	w.sorted = slices.Insert(w.sorted, i, lag)
+	k := len(w.sorted)
+	return w.sorted[(99*k+99)/100-1]
 }
 
 // Max returns the largest lag recorded since the last ResetMax (or since

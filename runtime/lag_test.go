@@ -29,12 +29,19 @@ func TestLagMonitorSeesABusyLoop(t *testing.T) {
 	if lag := m.Lag(); lag < 100*time.Millisecond {
 		t.Fatalf("lag %v while the loop is blocked, want at least 100ms", lag)
 	}
+	if lag := m.RecentLag(); lag < 100*time.Millisecond {
+		t.Fatalf("RecentLag %v while the loop is blocked, want at least 100ms (the pending probe)", lag)
+	}
 	time.Sleep(250 * time.Millisecond)
 	if d := time.Duration(blocked.Load()); d < 100*time.Millisecond {
 		t.Fatalf("OnBlocked got %v, want a call after 100ms", d)
 	}
 	if mx := m.Max(true); mx < 200*time.Millisecond {
 		t.Fatalf("Max %v, want the blocked episode (about 300ms)", mx)
+	}
+	// Fewer than 100 probes so far: their 99th percentile is the largest.
+	if lag := m.RecentLag(); lag < 200*time.Millisecond {
+		t.Fatalf("RecentLag %v after the episode, want its probe's (about 300ms) in the window", lag)
 	}
 	time.Sleep(50 * time.Millisecond)
 	if lag := m.Lag(); lag > 50*time.Millisecond {

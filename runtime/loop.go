@@ -75,6 +75,53 @@ type Tracker interface {
 	Measure(w Work, queued, ran time.Duration)
 }
 
+// A QueueTracker is a Tracker that also follows work while it waits in a
+// queue (an offload job before a worker takes it), so that a request
+// answered while its job still waits (a timeout) counts the wait as queue
+// time, not as time unaccounted for. KeepQueued calls Queued on the scope's
+// loop, right after Keep, for work that enters a queue; Dequeued is called
+// by the goroutine that takes the work out of the queue, before the work
+// runs and before its future settles, with how long it waited (see the
+// function Dequeued). Queued is loop-only; Dequeued must be safe for
+// concurrent use and cheap. Either may come first: a worker can take a job
+// before its submitter returns to the loop.
+type QueueTracker interface {
+	Tracker
+	Queued(w Work)
+	Dequeued(w Work, queued time.Duration)
+}
+
+// KeepQueued is KeepFor for work that waits in a queue before it runs: it
+// also tells s's Tracker, if it is a QueueTracker, that work of kind w is
+// queued. Call it on s's loop once the work is in the queue; the code that
+// takes it out calls Dequeued.
+func KeepQueued[T any](s Scope, p Promise[T], w Work) {
+	t := TrackerOf(s)
+	keepFor(s, t, p.p)
+	if qt, ok := t.(QueueTracker); ok && s.Loop() != nil && s.Loop() == p.p.loop {
+		qt.Queued(w)
+	}
+}
+
+// Dequeued tells t, if it is a QueueTracker, that work of kind w left its
+// queue after waiting queued, before the work runs (or is dropped) and
+// before its future settles. It returns the wait left for the work's
+// Measure: 0 if t counted it here, queued otherwise (t nil or not a
+// QueueTracker), so that the wait is counted once either way:
+//
+//	waited = runtime.Dequeued(t, runtime.WorkOffload, waited)
+//	... run the job ...
+//	t.Measure(runtime.WorkOffload, waited, ran)
+//
+// Safe for concurrent use.
+func Dequeued(t Tracker, w Work, queued time.Duration) time.Duration {
+	if qt, ok := t.(QueueTracker); ok {
+		qt.Dequeued(w, queued)
+		return 0
+	}
+	return queued
+}
+
 // A Holder is a Tracker that can also hold its scope for a continuation.
 // Then, Map, Catch and Finally call Hold on the scope's loop when they
 // attach a continuation that must wait, and Unhold there once it has run,

@@ -182,6 +182,7 @@ func main() {
 		Nice:       envInt("OFFLOAD_NICE", 0) % 20, // 0: the default
 		Workers:    envInt("OFFLOAD_WORKERS", 0),
 		YieldEvery: time.Duration(envInt("OFFLOAD_YIELD_US", 0)) * time.Microsecond,
+		FastLane:   time.Duration(envInt("OFFLOAD_FASTLANE_US", 0)) * time.Microsecond,
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -238,5 +239,9 @@ func main() {
 	defer cancelShutdown()
 	if err := srv.Shutdown(ctx); err != nil {
 		log.Print(err)
+	}
+	if os.Getenv("OFFLOAD_STATS") == "1" {
+		st := pool.Stats()
+		log.Printf("offload: %d jobs submitted, %d on the fast lane, %d rejected", st.Submitted, st.FastLane, st.Rejected)
 	}
 }
