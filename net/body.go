@@ -107,9 +107,14 @@ func (c *Ctx) BodyChunk() runtime.Future[[]byte] {
 // pass's feed: a body that came with its head needs none, RFC 9110
 // §10.1.1), and it was not sent yet. It is sent only at the head of the
 // queue: an interim response must not overtake earlier answers.
+// Not once c's streamed answer has sent its head: an interim response
+// after the final one would land inside its body.
 func (cn *conn) continueBodyOnLoop(c *Ctx) {
 	b := c.bodyIn
 	if !c.req.ExpectContinue || !b.owed || b.continued || cn.closedNow() || len(cn.queue) == 0 || cn.queue[0] != c {
+		return
+	}
+	if s := c.stream; s != nil && s.headSent {
 		return
 	}
 	b.continued = true
@@ -118,10 +123,14 @@ func (cn *conn) continueBodyOnLoop(c *Ctx) {
 
 // appendContinueOnLoop appends "100 Continue" for c to out if it is due
 // (as continueBodyOnLoop): writeOnLoop calls it as c's turn comes, so that
-// it precedes c's answer when both go out in one write.
+// it precedes c's answer when both go out in one write. Not after the
+// head of c's streamed answer (see continueBodyOnLoop).
 func (c *Ctx) appendContinueOnLoop(out []byte) []byte {
 	b := c.bodyIn
 	if b == nil || !c.req.ExpectContinue || !b.owed || b.continued {
+		return out
+	}
+	if s := c.stream; s != nil && s.headSent {
 		return out
 	}
 	b.continued = true
@@ -378,9 +387,16 @@ func (c *Ctx) streamLimitOnLoop(head []byte, cfg *config) (limit int64, err erro
 // streamed body has not all arrived: the rest cannot be told from the next
 // request without reading it.
 func (c *Ctx) closeIfBodyUnreadOnLoop() {
-	if b := c.bodyIn; b != nil && !b.eof && b.err == nil {
+	if c.bodyUnreadOnLoop() {
 		c.closeAfter = true
 	}
+}
+
+// bodyUnreadOnLoop reports whether c's streamed body has bytes still to
+// be taken from the connection.
+func (c *Ctx) bodyUnreadOnLoop() bool {
+	b := c.bodyIn
+	return b != nil && !b.eof && b.err == nil
 }
 
 // awaitsBodyBytesOnLoop reports whether the connection waits for more of a

@@ -444,6 +444,11 @@ func (cn *conn) feedBodyOnLoop(t *turn) bool {
 		return false
 	}
 	cn.bodyOf, cn.read, cn.reqStart = nil, readIdle, 0
+	if c.closeAfter && cn.phase == phaseServing {
+		// Its answer, under way, said Connection: close (a stream's
+		// head sent before the body ended): nothing behind it is read.
+		cn.phase = phaseClosing
+	}
 	return true
 }
 
@@ -821,10 +826,14 @@ func (cn *conn) releaseWritersOnLoop(out int) {
 }
 
 // dropQueueOnLoop abandons the requests still queued (their responses will
-// never be written).
+// never be written): what they stream is aborted, so that a write waiting
+// for room fails rather than waits for ever.
 func (cn *conn) dropQueueOnLoop() {
 	for i, c := range cn.queue {
 		cn.queue[i] = nil
+		if s := c.stream; s != nil {
+			s.Abort(ErrStreamClosed)
+		}
 		c.writtenOnLoop()
 	}
 	cn.queue = cn.queue[:0]

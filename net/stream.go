@@ -116,7 +116,7 @@ func (c *Ctx) Stream(status int) *Stream {
 		if !s.chunked && bodyAllowed(status) {
 			// HTTP/1.0 without a length: the body ends with the
 			// connection.
-			c.closeAfter = true
+			c.lastOnLoop()
 		}
 	}
 	if !bodyAllowed(status) {
@@ -133,7 +133,7 @@ func (c *Ctx) Stream(status int) *Stream {
 			s.length = -1
 			s.chunked = c.req.Minor >= 1
 			if !s.chunked {
-				c.closeAfter = true
+				c.lastOnLoop()
 			}
 		}
 	}
@@ -141,6 +141,16 @@ func (c *Ctx) Stream(status int) *Stream {
 		s.cn.markOnLoop(evSettled)
 	}
 	return s
+}
+
+// lastOnLoop makes c's answer the connection's last (Connection: close):
+// no request behind it is parsed from now, or, while c's streamed body is
+// still being read, once it ends (feedBodyOnLoop).
+func (c *Ctx) lastOnLoop() {
+	c.closeAfter = true
+	if cn := c.conn; cn != nil && cn.phase == phaseServing && cn.bodyOf != c {
+		cn.phase = phaseClosing
+	}
 }
 
 // SetContentLength declares the length of a body the handler will stream
@@ -210,10 +220,13 @@ func (s *Stream) directOnLoop() bool {
 
 // startsOnLoop reports whether the stream, its head not out yet, writes
 // its head now, with what it gathered and n more bytes (streamGather or
-// more): it may write now (frontOnLoop). From then on an Abort closes the
-// connection without an answer (see Abort).
+// more): it may write now (frontOnLoop), and its request's streamed body,
+// if any, has been read (a head sent before would say Connection: close,
+// closeIfBodyUnreadOnLoop, for a body the pass was about to take; the
+// pass writes it). From then on an Abort closes the connection without an
+// answer (see Abort).
 func (s *Stream) startsOnLoop(n int) bool {
-	return !s.headSent && len(s.pending)+n >= streamGather && s.frontOnLoop()
+	return !s.headSent && len(s.pending)+n >= streamGather && !s.c.bodyUnreadOnLoop() && s.frontOnLoop()
 }
 
 // frontOnLoop reports whether the stream may write to the connection now:
