@@ -60,7 +60,8 @@ type bodyIn struct {
 	waiting bool
 	asked   bool // the handler has asked for the body (100 Continue)
 	// owed: the handler asked while the body had not all arrived, so
-	// "100 Continue" is due when its turn comes; continued: it was sent.
+	// "100 Continue" is due when its turn comes; continued: it was sent,
+	// or may no longer be (a streamed answer's head is out).
 	owed, continued bool
 	starved         bool // the last feed found too few bytes to hand anything over
 }
