@@ -377,10 +377,15 @@ func (c *Ctx) streamLimitOnLoop(head []byte, cfg *config) (limit int64, err erro
 
 // closeIfBodyUnreadOnLoop makes c's response close the connection if its
 // streamed body has not all arrived: the rest cannot be told from the next
-// request without reading it.
+// request without reading it. The connection then reads no request past
+// that body (a streamed answer's head may go out long before the body
+// ends): one run behind it would never be answered.
 func (c *Ctx) closeIfBodyUnreadOnLoop() {
 	if b := c.bodyIn; b != nil && !b.eof && b.err == nil {
 		c.closeAfter = true
+		if cn := c.conn; cn != nil && cn.phase == phaseServing {
+			cn.phase = phaseClosing
+		}
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"io"
 	stdnet "net"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -64,3 +65,70 @@ func TestStreamedBodyNoContinueAfterStreamHead(t *testing.T) {
 		t.Fatalf("no echo of the body:\n%q", all)
 	}
 }
+
+// TestStreamedBodyNoRequestRunsAfterClosingHead: a streamed answer whose
+// head goes out before its streamed body has all arrived says
+// Connection: close (the rest of the body cannot be told from what follows
+// without reading it). The requests pipelined behind that body must then
+// not be run: their answers are never sent, and a client retries them on a
+// new connection, so a handler with effects would run twice.
+func TestStreamedBodyNoRequestRunsAfterClosingHead(t *testing.T) {
+	var sideRuns atomic.Int32
+	addr, _ := startInternal(t, &Server{
+		StreamBody: func(c *Ctx) int64 {
+			if c.Path() == "/echo" {
+				return 1 << 20
+			}
+			return 0
+		},
+		Handler: func(c *Ctx) Result {
+			if c.Path() == "/side" {
+				sideRuns.Add(1)
+				return c.Text(200, "side")
+			}
+			s := c.Stream(200)
+			s.Flush()
+			var next func([]byte) Result
+			next = func(b []byte) Result {
+				s.Write(b)
+				return runtime.Then(c, c.BodyChunk(), next)
+			}
+			return next(nil).Catch(c, func(error) Result { return s.End() })
+		},
+	})
+	conn, err := stdnet.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second)) // a hang guard
+	if _, err := io.WriteString(conn, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(conn)
+	var head strings.Builder
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatalf("%q, %v", head.String(), err)
+		}
+		head.WriteString(line)
+		if line == "\r\n" {
+			break
+		}
+	}
+	if !strings.Contains(head.String(), "Connection: close") {
+		t.Fatalf("head %q: want Connection: close (its body had not arrived)", head.String())
+	}
+	if _, err := io.WriteString(conn, "hello"+"GET /side HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	rest, _ := io.ReadAll(br) // up to the close
+	if !strings.Contains(string(rest), "hello") || strings.Contains(string(rest), "side") {
+		t.Fatalf("after the head: %q; want the echo and nothing else", rest)
+	}
+	if n := sideRuns.Load(); n != 0 {
+		t.Fatalf("the request pipelined behind a closing answer ran %d times, unanswered", n)
+	}
+}
+
