@@ -259,7 +259,7 @@ func (b *bodyIn) readDirectOnLoop() int {
 // copy into a buffer of its own. Call BodyReader on the loop; use the
 // reader from one goroutine, not the loop.
 func (c *Ctx) BodyReader() io.Reader {
-	return &bodyReader{c: c, l: c.l, ctx: c.Context(), got: make(chan chunkResult, 1)}
+	return &bodyReader{c: c, b: c.bodyIn, l: c.l, ctx: c.Context(), got: make(chan chunkResult, 1)}
 }
 
 type chunkResult struct {
@@ -269,6 +269,7 @@ type chunkResult struct {
 
 type bodyReader struct {
 	c    *Ctx
+	b    *bodyIn // c's body when the reader was made (c is recycled after its answer)
 	l    *loop
 	ctx  context.Context
 	left []byte
@@ -317,6 +318,10 @@ func (r *bodyReader) nextOffLoop() error {
 		if r.err != nil {
 			return r.err
 		}
+		if err := r.ctx.Err(); err != nil {
+			r.err = err
+			return err
+		}
 		if err := r.l.Post((*askChunk)(r)); err != nil {
 			r.err = err
 			return err
@@ -338,6 +343,16 @@ type askChunk bodyReader
 
 func (a *askChunk) Run() {
 	r := (*bodyReader)(a)
+	if r.c.bodyIn != r.b {
+		// The request was answered and its Ctx serves another one now:
+		// its body is not this reader's.
+		err := r.ctx.Err()
+		if err == nil {
+			err = ErrStreamClosed
+		}
+		(*chunkListener)(r).Settled(nil, err)
+		return
+	}
 	r.c.BodyChunk().Listen((*chunkListener)(r))
 }
 

@@ -132,3 +132,59 @@ func TestStreamedBodyNoRequestRunsAfterClosingHead(t *testing.T) {
 	}
 }
 
+// TestBodyReaderAfterItsRequestTakesNothingFromTheNext: a BodyReader
+// read after its request was answered (its Ctx recycled, and reused by
+// the next request on the loop) must fail with the context's error and
+// take nothing: its Read asked the loop for a chunk of whatever request
+// the Ctx now served, stealing that request's body.
+func TestBodyReaderAfterItsRequestTakesNothingFromTheNext(t *testing.T) {
+	readers := make(chan io.Reader, 1)
+	ctxs := make(chan *Ctx, 2)
+	var release runtime.Promise[struct{}]
+	released := make(chan struct{})
+	addr, l := startInternal(t, &Server{
+		StreamBody: func(c *Ctx) int64 { return 1 << 20 },
+		Handler: func(c *Ctx) Result {
+			ctxs <- c
+			if c.Path() == "/a" {
+				readers <- c.BodyReader()
+				return c.Text(200, "a")
+			}
+			release = runtime.NewPromise[struct{}](c.Loop())
+			close(released)
+			return runtime.Then(c, release.Future(), func(struct{}) Result {
+				return runtime.Then(c, c.BodyChunk(), func(b []byte) Result { return c.Text(200, "got "+string(b)) }).
+					Catch(c, func(err error) Result { return c.Text(200, "err "+err.Error()) })
+			})
+		},
+	})
+	conn, err := stdnet.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second)) // a hang guard
+	br := bufio.NewReader(conn)
+	if _, err := io.WriteString(conn, "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\naaaaa"); err != nil {
+		t.Fatal(err)
+	}
+	if body, err := readAnswer(br); err != nil || body != "a" {
+		t.Fatalf("first answer %q, %v", body, err)
+	}
+	if _, err := io.WriteString(conn, "POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nbbbbb"); err != nil {
+		t.Fatal(err)
+	}
+	<-released
+	if a, b := <-ctxs, <-ctxs; a != b {
+		t.Skip("the second request did not reuse the first one's Ctx")
+	}
+	// Off the loop, as a goroutine of the first handler's would.
+	if n, err := (<-readers).Read(make([]byte, 16)); n != 0 || err == nil {
+		t.Fatalf("Read after its request was answered: %d, %v", n, err)
+	}
+	// Behind the Read's request to the loop (tasks run in order).
+	_ = l.Post(runtime.TaskFunc(func() { release.Resolve(struct{}{}) }))
+	if body, err := readAnswer(br); err != nil || body != "got bbbbb" {
+		t.Fatalf("second answer %q, %v; want its own body", body, err)
+	}
+}
