@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"io"
 	stdnet "net"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -186,5 +187,44 @@ func TestBodyReaderAfterItsRequestTakesNothingFromTheNext(t *testing.T) {
 	_ = l.Post(runtime.TaskFunc(func() { release.Resolve(struct{}{}) }))
 	if body, err := readAnswer(br); err != nil || body != "got bbbbb" {
 		t.Fatalf("second answer %q, %v; want its own body", body, err)
+	}
+}
+
+// TestURLEncodedFormTwiceOnAStreamedBody: URLEncodedForm called again on
+// a streamed body (a middleware read the form, then its handler), or after
+// the body was read some other way, must not report an empty form: the
+// body's bytes are gone, so it fails instead, while a body read whole
+// gives the same form again.
+func TestURLEncodedFormTwiceOnAStreamedBody(t *testing.T) {
+	addr, _ := startInternal(t, &Server{
+		StreamBody: func(c *Ctx) int64 {
+			if c.Path() == "/streamed" {
+				return 1 << 20
+			}
+			return 0
+		},
+		Handler: func(c *Ctx) Result {
+			return runtime.Then(c, c.URLEncodedForm(0), func(first url.Values) Result {
+				f := c.URLEncodedForm(0)
+				return runtime.Then(c, f, func(again url.Values) Result {
+					return c.Text(200, first.Get("a")+","+again.Get("a"))
+				}).Catch(c, func(err error) Result { return c.Text(200, first.Get("a")+",err") })
+			})
+		},
+	})
+	conn, err := stdnet.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second)) // a hang guard
+	br := bufio.NewReader(conn)
+	for path, want := range map[string]string{"/whole": "1,1", "/streamed": "1,err"} {
+		if _, err := io.WriteString(conn, "POST "+path+" HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 3\r\n\r\na=1"); err != nil {
+			t.Fatal(err)
+		}
+		if body, err := readAnswer(br); err != nil || body != want {
+			t.Fatalf("%s: %q, %v; want %q", path, body, err, want)
+		}
 	}
 }
