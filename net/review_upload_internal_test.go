@@ -2,6 +2,9 @@ package net
 
 import (
 	"bufio"
+	"context"
+	"errors"
+	"fmt"
 	"io"
 	stdnet "net"
 	"net/url"
@@ -226,5 +229,119 @@ func TestURLEncodedFormTwiceOnAStreamedBody(t *testing.T) {
 		if body, err := readAnswer(br); err != nil || body != want {
 			t.Fatalf("%s: %q, %v; want %q", path, body, err, want)
 		}
+	}
+}
+
+// TestStreamedBodyClientResetsMidBody: a client that resets its
+// connection (RST, not FIN) mid-body, while the body is read straight from
+// the socket, fails the handler's reader as a client gone, cancels the
+// request's context, and leaves the loop with no connection.
+func TestStreamedBodyClientResetsMidBody(t *testing.T) {
+	type outcome struct {
+		err    error
+		ctxErr error
+	}
+	got := make(chan outcome, 1)
+	reading := make(chan struct{})
+	addr, l := startInternal(t, &Server{
+		StreamBody: func(c *Ctx) int64 { return 1 << 30 },
+		Handler: func(c *Ctx) Result {
+			ctx := c.Context()
+			r := c.BodyReader()
+			res := runtime.Blocking(c, func(context.Context) (struct{}, error) {
+				first := make([]byte, 1)
+				_, err := io.ReadFull(r, first)
+				close(reading)
+				if err == nil {
+					_, err = io.Copy(io.Discard, r)
+				}
+				<-ctx.Done()
+				got <- outcome{err, ctx.Err()}
+				return struct{}{}, err
+			})
+			return runtime.Then(c, res, func(struct{}) Result { return c.Text(200, "all") })
+		},
+	})
+	conn, err := stdnet.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc := conn.(*stdnet.TCPConn)
+	if _, err := io.WriteString(conn, "POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n\r\n"+strings.Repeat("a", 300_000)); err != nil {
+		t.Fatal(err)
+	}
+	<-reading
+	_ = tc.SetLinger(0)
+	_ = tc.Close() // RST
+	o := <-got
+	if !errors.Is(o.err, ErrClientGone) && !errors.Is(o.err, context.Canceled) {
+		t.Fatalf("the read failed with %v; want the client gone", o.err)
+	}
+	if o.ctxErr == nil {
+		t.Fatal("the request's context is still live")
+	}
+	for {
+		n := make(chan int, 1)
+		_ = l.Post(runtime.TaskFunc(func() { n <- len(l.conns) }))
+		if <-n == 0 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestStreamedBodyEndsWithTheNextHead: the body's last bytes and the next
+// request's head arrive in one write, after the first ones were read
+// straight from the socket: the body gets exactly its bytes and the next
+// request is answered.
+func TestStreamedBodyEndsWithTheNextHead(t *testing.T) {
+	firstSeen := make(chan struct{})
+	addr, _ := startInternal(t, &Server{
+		StreamBody: func(c *Ctx) int64 {
+			if c.Path() == "/up" {
+				return 1 << 30
+			}
+			return 0
+		},
+		Handler: func(c *Ctx) Result {
+			if c.Path() != "/up" {
+				return c.Text(200, "next")
+			}
+			n, as, once := 0, 0, false
+			var next func([]byte) Result
+			next = func(b []byte) Result {
+				n += len(b)
+				as += strings.Count(string(b), "a")
+				if n > 0 && !once {
+					once = true
+					close(firstSeen)
+				}
+				return runtime.Then(c, c.BodyChunk(), next)
+			}
+			return next(nil).Catch(c, func(err error) Result {
+				return c.Text(200, fmt.Sprintf("%d %d %v", n, as, err))
+			})
+		},
+	})
+	conn, err := stdnet.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second)) // a hang guard
+	const size = 1 << 20
+	if _, err := io.WriteString(conn, fmt.Sprintf("POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n", size)+strings.Repeat("a", size-10)); err != nil {
+		t.Fatal(err)
+	}
+	<-firstSeen
+	if _, err := io.WriteString(conn, strings.Repeat("a", 10)+"GET /next HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(conn)
+	if body, err := readAnswer(br); err != nil || body != fmt.Sprintf("%d %d EOF", size, size) {
+		t.Fatalf("body: %q, %v", body, err)
+	}
+	if body, err := readAnswer(br); err != nil || body != "next" {
+		t.Fatalf("next: %q, %v", body, err)
 	}
 }
