@@ -345,3 +345,38 @@ func TestStreamedBodyEndsWithTheNextHead(t *testing.T) {
 		t.Fatalf("next: %q, %v", body, err)
 	}
 }
+
+// TestStreamedBodyEchoWithContinue: a handler that answers with its
+// streamed body (SendReader over BodyReader) and a client that waits for
+// "100 Continue" before sending it: the interim response comes first, and
+// the echo after it.
+func TestStreamedBodyEchoWithContinue(t *testing.T) {
+	addr, _ := startInternal(t, &Server{
+		StreamBody: func(c *Ctx) int64 { return 1 << 20 },
+		Handler: func(c *Ctx) Result {
+			return c.SendReader(200, "text/plain", c.BodyReader(), -1)
+		},
+	})
+	conn, err := stdnet.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second)) // a hang guard
+	if _, err := io.WriteString(conn, "POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(conn)
+	if line, err := br.ReadString('\n'); err != nil || line != "HTTP/1.1 100 Continue\r\n" {
+		t.Fatalf("%q, %v; want the 100 Continue first", line, err)
+	}
+	if _, err := br.ReadString('\n'); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.WriteString(conn, "hello"); err != nil {
+		t.Fatal(err)
+	}
+	if body, err := readAnswer(br); err != nil || body != "hello" {
+		t.Fatalf("echo %q, %v", body, err)
+	}
+}
