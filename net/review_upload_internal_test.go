@@ -3,6 +3,8 @@ package net
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -378,5 +380,76 @@ func TestStreamedBodyEchoWithContinue(t *testing.T) {
 	}
 	if body, err := readAnswer(br); err != nil || body != "hello" {
 		t.Fatalf("echo %q, %v", body, err)
+	}
+}
+
+// TestStreamedBodyPausedThenPipelined: a large body read in small pieces
+// off the loop (reading pauses and resumes many times, most of it read
+// straight from the socket), sent in one write with the request behind it:
+// the body arrives whole and in order, and the next request is answered.
+func TestStreamedBodyPausedThenPipelined(t *testing.T) {
+	const size = 8 << 20
+	body := make([]byte, size)
+	for i := range body {
+		body[i] = byte(i * 7 / 3)
+	}
+	want := sha256.Sum256(body)
+	addr, l := startInternal(t, &Server{
+		StreamBody: func(c *Ctx) int64 {
+			if c.Path() == "/up" {
+				return 1 << 30
+			}
+			return 0
+		},
+		Handler: func(c *Ctx) Result {
+			if c.Path() != "/up" {
+				return c.Text(200, "next")
+			}
+			r := c.BodyReader()
+			sum := runtime.Blocking(c, func(context.Context) (string, error) {
+				d := sha256.New()
+				p := make([]byte, 1500)
+				for {
+					n, err := r.Read(p)
+					d.Write(p[:n])
+					if err == io.EOF {
+						return hex.EncodeToString(d.Sum(nil)), nil
+					}
+					if err != nil {
+						return "", err
+					}
+				}
+			})
+			return runtime.Then(c, sum, func(s string) Result { return c.Text(200, s) })
+		},
+	})
+	conn, err := stdnet.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(60 * time.Second)) // a hang guard
+	var chunked strings.Builder
+	for i, k := 0, 1; i < size; k = k%4000 + 997 {
+		k = min(k, size-i)
+		fmt.Fprintf(&chunked, "%x\r\n%s\r\n", k, body[i:i+k])
+		i += k
+	}
+	chunked.WriteString("0\r\n\r\n")
+	br := bufio.NewReader(conn)
+	for _, req := range []string{
+		fmt.Sprintf("POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n", size) + string(body),
+		"POST /up HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked.String(),
+	} {
+		go func() { _, _ = io.WriteString(conn, req+"GET /next HTTP/1.1\r\nHost: x\r\n\r\n") }()
+		if got, err := readAnswer(br); err != nil || got != hex.EncodeToString(want[:]) {
+			t.Fatalf("body: %q, %v", got, err)
+		}
+		if got, err := readAnswer(br); err != nil || got != "next" {
+			t.Fatalf("next: %q, %v", got, err)
+		}
+	}
+	if l.readPauses.Load() == 0 {
+		t.Log("reading never paused")
 	}
 }
