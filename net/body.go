@@ -60,7 +60,8 @@ type bodyIn struct {
 	waiting bool
 	asked   bool // the handler has asked for the body (100 Continue)
 	// owed: the handler asked while the body had not all arrived, so
-	// "100 Continue" is due when its turn comes; continued: it was sent.
+	// "100 Continue" is due when its turn comes; continued: it was sent,
+	// or may no longer be (a streamed answer's head is out).
 	owed, continued bool
 	starved         bool // the last feed found too few bytes to hand anything over
 }
@@ -267,7 +268,7 @@ func (b *bodyIn) readDirectOnLoop() int {
 // copy into a buffer of its own. Call BodyReader on the loop; use the
 // reader from one goroutine, not the loop.
 func (c *Ctx) BodyReader() io.Reader {
-	return &bodyReader{c: c, l: c.l, ctx: c.Context(), got: make(chan chunkResult, 1)}
+	return &bodyReader{c: c, b: c.bodyIn, l: c.l, ctx: c.Context(), got: make(chan chunkResult, 1)}
 }
 
 type chunkResult struct {
@@ -277,6 +278,7 @@ type chunkResult struct {
 
 type bodyReader struct {
 	c    *Ctx
+	b    *bodyIn // c's body when the reader was made (c is recycled after its answer)
 	l    *loop
 	ctx  context.Context
 	left []byte
@@ -325,6 +327,10 @@ func (r *bodyReader) nextOffLoop() error {
 		if r.err != nil {
 			return r.err
 		}
+		if err := r.ctx.Err(); err != nil {
+			r.err = err
+			return err
+		}
 		if err := r.l.Post((*askChunk)(r)); err != nil {
 			r.err = err
 			return err
@@ -346,6 +352,16 @@ type askChunk bodyReader
 
 func (a *askChunk) Run() {
 	r := (*bodyReader)(a)
+	if r.c.bodyIn != r.b {
+		// The request was answered and its Ctx serves another one now:
+		// its body is not this reader's.
+		err := r.ctx.Err()
+		if err == nil {
+			err = ErrStreamClosed
+		}
+		(*chunkListener)(r).Settled(nil, err)
+		return
+	}
 	r.c.BodyChunk().Listen((*chunkListener)(r))
 }
 
@@ -385,10 +401,15 @@ func (c *Ctx) streamLimitOnLoop(head []byte, cfg *config) (limit int64, err erro
 
 // closeIfBodyUnreadOnLoop makes c's response close the connection if its
 // streamed body has not all arrived: the rest cannot be told from the next
-// request without reading it.
+// request without reading it. The connection then reads no request past
+// that body (a streamed answer's head may go out long before the body
+// ends): one run behind it would never be answered.
 func (c *Ctx) closeIfBodyUnreadOnLoop() {
 	if c.bodyUnreadOnLoop() {
 		c.closeAfter = true
+		if cn := c.conn; cn != nil && cn.phase == phaseServing {
+			cn.phase = phaseClosing
+		}
 	}
 }
 

@@ -32,7 +32,9 @@ const formParseOnLoop = 64 << 10
 // own error if it cannot be read (ErrClientGone; a streamed body's bad
 // chunked framing, 400, or its own limit, 413). A 413 leaves the rest of a
 // streamed body unread, so its response closes the connection. It is
-// MultipartForm's counterpart, and like it may be called once per request.
+// MultipartForm's counterpart, and like it may be called once per request:
+// on a streamed body whose reading had begun (a form read before, or
+// BodyChunk, BodyReader) it fails with a 500 *Error.
 // Loop-only; the future settles on the loop.
 func (c *Ctx) URLEncodedForm(maxBytes int64) runtime.Future[url.Values] {
 	if maxBytes <= 0 {
@@ -46,6 +48,11 @@ func (c *Ctx) URLEncodedForm(maxBytes int64) runtime.Future[url.Values] {
 			return runtime.Rejected[url.Values](errFormTooLarge(maxBytes))
 		}
 		return parseFormOnLoop(c, c.Body())
+	}
+	if c.bodyIn.asked {
+		// Its bytes were handed over already (a form read before, or
+		// BodyChunk, BodyReader): what is left is not the form.
+		return runtime.Rejected[url.Values](errFormBodyTaken)
 	}
 	if c.req.ContentLength > maxBytes {
 		return runtime.Rejected[url.Values](errFormTooLarge(maxBytes))
@@ -109,6 +116,11 @@ func errFormTooLarge(max int64) error {
 	return &Error{Status: StatusContentTooLarge,
 		Message: fmt.Sprintf("request body: a form of more than %d bytes", max), Err: ErrFormTooLarge}
 }
+
+// errFormBodyTaken is URLEncodedForm's error (500) for a streamed body
+// whose reading had begun: a second call, or one after BodyChunk.
+var errFormBodyTaken = &Error{Status: StatusInternalServerError,
+	Message: "request body: a streamed form body was already read (URLEncodedForm may be called once)"}
 
 func notForm(c *Ctx) error {
 	return &Error{Status: StatusUnsupportedMediaType,

@@ -451,6 +451,20 @@ func (s *Stream) appendOnLoop(out, date []byte) (_, tail []byte, finished bool) 
 func (s *Stream) appendHeadOnLoop(out, date []byte) []byte {
 	s.headSent = true
 	s.c.closeIfBodyUnreadOnLoop()
+	if b := s.c.bodyIn; b != nil {
+		if cn := s.c.conn; cn != nil && cn.bodyOf == s.c {
+			// The answer starts while its streamed body is still
+			// arriving, and the connection reads that body on (an echo:
+			// SendReader over BodyReader, whose first read comes after
+			// this head): a client waiting for "100 Continue" must have
+			// it now, or never send the body.
+			b.owed = true
+		}
+		// An interim response owed goes before the final head, and none
+		// after it (RFC 9110 §15.2): it would land in the answer's body.
+		out = s.c.appendContinueOnLoop(out)
+		b.continued = true
+	}
 	length := s.length
 	if !bodyAllowed(s.status) {
 		length = -2 // no framing field on a 1xx, 204 or 304
