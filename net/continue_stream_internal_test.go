@@ -16,7 +16,8 @@ import (
 // call returns), and asking for the body only once the answer's head is
 // out (at the pass after the call), must not send "100 Continue" then: an
 // interim response after the final one lands inside the body and breaks
-// its framing.
+// its framing. (Before the final head it is due: see
+// TestStreamedBodyEchoWithContinue.)
 func TestNoContinueAfterTheStreamHead(t *testing.T) {
 	for _, early := range []bool{true, false} {
 		t.Run(fmt.Sprintf("16KiB=%v", early), func(t *testing.T) {
@@ -46,7 +47,13 @@ func TestNoContinueAfterTheStreamHead(t *testing.T) {
 				t.Fatal(err)
 			}
 			br := bufio.NewReader(conn)
-			res, err := http.ReadResponse(br, nil) // the final head comes first
+			// "100 Continue" may come first (the connection reads the body
+			// on, so the client is told to send it: RFC 9110 §10.1.1);
+			// never after the final head.
+			res, err := http.ReadResponse(br, nil)
+			if err == nil && res.StatusCode == 100 {
+				res, err = http.ReadResponse(br, nil)
+			}
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -449,7 +449,6 @@ func (s *Stream) appendOnLoop(out, date []byte) (_, tail []byte, finished bool) 
 
 // appendHeadOnLoop appends the stream's head to out; it is out from now.
 func (s *Stream) appendHeadOnLoop(out, date []byte) []byte {
-	s.headSent = true
 	s.c.closeIfBodyUnreadOnLoop()
 	if b := s.c.bodyIn; b != nil {
 		if cn := s.c.conn; cn != nil && cn.bodyOf == s.c {
@@ -465,6 +464,9 @@ func (s *Stream) appendHeadOnLoop(out, date []byte) []byte {
 		out = s.c.appendContinueOnLoop(out)
 		b.continued = true
 	}
+	// Out from now: no interim response may follow (appendContinueOnLoop
+	// checks it, so the one owed above had to go first).
+	s.headSent = true
 	length := s.length
 	if !bodyAllowed(s.status) {
 		length = -2 // no framing field on a 1xx, 204 or 304
