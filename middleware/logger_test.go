@@ -382,7 +382,7 @@ func TestLoggerFieldsOutliveTheRequest(t *testing.T) {
 // panicCore is a zapcore.Core whose writes panic (a broken sink).
 type panicCore struct{ zapcore.Core }
 
-func (c panicCore) Enabled(zapcore.Level) bool { return true }
+func (c panicCore) Enabled(zapcore.Level) bool        { return true }
 func (c panicCore) With([]zapcore.Field) zapcore.Core { return c }
 func (c panicCore) Check(e zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.CheckedEntry {
 	return ce.AddCore(e, c)
