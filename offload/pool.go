@@ -258,7 +258,7 @@ func Run[T any](s runtime.Scope, p *Pool, fn func(ctx context.Context) (T, error
 		return runtime.Rejected[T](ErrNoWorkers)
 	}
 	j := &job[T]{fn: fn, ctx: ctx, promise: runtime.NewPromise[T](s.Loop()), queued: time.Now()}
-	j.tracker = runtime.TrackerOf(s)
+	j.tracker, j.inQueue = runtime.TrackerOf(s), true
 	if err := p.submit(j, ctx); err != nil {
 		return runtime.Rejected[T](err)
 	}
@@ -376,13 +376,21 @@ type job[T any] struct {
 	promise runtime.Promise[T]
 	tracker runtime.Tracker // the caller's, if it has one
 	queued  time.Time
+	// inQueue: the tracker was told the job is queued (KeepQueued, on the
+	// loop: Run), so it is told when a worker takes it. A remote Call's
+	// local fallback, queued off the loop, was not: its wait goes to
+	// Measure.
+	inQueue bool
 }
 
 func (j *job[T]) start(p *Pool, w int) {
 	started := time.Now()
 	waited := started.Sub(j.queued)
 	p.m.wait.observe(int64(waited))
-	measureWait := runtime.Dequeued(j.tracker, runtime.WorkOffload, waited) // 0 once the tracker has it
+	measureWait := waited
+	if j.inQueue {
+		measureWait = runtime.Dequeued(j.tracker, runtime.WorkOffload, waited) // 0 once the tracker has it
+	}
 	if p.m.closing.Load() {
 		j.drop(ErrClosed)
 		return
