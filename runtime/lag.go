@@ -157,8 +157,9 @@ func (m *LagMonitor) Lag() time.Duration {
 // RecentLag returns the 99th percentile of the lags of the last
 // LagWindow probes (the last second at the default 10 ms interval), or, if
 // a probe is still waiting longer than that, how long it has waited: a
-// blocked loop shows at once, and a single slow callback among a hundred
-// probes does not. Each probe updates the percentile when it runs;
+// blocked loop shows at once, and a single slow callback once it has run
+// does not, two do (before LagWindow probes have run, the missing ones
+// count as lags of 0). Each probe updates the percentile when it runs;
 // RecentLag costs two atomic loads and, while a probe is
 // pending, a clock read: cheap enough for load shedding on every request.
 // Safe for concurrent use.
