@@ -136,30 +136,54 @@ func TestLoadShedConfigPanics(t *testing.T) {
 	}
 }
 
-// TestLoadShedBlockedLoop blocks the only loop in a handler; a request that
-// arrives meanwhile is shed once the loop gets to it, a health check is
+// TestLoadShedBlockedLoop blocks the only loop in a handler twice (one slow
+// callback in the window does not count, two do); a request that arrives
+// during the second is shed once the loop gets to it, a health check is
 // not, and the service recovers once the loop is free again.
 func TestLoadShedBlockedLoop(t *testing.T) {
-	started := make(chan struct{})
-	var once atomic.Bool
+	started, unblock := make(chan struct{}), make(chan struct{})
 	h := func(c *net.Ctx) net.Result {
 		if c.Path() == "/block" {
-			if once.CompareAndSwap(false, true) {
-				close(started)
-			}
-			time.Sleep(400 * time.Millisecond) // blocks the loop: what a handler must never do
+			started <- struct{}{}
+			<-unblock // blocks the loop: what a handler must never do
 		}
 		return c.Text(200, "ok")
 	}
-	mw := middleware.LoadShed(middleware.LoadShedConfig{MaxLoopLag: 100 * time.Millisecond, RetryAfter: 2 * time.Second, Exempt: []string{"/health"}})
-	_, addr := startServer(t, mw(h), 1)
+	mw := middleware.LoadShed(middleware.LoadShedConfig{MaxLoopLag: 100 * time.Millisecond, RetryAfter: 2 * time.Second, Exempt: []string{"/health", "/block"}})
+	srv, addr := startServer(t, mw(h), 1)
+	// waitLag waits until the loop's current lag (the last probe's, or a
+	// pending probe's wait if longer) is above or below 150 ms: above,
+	// after a quick probe, while the loop is blocked means the lag
+	// monitor's probe has waited that long behind it.
+	waitLag := func(above bool) {
+		t.Helper()
+		var st net.ServerStats
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+			if srv.Stats(&st); (st.Loops[0].LagNow > 150*time.Millisecond) == above {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("lag %v, want it above 150ms: %v", st.Loops[0].LagNow, above)
+			}
+		}
+	}
 
 	blocker := dialRaw(t, addr)
 	blocker.send(get("/block"))
 	<-started
+	waitLag(true)
+	unblock <- struct{}{}
+	if resp, _ := blocker.read("GET"); resp.StatusCode != 200 {
+		t.Fatalf("first /block: %d", resp.StatusCode)
+	}
+	waitLag(false) // a quick probe ran since: the next wait is the next block's
+	blocker.send(get("/block"))
+	<-started
+	waitLag(true)
 	work, health := dialRaw(t, addr), dialRaw(t, addr)
 	work.send(get("/work"))
 	health.send(get("/health"))
+	unblock <- struct{}{}
 
 	if resp, _ := blocker.read("GET"); resp.StatusCode != 200 {
 		t.Fatalf("/block: %d", resp.StatusCode)
@@ -173,8 +197,8 @@ func TestLoadShedBlockedLoop(t *testing.T) {
 	}
 
 	// The lag monitor probes every 10 ms: the loop is healthy again once
-	// the blocked probe is one of at least 100 (MaxLoopLag reads the 99th
-	// percentile of the last 100), about a second after the start.
+	// the first blocked probe has left the window of 100 (MaxLoopLag reads
+	// their 99th percentile), about a second later.
 	client := httpClient(t)
 	deadline := time.Now().Add(5 * time.Second)
 	for {

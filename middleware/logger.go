@@ -177,10 +177,12 @@ func (w *logWatch) Settled(_ struct{}, err error) {
 	st, c, start, hold := w.st, w.c, w.start, w.hold
 	w.c, w.start, w.hold = nil, time.Time{}, nil
 	st.watches.Put(w)
-	st.done(c, start, err)
 	if hold != nil {
-		hold.Unhold() // may recycle c, and serve its connection's next request
+		// Even if the log call panics (a broken core): the panic goes on
+		// to the loop, which logs it, but c must not stay held.
+		defer hold.Unhold() // may recycle c, and serve its connection's next request
 	}
+	st.done(c, start, err)
 }
 
 type logger struct {

@@ -378,3 +378,47 @@ func TestLoggerFieldsOutliveTheRequest(t *testing.T) {
 		t.Fatalf("logged %q; want %q", got, want)
 	}
 }
+
+// panicCore is a zapcore.Core whose writes panic (a broken sink).
+type panicCore struct{ zapcore.Core }
+
+func (c panicCore) Enabled(zapcore.Level) bool        { return true }
+func (c panicCore) With([]zapcore.Field) zapcore.Core { return c }
+func (c panicCore) Check(e zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.CheckedEntry {
+	return ce.AddCore(e, c)
+}
+func (panicCore) Write(zapcore.Entry, []zapcore.Field) error { panic("the log sink is down") }
+
+// settleTask resolves p when the loop runs it.
+type settleTask struct{ p runtime.Promise[struct{}] }
+
+func (s *settleTask) Run() { s.p.Resolve(struct{}{}) }
+
+// TestLoggerPanickingCoreAfterPendingResult: a Logger whose core panics
+// while it logs a Result that settled after the handler returned must not
+// take the request down with it: the response is still sent, and the
+// connection serves its next request, with the same Ctx: the first one's
+// was recycled, not left held by the listener that panicked.
+func TestLoggerPanickingCoreAfterPendingResult(t *testing.T) {
+	log := zap.New(panicCore{zapcore.NewNopCore()})
+	var ctxs []*net.Ctx
+	h := func(c *net.Ctx) net.Result {
+		ctxs = append(ctxs, c)
+		st := &settleTask{p: runtime.NewPromise[struct{}](c.Loop())}
+		c.Text(200, "later")
+		if err := c.Loop().Post(st); err != nil {
+			return net.Fail(err)
+		}
+		return st.p.Future()
+	}
+	tc := testConn(t, middleware.Logger(middleware.LoggerConfig{Logger: log})(h))
+	for i := range 2 {
+		out, err := tc.Serve([]byte(get("/later")), 5*time.Second)
+		if err != nil || !strings.Contains(string(out), "later") {
+			t.Fatalf("request %d: %v, response %q", i, err, out)
+		}
+	}
+	if ctxs[0] != ctxs[1] {
+		t.Fatal("the first request's Ctx was never recycled: the second request got another")
+	}
+}

@@ -338,11 +338,15 @@ func (w *reqWatch) Settled(_ struct{}, err error) {
 	if sh.loop != nil {
 		sh.free = append(sh.free, w)
 	}
+	defer func() {
+		// Even if recording panics: the request is no longer active, and
+		// c must not stay held.
+		sh.active.Add(-1)
+		if hold != nil {
+			hold.Unhold() // may recycle c, and serve its connection's next request
+		}
+	}()
 	m.doneOnLoop(sh, c, start, err)
-	sh.active.Add(-1)
-	if hold != nil {
-		hold.Unhold() // may recycle c, and serve its connection's next request
-	}
 }
 
 // shardOnLoop returns the shard of c's loop, making it on first use (by its

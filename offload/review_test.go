@@ -142,3 +142,52 @@ func TestRemoteCallKeepsItsScope(t *testing.T) {
 		t.Fatalf("measured %d (%d while not kept), kept %d after the answer; want 1, 0, 0", k.measured.Load(), k.offLoop.Load(), k.kept.Load())
 	}
 }
+
+// queueScope is a trackedScope whose Tracker is a runtime.QueueTracker, as
+// a *net.Ctx's is: it counts Queued and Dequeued, and the queue wait each
+// path reports.
+type queueScope struct {
+	trackedScope
+	queued, dequeued atomic.Int32
+	waits            atomic.Int64 // ns: Dequeued's and Measure's queue waits
+}
+
+func (k *queueScope) Tracker() runtime.Tracker { return k }
+func (k *queueScope) Queued(runtime.Work)      { k.queued.Add(1) }
+func (k *queueScope) Dequeued(_ runtime.Work, q time.Duration) {
+	k.dequeued.Add(1)
+	k.waits.Add(int64(q))
+}
+func (k *queueScope) Measure(w runtime.Work, q, ran time.Duration) {
+	k.waits.Add(int64(q))
+	k.trackedScope.Measure(w, q, ran)
+}
+
+// TestLocalFallbackPairsQueuedAndDequeued: a Call that a remote worker
+// refuses as overloaded joins the local queue from the backend's goroutine,
+// where Queued (loop-only) cannot be called: its worker must not call
+// Dequeued either, or the tracker counts a job out of its queue that never
+// went in, and a later job of the request, still queued, is counted as
+// running (the access line's Pending instead of offload_queue). Its wait is
+// counted once, through Measure.
+func TestLocalFallbackPairsQueuedAndDequeued(t *testing.T) {
+	k := &queueScope{trackedScope: trackedScope{l: runtimetest.NewLoop(t)}}
+	r := &answerRemote{rep: offload.Reply{Err: &offload.OverloadError{}}}
+	p := newPool(t, offload.Config{Workers: 1, Remote: r})
+	release := blockWorkers(t, p, 1) // not idle: Call goes remote
+	var f runtime.Future[int]
+	k.l.Do(func() { f = offload.Call(k, p, once, 1) })
+	release()
+	if v, err := wait(t, f); v != 7 || err != nil {
+		t.Fatalf("(%d, %v)", v, err)
+	}
+	if r.sent.Load() != 1 {
+		t.Fatalf("sent %d times, want 1 (then the local queue)", r.sent.Load())
+	}
+	if q, d := k.queued.Load(), k.dequeued.Load(); q != d {
+		t.Fatalf("Queued %d times, Dequeued %d times: want as many", q, d)
+	}
+	if k.measured.Load() != 1 || k.waits.Load() <= 0 {
+		t.Fatalf("measured %d, queue wait %v: want 1 Measure and the wait counted", k.measured.Load(), time.Duration(k.waits.Load()))
+	}
+}

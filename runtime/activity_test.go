@@ -2,6 +2,7 @@ package runtime_test
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -142,6 +143,41 @@ func TestLagMonitorProbesIdleLoopsLess(t *testing.T) {
 				}
 				if n := m.Histogram().Count; n < tt.min || n > tt.max {
 					t.Fatalf("%d probes in 100 intervals, want %d to %d", n, tt.min, tt.max)
+				}
+			})
+		})
+	}
+}
+
+// One slow callback does not count in RecentLag, even before the window
+// holds 100 probes: a loop that runs one slow callback soon after it
+// starts and then idles (probed every IdleEvery intervals, so the window
+// fills in 10 s, not 1) must not report it for seconds, or LoadShed sheds
+// and Health reports pressure after a single slow request. Two do count.
+func TestRecentLagIgnoresOneSlowCallbackAtStart(t *testing.T) {
+	for _, slow := range []int{1, 2} {
+		t.Run(fmt.Sprint(slow, " slow"), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				act := new(runtime.Activity)
+				l := activityLoop{runtimetest.NewLoop(t), act}
+				m := runtime.NewLagMonitor(l, runtime.LagConfig{})
+				defer m.Stop()
+				time.Sleep(55 * time.Millisecond) // a few quick probes
+				for range slow {
+					l.Do(func() { act.Enter(1); time.Sleep(300 * time.Millisecond); act.Exit() })
+					time.Sleep(100 * time.Millisecond)
+				}
+				time.Sleep(2 * time.Second) // idle: probed every 100 ms
+				synctest.Wait()
+				if n := m.Histogram().Count; n >= runtime.LagWindow {
+					t.Fatalf("%d probes: the window is full, the test shows nothing", n)
+				}
+				lag := m.RecentLag()
+				if slow == 1 && lag >= 100*time.Millisecond {
+					t.Fatalf("RecentLag %v two seconds after one slow callback, want it not to count", lag)
+				}
+				if slow == 2 && lag < 200*time.Millisecond {
+					t.Fatalf("RecentLag %v after two slow callbacks, want them to count (about 300ms)", lag)
 				}
 			})
 		})

@@ -295,17 +295,34 @@ func (p *promise[T]) fireLocked() {
 	if keep != nil {
 		defer keep.Release()
 	}
-	for _, l := range inline {
+	settleListeners(&inline, rest, 0, v, err)
+}
+
+// settleListeners calls the listeners from the i-th on, the inline ones
+// first, in order. A listener that panics does not take the others down:
+// those after it are still called (the server's own, which answers the
+// request, is the last), and the panic then goes on to the loop, which logs
+// it.
+func settleListeners[T any](inline *[inlineListeners]Listener[T], rest *[]Listener[T], i int, v T, err error) {
+	done := false
+	defer func() {
+		if !done { // listener i panicked
+			settleListeners(inline, rest, i+1, v, err)
+		}
+	}()
+	for ; ; i++ {
+		var l Listener[T]
+		if i < inlineListeners {
+			l = inline[i]
+		} else if rest != nil && i-inlineListeners < len(*rest) {
+			l = (*rest)[i-inlineListeners]
+		}
 		if l == nil {
-			return
+			break
 		}
 		l.Settled(v, err)
 	}
-	if rest != nil {
-		for _, l := range *rest {
-			l.Settled(v, err)
-		}
-	}
+	done = true
 }
 
 // KeepFor makes s keep its resources until the future of p settles, when s

@@ -439,3 +439,37 @@ func TestListenersInOrderAndThreeWithoutAllocating(t *testing.T) {
 		t.Fatalf("listeners ran in order %v, want %v", order, want)
 	}
 }
+
+// panicListener panics when its future settles.
+type panicListener struct{}
+
+func (panicListener) Settled(int, error) { panic("listener down") }
+
+// A listener that panics does not lose the listeners after it (inline or
+// not): they all run, in order, and the panic then goes on to the caller
+// (the loop, which logs it).
+func TestListenerPanicRunsTheOthers(t *testing.T) {
+	for _, at := range []int{0, 2, 3, 4} {
+		var order []int
+		p := runtime.NewPromise[int](nil)
+		for i := range 6 {
+			if i == at {
+				p.Future().Listen(panicListener{})
+				continue
+			}
+			p.Future().Listen(&orderListener{i: i, order: &order})
+		}
+		var r any
+		func() {
+			defer func() { r = recover() }()
+			p.Resolve(1)
+		}()
+		if r == nil {
+			t.Errorf("panicking listener #%d: the panic did not reach Resolve's caller", at)
+		}
+		want := slices.DeleteFunc([]int{0, 1, 2, 3, 4, 5}, func(i int) bool { return i == at })
+		if !slices.Equal(order, want) {
+			t.Errorf("panicking listener #%d: the others ran %v, want %v", at, order, want)
+		}
+	}
+}

@@ -157,8 +157,9 @@ func (m *LagMonitor) Lag() time.Duration {
 // RecentLag returns the 99th percentile of the lags of the last
 // LagWindow probes (the last second at the default 10 ms interval), or, if
 // a probe is still waiting longer than that, how long it has waited: a
-// blocked loop shows at once, and a single slow callback among a hundred
-// probes does not. Each probe updates the percentile when it runs;
+// blocked loop shows at once, and a single slow callback once it has run
+// does not, two do (before LagWindow probes have run, the missing ones
+// count as lags of 0). Each probe updates the percentile when it runs;
 // RecentLag costs two atomic loads and, while a probe is
 // pending, a clock read: cheap enough for load shedding on every request.
 // Safe for concurrent use.
@@ -187,7 +188,12 @@ type lagWindow struct {
 }
 
 // add records lag and returns the 99th percentile (nearest rank) of the
-// window.
+// window. A window not yet full counts its empty slots as lags of 0 (the
+// loop before the monitor started), so that a single slow probe never
+// counts, however few probes there are, and two do: otherwise one slow
+// callback soon after the start would be the percentile until 100 probes
+// have run, 10 s on a loop idle enough to be probed every IdleEvery
+// intervals.
 func (w *lagWindow) add(lag int64) int64 {
 	if w.sorted == nil {
 		w.sorted = w.buf[:0]
@@ -201,8 +207,12 @@ func (w *lagWindow) add(lag int64) int64 {
 	w.n++
 	i, _ := slices.BinarySearch(w.sorted, lag)
 	w.sorted = slices.Insert(w.sorted, i, lag)
-	k := len(w.sorted)
-	return w.sorted[(99*k+99)/100-1]
+	// Rank 99 of lagWindowLen, the lagWindowLen-k empty slots first.
+	i = (99*lagWindowLen+99)/100 - 1 - (lagWindowLen - len(w.sorted))
+	if i < 0 {
+		return 0
+	}
+	return w.sorted[i]
 }
 
 // Max returns the largest lag recorded since the last ResetMax (or since
