@@ -69,12 +69,13 @@ func TestResultFromNoLoopIsBroughtToTheLoop(t *testing.T) {
 
 func TestContextAfterTheResponseIsCancelled(t *testing.T) {
 	got := make(chan context.Context, 1)
+	promised := make(chan runtime.Promise[struct{}], 1)
 	addr := startServer(t, &net.Server{HandlerTimeout: 50 * time.Millisecond, Handler: func(c *net.Ctx) net.Result {
-		// HandlerTimeout fires at the first sweep after 50 ms (within
-		// 300 ms); the continuation comes well after. (runtime.After would
-		// be cancelled with the request: a promise of our own is not.)
+		// HandlerTimeout answers 503 at a sweep after 50 ms; the
+		// continuation runs only once the client has read it. (runtime.After
+		// would be cancelled with the request: a promise of our own is not.)
 		p := runtime.NewPromise[struct{}](c.Loop())
-		time.AfterFunc(700*time.Millisecond, func() { p.Resolve(struct{}{}) })
+		promised <- p
 		return runtime.Then(c, p.Future(), func(struct{}) net.Result {
 			got <- c.Context() // asked for after the 503 was final
 			return c.Text(200, "late")
@@ -85,6 +86,7 @@ func TestContextAfterTheResponseIsCancelled(t *testing.T) {
 	if resp, _ := rc.read("GET"); resp.StatusCode != 503 {
 		t.Fatalf("status %d, want 503", resp.StatusCode)
 	}
+	(<-promised).Resolve(struct{}{})
 	if ctx := <-got; ctx.Err() == nil {
 		t.Fatal("a request context asked for after the response was final is live")
 	}
