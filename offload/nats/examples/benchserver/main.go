@@ -16,7 +16,8 @@
 //	LOCAL_FALLBACK=1           run /cpu locally when no worker is reachable
 //	CPU_ITERS, CPU_BUF_BYTES   the job's size, as for examples/benchserver
 //	                           (read by whoever runs the job)
-//	OFFLOAD_NICE, OFFLOAD_YIELD_US   as for examples/benchserver
+//	OFFLOAD_NICE, OFFLOAD_YIELD_US, OFFLOAD_FASTLANE_US
+//	                           as for examples/benchserver
 //
 // Each /cpu request has a 5 s deadline, which travels with the job: with no
 // worker reachable it gets a 503 at once, a 504 at the deadline, never a
@@ -98,6 +99,22 @@ func envInt(name string, def int) int {
 	return n
 }
 
+// envMicros is the duration in microseconds in the environment variable
+// name: unset or 0 gives offload's default, a negative value "never" (as
+// examples/benchserver reads OFFLOAD_YIELD_US and OFFLOAD_FASTLANE_US);
+// anything but an integer is fatal.
+func envMicros(name string) time.Duration {
+	v := os.Getenv(name)
+	if v == "" {
+		return 0
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		log.Fatalf("benchserver: %s=%q: want an integer (microseconds; negative: off)", name, v)
+	}
+	return time.Duration(n) * time.Microsecond
+}
+
 func main() {
 	port := os.Getenv("PORT")
 	if port == "" {
@@ -123,7 +140,8 @@ func main() {
 		Name:          "cpu",
 		Workers:       workers,
 		Nice:          envInt("OFFLOAD_NICE", 0) % 20,
-		YieldEvery:    time.Duration(envInt("OFFLOAD_YIELD_US", 0)) * time.Microsecond,
+		YieldEvery:    envMicros("OFFLOAD_YIELD_US"),
+		FastLane:      envMicros("OFFLOAD_FASTLANE_US"),
 		Remote:        backend,
 		LocalFallback: os.Getenv("LOCAL_FALLBACK") == "1",
 	})
