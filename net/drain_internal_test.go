@@ -139,6 +139,23 @@ func dial(t *testing.T, addr string) stdnet.Conn {
 	return conn
 }
 
+// expectBodies reads one response per want from br, in order, and fails
+// unless each body is exactly its want.
+func expectBodies(t *testing.T, br *bufio.Reader, wants ...[]byte) {
+	t.Helper()
+	for i, want := range wants {
+		res, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("response %d: %v", i+1, err)
+		}
+		got, err := io.ReadAll(res.Body)
+		res.Body.Close()
+		if err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("response %d: %d bytes (want %d), %v", i+1, len(got), len(want), err)
+		}
+	}
+}
+
 // TestStreamHoldsAtMostTheMark is the regression test of issue 8's slow
 // reader (+20 MiB for one client): a stream's body went through its
 // pending buffer on the handler's first call (regrown to the mark), and
@@ -245,17 +262,7 @@ func TestPipelinedStreamKeepsOrder(t *testing.T) {
 	<-queued
 	onLoop(t, l, func() { first.Resolve(struct{}{}) })
 	br := bufio.NewReader(conn)
-	for i, want := range [][]byte{[]byte("first"), body} {
-		res, err := http.ReadResponse(br, nil)
-		if err != nil {
-			t.Fatalf("response %d: %v", i+1, err)
-		}
-		got, err := io.ReadAll(res.Body)
-		res.Body.Close()
-		if err != nil || !bytes.Equal(got, want) {
-			t.Fatalf("response %d: %d bytes (want %d), %v", i+1, len(got), len(want), err)
-		}
-	}
+	expectBodies(t, br, []byte("first"), body)
 }
 
 // TestStreamLengthShortBeforeItsHeadIs500: a stream whose first writes are

@@ -37,12 +37,7 @@ func TestStreamedBodyNoContinueAfterStreamHead(t *testing.T) {
 			})
 		},
 	})
-	conn, err := stdnet.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(10 * time.Second)) // a hang guard
+	conn := dial(t, addr) // closed at cleanup; its deadline is a hang guard
 	if _, err := io.WriteString(conn, "POST /up HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n"); err != nil {
 		t.Fatal(err)
 	}
@@ -102,12 +97,7 @@ func TestStreamedBodyNoRequestRunsAfterClosingHead(t *testing.T) {
 			return next(nil).Catch(c, func(error) Result { return s.End() })
 		},
 	})
-	conn, err := stdnet.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(10 * time.Second)) // a hang guard
+	conn := dial(t, addr) // closed at cleanup; its deadline is a hang guard
 	if _, err := io.WriteString(conn, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n"); err != nil {
 		t.Fatal(err)
 	}
@@ -164,12 +154,7 @@ func TestBodyReaderAfterItsRequestTakesNothingFromTheNext(t *testing.T) {
 			})
 		},
 	})
-	conn, err := stdnet.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(10 * time.Second)) // a hang guard
+	conn := dial(t, addr) // closed at cleanup; its deadline is a hang guard
 	br := bufio.NewReader(conn)
 	if _, err := io.WriteString(conn, "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\naaaaa"); err != nil {
 		t.Fatal(err)
@@ -217,12 +202,7 @@ func TestURLEncodedFormTwiceOnAStreamedBody(t *testing.T) {
 			})
 		},
 	})
-	conn, err := stdnet.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(10 * time.Second)) // a hang guard
+	conn := dial(t, addr) // closed at cleanup; its deadline is a hang guard
 	br := bufio.NewReader(conn)
 	for path, want := range map[string]string{"/whole": "1,1", "/streamed": "1,err"} {
 		if _, err := io.WriteString(conn, "POST "+path+" HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 3\r\n\r\na=1"); err != nil {
@@ -325,12 +305,7 @@ func TestStreamedBodyEndsWithTheNextHead(t *testing.T) {
 			})
 		},
 	})
-	conn, err := stdnet.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(10 * time.Second)) // a hang guard
+	conn := dial(t, addr) // closed at cleanup; its deadline is a hang guard
 	const size = 1 << 20
 	if _, err := io.WriteString(conn, fmt.Sprintf("POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n", size)+strings.Repeat("a", size-10)); err != nil {
 		t.Fatal(err)
@@ -359,12 +334,7 @@ func TestStreamedBodyEchoWithContinue(t *testing.T) {
 			return c.SendReader(200, "text/plain", c.BodyReader(), -1)
 		},
 	})
-	conn, err := stdnet.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(10 * time.Second)) // a hang guard
+	conn := dial(t, addr) // closed at cleanup; its deadline is a hang guard
 	if _, err := io.WriteString(conn, "POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n"); err != nil {
 		t.Fatal(err)
 	}

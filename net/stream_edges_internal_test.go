@@ -91,17 +91,7 @@ func TestStreamGatherBoundariesPipelined(t *testing.T) {
 					t.Fatal(err)
 				}
 				br := bufio.NewReader(conn)
-				for i, want := range [][]byte{[]byte("/a"), pattern(total), []byte("/b")} {
-					res, err := http.ReadResponse(br, nil)
-					if err != nil {
-						t.Fatalf("response %d: %v", i+1, err)
-					}
-					got, err := io.ReadAll(res.Body)
-					res.Body.Close()
-					if err != nil || !bytes.Equal(got, want) {
-						t.Fatalf("response %d: %d bytes (want %d), %v", i+1, len(got), len(want), err)
-					}
-				}
+				expectBodies(t, br, []byte("/a"), pattern(total), []byte("/b"))
 			})
 		}
 	}
