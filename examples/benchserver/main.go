@@ -24,7 +24,8 @@
 // scrape, to measure a large scrape's cost. WEFT_MIDDLEWARE=1 serves through RequestID, Logger and
 // Recover (access lines to /dev/null; =buffered through zap's
 // BufferedWriteSyncer); WEFT_CPUPROFILE=file writes a CPU
-// profile of the run, WEFT_TRACE=file an execution trace.
+// profile of the run, WEFT_TRACE=file an execution trace. WEFT_LOOPS=N runs
+// N event loops instead of net's default (one per CPU).
 //
 // /cpu through NATS (NATS_URL, LOCAL_WORKERS=0, worker processes) is
 // offload/nats/examples/benchserver: the same endpoints in the offload/nats
@@ -188,7 +189,8 @@ func main() {
 		Addr:       "127.0.0.1:" + port,
 		Logger:     warnLogger(),
 		OnShutdown: []func(context.Context) error{pool.Close},
-		StreamBody: r.StreamBody, // POST /sha256 (stream.go)
+		StreamBody: r.StreamBody,            // POST /sha256 (stream.go)
+		Loops:      envInt("WEFT_LOOPS", 0), // 0: net's default, one per CPU
 	}
 	var mw []net.Middleware
 	if os.Getenv("WEFT_METRICS") != "0" {
