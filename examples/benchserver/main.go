@@ -25,6 +25,8 @@
 // Recover (access lines to /dev/null; =buffered through zap's
 // BufferedWriteSyncer); WEFT_CPUPROFILE=file writes a CPU
 // profile of the run, WEFT_TRACE=file an execution trace.
+// WEFT_STREAM_MARK=N sets Server.StreamHighWaterBytes to N bytes (unset or
+// not a positive integer: the server's default), to compare marks.
 //
 // /cpu through NATS (NATS_URL, LOCAL_WORKERS=0, worker processes) is
 // offload/nats/examples/benchserver: the same endpoints in the offload/nats
@@ -189,6 +191,8 @@ func main() {
 		Logger:     warnLogger(),
 		OnShutdown: []func(context.Context) error{pool.Close},
 		StreamBody: r.StreamBody, // POST /sha256 (stream.go)
+		// 0 (unset) is the server's default mark.
+		StreamHighWaterBytes: envInt("WEFT_STREAM_MARK", 0),
 	}
 	var mw []net.Middleware
 	if os.Getenv("WEFT_METRICS") != "0" {
