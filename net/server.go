@@ -105,8 +105,9 @@ type Server struct {
 	// bytes or more in flight for the client (in gnet's buffer and queued
 	// by weft) returns a future that settles once they have drained to
 	// half. A slow reader thus holds about this much of the server's
-	// memory per stream. Default 1 MiB, or MaxOutboundBytes if that is
-	// less; more than MaxOutboundBytes is an error.
+	// memory per stream, beyond what the kernel's socket buffer holds.
+	// Default 256 KiB, or MaxOutboundBytes if that is less; more than
+	// MaxOutboundBytes is an error.
 	StreamHighWaterBytes int
 	// MaxConns limits open connections; a connection beyond it is
 	// answered 503 (Retry-After: 1) and closed as soon as it is accepted.
@@ -207,7 +208,7 @@ const (
 	defaultMaxBodyBytes      = 4 << 20
 	defaultMaxPipelined      = 16
 	defaultMaxOutbound       = 4 << 20
-	defaultStreamMark        = 1 << 20
+	defaultStreamMark        = 256 << 10
 	defaultReadHeaderTimeout = 10 * time.Second
 	defaultReadTimeout       = 60 * time.Second
 	defaultIdleTimeout       = 120 * time.Second

@@ -26,6 +26,8 @@
 // BufferedWriteSyncer); WEFT_CPUPROFILE=file writes a CPU
 // profile of the run, WEFT_TRACE=file an execution trace. WEFT_LOOPS=N runs
 // N event loops instead of net's default (one per CPU).
+// WEFT_STREAM_MARK=N sets Server.StreamHighWaterBytes to N bytes (unset or
+// not a positive integer: the server's default), to compare marks.
 //
 // /cpu through NATS (NATS_URL, LOCAL_WORKERS=0, worker processes) is
 // offload/nats/examples/benchserver: the same endpoints in the offload/nats
@@ -191,6 +193,8 @@ func main() {
 		OnShutdown: []func(context.Context) error{pool.Close},
 		StreamBody: r.StreamBody,            // POST /sha256 (stream.go)
 		Loops:      envInt("WEFT_LOOPS", 0), // 0: net's default, one per CPU
+		// 0 (unset) is the server's default mark.
+		StreamHighWaterBytes: envInt("WEFT_STREAM_MARK", 0),
 	}
 	var mw []net.Middleware
 	if os.Getenv("WEFT_METRICS") != "0" {

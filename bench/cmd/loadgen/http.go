@@ -188,7 +188,10 @@ func upload(args []string) error {
 }
 
 // slowRead reads a large body at -rate bytes per second for -for, then
-// closes the connection: what a slow reader costs the server.
+// closes the connection: what a slow reader costs the server. With -pid it
+// also prints the server's CPU per GiB read and its minor page faults over
+// the reading: at a high rate (the pacedread scenario) the reader keeps the
+// socket full, and what the server does with what it cannot send shows.
 func slowRead(args []string) error {
 	fs := newFlags("slowread")
 	rawURL := fs.String("url", "", "a /bytes/N URL, N larger than rate x for")
@@ -222,6 +225,11 @@ func slowRead(args []string) error {
 	chk := &patternChecker{}
 	buf := make([]byte, 16<<10)
 	var n int64
+	srv.startCPU()
+	var flt0 int64
+	if *pid != 0 {
+		flt0, _ = minorFaults(*pid)
+	}
 	t0 := time.Now()
 	for time.Since(t0) < *dur {
 		want := int64(time.Since(t0).Seconds()*float64(*rate)) + int64(len(buf))
@@ -239,6 +247,12 @@ func slowRead(args []string) error {
 		}
 	}
 	resp.Body.Close()
+	if *pid != 0 && n > 0 {
+		out("server_cpu_ms_per_gib", fmt.Sprintf("%.1f", float64(srv.cpuSince().Microseconds())/1e3/(float64(n)/(1<<30))))
+		if flt, err := minorFaults(*pid); err == nil {
+			out("server_minflt", flt-flt0)
+		}
+	}
 	srv.stop()
 	if chk.bad != nil {
 		return chk.bad

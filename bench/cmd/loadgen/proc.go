@@ -60,6 +60,23 @@ func cpuTime(pid int) (time.Duration, error) {
 	return time.Duration(u+s) * time.Second / clockTicks, nil
 }
 
+// minorFaults reads the minor page faults of pid, all its threads.
+func minorFaults(pid int) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("/proc/%d/stat: no ')'", pid)
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 8 {
+		return 0, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(f))
+	}
+	return strconv.ParseInt(f[7], 10, 64) // minflt, field 10
+}
+
 // server watches a server process: its RSS, sampled every 10 ms from
 // start until stop, and its CPU time at two points. A zero pid watches
 // nothing. Safe for concurrent use.
