@@ -150,6 +150,11 @@ type conn struct {
 	// readPaused: EPOLLIN was taken out of the socket's interest (see
 	// readpause.go).
 	readPaused bool
+	// peerDone: the client shut down its sending side (half-close) after
+	// everything it sent reached gnet's buffer; the socket is never read
+	// again, so that gnet does not meet the end of the stream and close
+	// before the answers are written (readpause.go: notePeerDoneOnLoop).
+	peerDone bool
 	// aborting: a streamed response was aborted; close without writing
 	// more. upgrading: a request asked for an upgrade; read nothing more
 	// until it is answered (what follows may be the new protocol's).
@@ -289,6 +294,13 @@ func (cn *conn) serviceOnLoop() bool {
 		cn.phase = phaseClosing
 	}
 	cn.noteOutputOnLoop(now)
+	cn.notePeerDoneOnLoop()
+	if cn.peerDone && cn.phase == phaseServing && len(cn.queue) == 0 && cn.bodyOf == nil && !more {
+		// Every request the client sent before its FIN is answered:
+		// close once the answers are sent (a partial head left behind
+		// can never complete).
+		cn.phase = phaseClosing
+	}
 	if ev&evTimers != 0 {
 		switch cn.expiredOnLoop(cfg, now) {
 		case expiredNot:
