@@ -93,10 +93,11 @@ import (
 type connPhase uint8
 
 const (
-	phaseServing  connPhase = iota // reads requests and answers them in order
-	phaseClosing                   // reads no more; closes once every answer is written and sent
-	phaseUpgraded                  // a Protocol owns the connection's bytes
-	phaseClosed                    // gnet closed it: never touch gc again
+	phaseServing   connPhase = iota // reads requests and answers them in order
+	phaseClosing                    // reads no more; closes once every answer is written and sent
+	phaseUpgraded                   // a Protocol owns the connection's bytes
+	phaseLingering                  // every answer sent, write side shut: discards what the client still sends (linger.go)
+	phaseClosed                     // gnet closed it: never touch gc again
 )
 
 // readPhase is where the read side of a serving connection is.
@@ -155,6 +156,13 @@ type conn struct {
 	// again, so that gnet does not meet the end of the stream and close
 	// before the answers are written (readpause.go: notePeerDoneOnLoop).
 	peerDone bool
+	// unread: a request refused or answered before its body was read
+	// left client bytes to come; its close lingers (linger.go).
+	unread bool
+	// lingerStart and lingered: when lingering began, and the bytes it
+	// has discarded.
+	lingerStart int64
+	lingered    int
 	// aborting: a streamed response was aborted; close without writing
 	// more. upgrading: a request asked for an upgrade; read nothing more
 	// until it is answered (what follows may be the new protocol's).
@@ -269,11 +277,23 @@ func (cn *conn) serviceOnLoop() bool {
 	case phaseUpgraded:
 		cn.protocolTrafficOnLoop()
 		cn.writeOnLoop()
+	case phaseLingering:
+		if cn.lingerDiscardOnLoop() {
+			cn.inPass = false
+			return true
+		}
 	default:
 		if cn.read == readStreamed {
 			// Closing reads no more requests, but the streamed body of
 			// the last one (Connection: close, HTTP/1.0) still arrives.
 			cn.feedBodyOnLoop(&turn{})
+		} else if cn.lingerDiscardOnLoop() {
+			// Nothing more is read from a closing connection: what the
+			// client still sends while its answers go out is dropped
+			// (linger.go), not kept until MaxInboundBytes closes the
+			// connection under them.
+			cn.inPass = false
+			return true
 		}
 		cn.writeOnLoop()
 	}
@@ -294,7 +314,9 @@ func (cn *conn) serviceOnLoop() bool {
 		cn.phase = phaseClosing
 	}
 	cn.noteOutputOnLoop(now)
-	cn.notePeerDoneOnLoop()
+	if cn.notePeerDoneOnLoop() {
+		return true
+	}
 	if cn.peerDone && cn.phase == phaseServing && len(cn.queue) == 0 && cn.bodyOf == nil && !more {
 		// Every request the client sent before its FIN is answered:
 		// close once the answers are sent (a partial head left behind
@@ -316,7 +338,7 @@ func (cn *conn) serviceOnLoop() bool {
 		}
 	}
 	if cn.doneOnLoop() {
-		return true
+		return !cn.lingerOnLoop(now)
 	}
 	switch {
 	case more:
@@ -449,6 +471,7 @@ func (cn *conn) feedBodyOnLoop(t *turn) bool {
 		b.failOnLoop(bodyError(err))
 		c.closeAfter = true
 		cn.phase = phaseClosing
+		cn.unread = true
 		cn.bodyOf, cn.read, cn.reqStart = nil, readIdle, 0
 		return false
 	}
@@ -595,6 +618,7 @@ func (cn *conn) rejectOnLoop(err error) {
 	// timer must not close the connection on the answers still owed.
 	cn.partial, cn.read, cn.reqStart = nil, readIdle, 0
 	cn.phase = phaseClosing
+	cn.unread = true // its body, or whatever follows, may still come
 	c.closeAfter = true
 	c.badRequest = true
 	status := StatusOf(err)
@@ -915,6 +939,10 @@ func (cn *conn) drainOnLoop() bool {
 		cn.up.shutdownOnLoop()
 		return cn.closedNow()
 	}
+	if cn.phase == phaseLingering {
+		cn.closeNowOnLoop()
+		return true
+	}
 	if cn.idleOnLoop() && cn.gc.InboundBuffered() == 0 {
 		if cn.gc.OutboundBuffered() > 0 {
 			// Answers still being sent: the drain watch closes it once
@@ -943,6 +971,12 @@ const (
 // expiredOnLoop reports which of the connection's timeouts has passed, if
 // any. It changes nothing.
 func (cn *conn) expiredOnLoop(cfg *config, now int64) expiry {
+	if cn.phase == phaseLingering {
+		if now-cn.lingerStart > int64(lingerTimeout) {
+			return expiredIdle
+		}
+		return expiredNot
+	}
 	if cn.writeStart != 0 && cfg.overdue(now, cn.writeStart, cfg.writeTimeout) {
 		return expiredWrite
 	}

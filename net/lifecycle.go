@@ -242,6 +242,7 @@ func (c *Ctx) writtenOnLoop() {
 		// Answered before its streamed body ended: the response said
 		// Connection: close; nobody reads the rest.
 		cn.bodyOf, cn.read, cn.reqStart = nil, readIdle, 0
+		cn.unread = true // its close lingers (linger.go)
 		c.bodyIn.failOnLoop(ErrStreamClosed)
 	}
 	c.l.inflight.Add(-1)

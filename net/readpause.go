@@ -125,16 +125,31 @@ func (cn *conn) applyReadPauseOnLoop() {
 // left (both are a FIN): the requests' contexts are not cancelled by it,
 // and a client that did leave is seen when the answer's write fails (a
 // reset), or by HandlerTimeout.
-func (cn *conn) notePeerDoneOnLoop() {
+//
+// It reports whether the connection must close now: the FIN came in the
+// middle of a streamed body (what gnet holds does not complete it), so the
+// client left, as gnet's own close would have said.
+func (cn *conn) notePeerDoneOnLoop() (gone bool) {
 	if cn.peerDone || cn.l.epfd < 0 || cn.closedNow() || cn.phase == phaseUpgraded {
-		return
+		return false
 	}
 	if len(cn.queue) == 0 && cn.bodyOf == nil && cn.gc.OutboundBuffered() == 0 {
-		return
+		return false
 	}
-	var b [1]byte
-	n, _, err := unix.Recvfrom(cn.gc.Fd(), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
-	if n == 0 && err == nil {
-		cn.peerDone = true
+	var p [1]byte
+	n, _, err := unix.Recvfrom(cn.gc.Fd(), p[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
+	if n != 0 || err != nil {
+		return false
 	}
+	if c := cn.bodyOf; c != nil {
+		b := c.bodyIn
+		// All the client sent is in gnet's buffer now: a Content-Length
+		// body is complete if that holds its rest; a chunked one is not
+		// decoded ahead, so only its end, already seen, tells.
+		if !b.eof && (b.remaining < 0 || b.remaining > int64(cn.gc.InboundBuffered())) {
+			return true
+		}
+	}
+	cn.peerDone = true
+	return false
 }
