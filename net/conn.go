@@ -4,7 +4,8 @@ package net
 //
 // A connection is in one phase (connPhase): serving requests, closing
 // (reading no more, closing once every answer is written and sent),
-// upgraded (a Protocol owns its bytes) or closed. While serving, its read
+// upgraded (a Protocol owns its bytes), lingering (answers sent, write side
+// shut, input discarded until the client closes: linger.go) or closed. While serving, its read
 // side is between requests, reading a head, or reading a body (readPhase);
 // a head still arriving keeps its Ctx and the parser's resume state in
 // cn.partial, so that the next bytes continue the parse instead of starting
@@ -108,6 +109,7 @@ const (
 	readHead                      // cn.partial holds a head still arriving
 	readBody                      // cn.partial's head is parsed; its body is arriving
 	readStreamed                  // cn.bodyOf is dispatched; its streamed body is arriving
+	readDiscard                   // an answered request's unread streamed body is dropped (body.go: discardOnLoop)
 )
 
 // events are what a connection was marked with since its last pass.
@@ -163,6 +165,14 @@ type conn struct {
 	// has discarded.
 	lingerStart int64
 	lingered    int
+	// discard: the rest of an answered request's unread streamed body,
+	// dropped before the next request is read (readDiscard): Content-Length
+	// bytes left (-1: chunked, decoded by discardDec up to discardLimit),
+	// and the bytes dropped so far.
+	discardLeft  int64
+	discardDec   http1.ChunkDecoder
+	discardLimit int64
+	discarded    int
 	// aborting: a streamed response was aborted; close without writing
 	// more. upgrading: a request asked for an upgrade; read nothing more
 	// until it is answered (what follows may be the new protocol's).
@@ -384,6 +394,9 @@ func (cn *conn) parseOnLoop(t *turn) parseStop {
 	l := cn.l
 	cfg := l.st.cfg
 	if cn.read == readStreamed && !cn.feedBodyOnLoop(t) {
+		return stopWaiting
+	}
+	if cn.read == readDiscard && !cn.discardOnLoop(t) {
 		return stopWaiting
 	}
 	if cn.outHigh || cn.upgrading {
@@ -712,13 +725,19 @@ func (cn *conn) writeOnLoop() {
 		if !c.frozen {
 			break
 		}
+		if c.noAnswer {
+			// Its client half-closed and it failed: nothing can be
+			// answered in order after it.
+			cn.aborting = true
+			break
+		}
 		done++
 		// While draining, every request already read is answered; only
 		// the last one queued says Connection: close.
 		if draining && i == len(cn.queue)-1 {
 			c.closeAfter = true
 		}
-		c.closeIfBodyUnreadOnLoop()
+		c.closeIfRestLargeOnLoop()
 		wroteLast = c.closeAfter
 		out = c.appendResponse(out, l.st.date.Load().line)
 		if c.upgrade != nil {
@@ -982,7 +1001,7 @@ func (cn *conn) expiredOnLoop(cfg *config, now int64) expiry {
 	}
 	if cn.reqStart != 0 {
 		limit := cfg.readHeaderTimeout
-		if cn.read == readBody || cn.read == readStreamed {
+		if cn.read == readBody || cn.read == readStreamed || cn.read == readDiscard {
 			limit = cfg.readTimeout
 		}
 		if cfg.overdue(now, cn.reqStart, limit) {

@@ -122,9 +122,9 @@ func (cn *conn) applyReadPauseOnLoop() {
 // instead of closing would cover it (docs/streaming.md, "Not yet").
 //
 // weft cannot tell a half-close from a client that closed its socket and
-// left (both are a FIN): the requests' contexts are not cancelled by it,
-// and a client that did leave is seen when the answer's write fails (a
-// reset), or by HandlerTimeout.
+// left (both are a FIN): the contexts of the requests in flight are
+// cancelled, as net/http does, and what their handlers still answer is
+// written.
 //
 // It reports whether the connection must close now: the FIN came in the
 // middle of a streamed body (what gnet holds does not complete it), so the
@@ -151,5 +151,16 @@ func (cn *conn) notePeerDoneOnLoop() (gone bool) {
 		}
 	}
 	cn.peerDone = true
+	// As net/http does when its background read meets the end of the
+	// stream: the requests in flight may have lost their client, so
+	// their contexts are cancelled (a handler that finishes anyway is
+	// answered; one that fails for it gets no answer, and the connection
+	// closes there). Not a request still receiving its body: its reads
+	// go on to the end of the body.
+	for _, c := range cn.queue {
+		if !c.frozen && c != cn.bodyOf {
+			c.clientGoneOnLoop()
+		}
+	}
 	return false
 }
