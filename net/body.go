@@ -430,3 +430,96 @@ func (cn *conn) awaitsBodyBytesOnLoop() bool {
 	b := cn.bodyOf.bodyIn
 	return b.waiting && (b.starved || cn.gc.InboundBuffered() == 0)
 }
+
+// Discarding an unread body. A handler that answers without reading all of
+// a streamed body used to cost its connection: the rest cannot be told
+// from the next request without reading it. As net/http does
+// (maxPostHandlerReadBytes), weft reads and drops up to maxDiscard bytes
+// of the rest to keep the connection: net/http before it answers, weft
+// after (the answer does not wait for the client's bytes). A
+// Content-Length rest over maxDiscard, or a request whose client waits for
+// a "100 Continue" it was never sent (it may never send the body), closes
+// the connection after the answer, as before; a chunked rest, whose size is
+// unknown, is dropped up to maxDiscard and closes the connection past it.
+// What closes lingers (linger.go). ReadTimeout bounds a client that stops
+// sending the rest.
+const maxDiscard = 256 << 10
+
+// closeIfRestLargeOnLoop is closeIfBodyUnreadOnLoop for a complete
+// answer (writeOnLoop): a rest that may be dropped (restDiscardableOnLoop)
+// keeps the connection. A streamed answer's head, which may go out while
+// its handler still reads the body, closes as before.
+func (c *Ctx) closeIfRestLargeOnLoop() {
+	if !c.restDiscardableOnLoop() {
+		c.closeIfBodyUnreadOnLoop()
+	}
+}
+
+// restDiscardableOnLoop reports whether the unread rest of c's streamed
+// body may be dropped to keep the connection (see maxDiscard).
+func (c *Ctx) restDiscardableOnLoop() bool {
+	b := c.bodyIn
+	if b == nil || b.eof || b.err != nil || c.status == StatusContentTooLarge {
+		return false // nothing unread; or a 413, which says the client sends too much
+	}
+	if c.req.ExpectContinue && !b.continued {
+		return false
+	}
+	return b.remaining < 0 || b.remaining <= maxDiscard
+}
+
+// discardRestOnLoop starts dropping the rest of b, the body of a request
+// answered without reading it all (readDiscard).
+func (cn *conn) discardRestOnLoop(b *bodyIn) {
+	cn.read, cn.reqStart = readDiscard, cn.l.st.now.Load()
+	cn.discardLeft, cn.discardDec, cn.discardLimit, cn.discarded = b.remaining, b.dec, b.limit, 0
+	cn.markOnLoop(evIn) // the rest may be buffered already
+}
+
+// discardOnLoop drops what is buffered of the rest (readDiscard) and
+// reports whether it has all gone: the next request may then be parsed.
+// Past maxDiscard, or on bad framing, the connection closes after its
+// answers (and lingers).
+func (cn *conn) discardOnLoop(t *turn) bool {
+	in := cn.gc.InboundBuffered()
+	if cn.discardLeft >= 0 {
+		n := int(min(int64(in), cn.discardLeft))
+		if n > 0 {
+			_, _ = cn.gc.Discard(n)
+			cn.discardLeft -= int64(n)
+			cn.discarded += n
+			t.bytes += n
+			cn.reqStart = cn.l.st.now.Load()
+		}
+		if cn.discardLeft > 0 {
+			return false
+		}
+	} else {
+		buf, _ := cn.gc.Peek(min(in, maxDiscard+cn.l.st.cfg.maxHeaderBytes))
+		consumed := 0
+		var err error
+		for !cn.discardDec.Done() {
+			var n int
+			n, _, err = cn.discardDec.Next(buf[consumed:], maxDiscard, cn.discardLimit, &cn.l.st.limits)
+			if err != nil || n == 0 {
+				break
+			}
+			consumed += n
+		}
+		if consumed > 0 {
+			_, _ = cn.gc.Discard(consumed)
+			cn.discarded += consumed
+			t.bytes += consumed
+			cn.reqStart = cn.l.st.now.Load()
+		}
+		if !cn.discardDec.Done() {
+			if err != nil || cn.discarded > maxDiscard {
+				cn.read, cn.reqStart = readIdle, 0
+				cn.phase, cn.unread = phaseClosing, true
+			}
+			return false
+		}
+	}
+	cn.read, cn.reqStart = readIdle, 0
+	return true
+}

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"mime/multipart"
 	stdnet "net"
@@ -177,6 +178,46 @@ func TestStreamedBodyUnreadClosesTheConnection(t *testing.T) {
 	}
 	if !res.Close {
 		t.Fatal("answered without Connection: close with the body unread")
+	}
+}
+
+// TestStreamedBodyUnreadButSmallKeepsTheConnection: a handler that answers
+// without reading a streamed body whose rest is at most 256 KiB (as
+// net/http's maxPostHandlerReadBytes) keeps its connection: the server drops
+// the rest after the answer and serves the request behind it. It used to
+// close the connection whatever the size.
+func TestStreamedBodyUnreadButSmallKeepsTheConnection(t *testing.T) {
+	addr := startServer(t, &net.Server{
+		StreamBody: func(c *net.Ctx) int64 {
+			if c.Method() == "POST" {
+				return 1 << 30
+			}
+			return 0
+		},
+		Handler: func(c *net.Ctx) net.Result { return c.Text(200, "not reading "+c.Method()) },
+	})
+	body := strings.Repeat("q", 200<<10)
+	var chunked strings.Builder
+	for i := 0; i < len(body); i += 4000 {
+		p := body[i:min(i+4000, len(body))]
+		fmt.Fprintf(&chunked, "%x\r\n%s\r\n", len(p), p)
+	}
+	chunked.WriteString("0\r\n\r\n")
+	for _, tc := range []struct{ name, req string }{
+		{"Content-Length", fmt.Sprintf("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s", len(body), body)},
+		{"chunked", "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked.String()},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rc := dial(t, addr)
+			go func() { _, _ = io.WriteString(rc.c, tc.req+"GET /next HTTP/1.1\r\nHost: x\r\n\r\n") }()
+			res, got := rc.read("POST")
+			if res.Close || got != "not reading POST" {
+				t.Fatalf("first answer: %q, Connection: close %v; want the connection kept", got, res.Close)
+			}
+			if _, got := rc.read("GET"); got != "not reading GET" {
+				t.Fatalf("second answer: %q", got)
+			}
+		})
 	}
 }
 

@@ -4,7 +4,8 @@ package net
 //
 // A connection is in one phase (connPhase): serving requests, closing
 // (reading no more, closing once every answer is written and sent),
-// upgraded (a Protocol owns its bytes) or closed. While serving, its read
+// upgraded (a Protocol owns its bytes), lingering (answers sent, write side
+// shut, input discarded until the client closes: linger.go) or closed. While serving, its read
 // side is between requests, reading a head, or reading a body (readPhase);
 // a head still arriving keeps its Ctx and the parser's resume state in
 // cn.partial, so that the next bytes continue the parse instead of starting
@@ -93,10 +94,11 @@ import (
 type connPhase uint8
 
 const (
-	phaseServing  connPhase = iota // reads requests and answers them in order
-	phaseClosing                   // reads no more; closes once every answer is written and sent
-	phaseUpgraded                  // a Protocol owns the connection's bytes
-	phaseClosed                    // gnet closed it: never touch gc again
+	phaseServing   connPhase = iota // reads requests and answers them in order
+	phaseClosing                    // reads no more; closes once every answer is written and sent
+	phaseUpgraded                   // a Protocol owns the connection's bytes
+	phaseLingering                  // every answer sent, write side shut: discards what the client still sends (linger.go)
+	phaseClosed                     // gnet closed it: never touch gc again
 )
 
 // readPhase is where the read side of a serving connection is.
@@ -107,6 +109,7 @@ const (
 	readHead                      // cn.partial holds a head still arriving
 	readBody                      // cn.partial's head is parsed; its body is arriving
 	readStreamed                  // cn.bodyOf is dispatched; its streamed body is arriving
+	readDiscard                   // an answered request's unread streamed body is dropped (body.go: discardOnLoop)
 )
 
 // events are what a connection was marked with since its last pass.
@@ -150,6 +153,26 @@ type conn struct {
 	// readPaused: EPOLLIN was taken out of the socket's interest (see
 	// readpause.go).
 	readPaused bool
+	// peerDone: the client shut down its sending side (half-close) after
+	// everything it sent reached gnet's buffer; the socket is never read
+	// again, so that gnet does not meet the end of the stream and close
+	// before the answers are written (readpause.go: notePeerDoneOnLoop).
+	peerDone bool
+	// unread: a request refused or answered before its body was read
+	// left client bytes to come; its close lingers (linger.go).
+	unread bool
+	// lingerStart and lingered: when lingering began, and the bytes it
+	// has discarded.
+	lingerStart int64
+	lingered    int
+	// discard: the rest of an answered request's unread streamed body,
+	// dropped before the next request is read (readDiscard): Content-Length
+	// bytes left (-1: chunked, decoded by discardDec up to discardLimit),
+	// and the bytes dropped so far.
+	discardLeft  int64
+	discardDec   http1.ChunkDecoder
+	discardLimit int64
+	discarded    int
 	// aborting: a streamed response was aborted; close without writing
 	// more. upgrading: a request asked for an upgrade; read nothing more
 	// until it is answered (what follows may be the new protocol's).
@@ -264,11 +287,23 @@ func (cn *conn) serviceOnLoop() bool {
 	case phaseUpgraded:
 		cn.protocolTrafficOnLoop()
 		cn.writeOnLoop()
+	case phaseLingering:
+		if cn.lingerDiscardOnLoop() {
+			cn.inPass = false
+			return true
+		}
 	default:
 		if cn.read == readStreamed {
 			// Closing reads no more requests, but the streamed body of
 			// the last one (Connection: close, HTTP/1.0) still arrives.
 			cn.feedBodyOnLoop(&turn{})
+		} else if cn.lingerDiscardOnLoop() {
+			// Nothing more is read from a closing connection: what the
+			// client still sends while its answers go out is dropped
+			// (linger.go), not kept until MaxInboundBytes closes the
+			// connection under them.
+			cn.inPass = false
+			return true
 		}
 		cn.writeOnLoop()
 	}
@@ -289,6 +324,15 @@ func (cn *conn) serviceOnLoop() bool {
 		cn.phase = phaseClosing
 	}
 	cn.noteOutputOnLoop(now)
+	if cn.notePeerDoneOnLoop() {
+		return true
+	}
+	if cn.peerDone && cn.phase == phaseServing && len(cn.queue) == 0 && cn.bodyOf == nil && !more {
+		// Every request the client sent before its FIN is answered:
+		// close once the answers are sent (a partial head left behind
+		// can never complete).
+		cn.phase = phaseClosing
+	}
 	if ev&evTimers != 0 {
 		switch cn.expiredOnLoop(cfg, now) {
 		case expiredNot:
@@ -304,7 +348,7 @@ func (cn *conn) serviceOnLoop() bool {
 		}
 	}
 	if cn.doneOnLoop() {
-		return true
+		return !cn.lingerOnLoop(now)
 	}
 	switch {
 	case more:
@@ -350,6 +394,9 @@ func (cn *conn) parseOnLoop(t *turn) parseStop {
 	l := cn.l
 	cfg := l.st.cfg
 	if cn.read == readStreamed && !cn.feedBodyOnLoop(t) {
+		return stopWaiting
+	}
+	if cn.read == readDiscard && !cn.discardOnLoop(t) {
 		return stopWaiting
 	}
 	if cn.outHigh || cn.upgrading {
@@ -437,6 +484,7 @@ func (cn *conn) feedBodyOnLoop(t *turn) bool {
 		b.failOnLoop(bodyError(err))
 		c.closeAfter = true
 		cn.phase = phaseClosing
+		cn.unread = true
 		cn.bodyOf, cn.read, cn.reqStart = nil, readIdle, 0
 		return false
 	}
@@ -583,6 +631,7 @@ func (cn *conn) rejectOnLoop(err error) {
 	// timer must not close the connection on the answers still owed.
 	cn.partial, cn.read, cn.reqStart = nil, readIdle, 0
 	cn.phase = phaseClosing
+	cn.unread = true // its body, or whatever follows, may still come
 	c.closeAfter = true
 	c.badRequest = true
 	status := StatusOf(err)
@@ -676,13 +725,19 @@ func (cn *conn) writeOnLoop() {
 		if !c.frozen {
 			break
 		}
+		if c.noAnswer {
+			// Its client half-closed and it failed: nothing can be
+			// answered in order after it.
+			cn.aborting = true
+			break
+		}
 		done++
 		// While draining, every request already read is answered; only
 		// the last one queued says Connection: close.
 		if draining && i == len(cn.queue)-1 {
 			c.closeAfter = true
 		}
-		c.closeIfBodyUnreadOnLoop()
+		c.closeIfRestLargeOnLoop()
 		wroteLast = c.closeAfter
 		out = c.appendResponse(out, l.st.date.Load().line)
 		if c.upgrade != nil {
@@ -903,6 +958,10 @@ func (cn *conn) drainOnLoop() bool {
 		cn.up.shutdownOnLoop()
 		return cn.closedNow()
 	}
+	if cn.phase == phaseLingering {
+		cn.closeNowOnLoop()
+		return true
+	}
 	if cn.idleOnLoop() && cn.gc.InboundBuffered() == 0 {
 		if cn.gc.OutboundBuffered() > 0 {
 			// Answers still being sent: the drain watch closes it once
@@ -931,12 +990,18 @@ const (
 // expiredOnLoop reports which of the connection's timeouts has passed, if
 // any. It changes nothing.
 func (cn *conn) expiredOnLoop(cfg *config, now int64) expiry {
+	if cn.phase == phaseLingering {
+		if now-cn.lingerStart > int64(lingerTimeout) {
+			return expiredIdle
+		}
+		return expiredNot
+	}
 	if cn.writeStart != 0 && cfg.overdue(now, cn.writeStart, cfg.writeTimeout) {
 		return expiredWrite
 	}
 	if cn.reqStart != 0 {
 		limit := cfg.readHeaderTimeout
-		if cn.read == readBody || cn.read == readStreamed {
+		if cn.read == readBody || cn.read == readStreamed || cn.read == readDiscard {
 			limit = cfg.readTimeout
 		}
 		if cfg.overdue(now, cn.reqStart, limit) {

@@ -77,6 +77,7 @@ type Ctx struct {
 	closeAfter bool  // close the connection after this response
 	badRequest bool  // answered by the server before any handler ran
 	gone       bool  // the client closed the connection before the answer was written
+	noAnswer   bool  // gone, and failed: nothing to write; the connection closes at its turn
 	timedOut   bool  // frozen by HandlerTimeout, not by the root settling
 	reqCtx     context.Context
 	cancel     context.CancelFunc
@@ -112,7 +113,7 @@ func (c *Ctx) reset() {
 	c.header = c.header[:0]
 	c.resBody, c.bodyOwned = nil, false
 	c.stream, c.upgrade, c.onStream, c.bodyIn = nil, nil, nil, nil
-	c.streamLength, c.streamLengthSet, c.gone = 0, false, false
+	c.streamLength, c.streamLengthSet, c.gone, c.noAnswer = 0, false, false, false
 	if cap(c.wbuf) > maxKeptOut {
 		c.wbuf = nil
 	}

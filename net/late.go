@@ -41,3 +41,39 @@ func (c *Ctx) lateWriteOnLoop(method string) {
 		zap.String("path", strings.Clone(c.Path())),
 		zap.String("why", why))
 }
+
+// Headers after a stream's head. A streamed response (Ctx.Stream,
+// SendReader, SSE, ...) sends its status and headers with its first
+// bytes; a status or header set after that cannot be sent. net/http
+// ignores such a change silently (Header's doc); weft ignores it too, and
+// says so: headSentOnLoop logs a warning naming the route and the call,
+// once per route per server, as for a late write (a panic, net/http's
+// choice for nothing but a second WriteHeader, would cut a response that
+// is already half sent over one header). Cost: one check of a field on a
+// setter of a streamed response.
+
+// headerAfterHead is lateWarned's key for a route warned of a header set
+// after its stream's head was sent.
+type headerAfterHead struct{ route string }
+
+// headSentOnLoop reports whether c streams a response whose head has
+// already gone to the connection, so that the call of method (a status
+// or header setter) can have no effect; it then warns, once per route.
+func (c *Ctx) headSentOnLoop(method string) bool {
+	s := c.stream
+	if s == nil || !s.headSent {
+		return false
+	}
+	if c.l == nil {
+		return true
+	}
+	if _, warned := c.l.st.lateWarned.LoadOrStore(headerAfterHead{c.route}, struct{}{}); !warned {
+		c.l.log.Warn("response header or status set after the streamed response's head was sent; the call had no effect (logged once per route)",
+			zap.String("call", "Ctx."+method),
+			zap.String("route", c.route),
+			zap.String("method", strings.Clone(c.Method())),
+			zap.String("path", strings.Clone(c.Path())),
+			zap.String("why", "a stream sends its status and headers with its first bytes: set them before the first Write or Flush"))
+	}
+	return true
+}

@@ -111,8 +111,10 @@ func (c *Ctx) freezeOnLoop() {
 func (c *Ctx) answerErrorOnLoop(err error) {
 	if c.gone {
 		// Nobody to answer: the failure is most likely the cancelled
-		// context.
+		// context. (A half-closed client's connection is still open:
+		// noAnswer closes it at this request's turn.)
 		c.logFailureOnLoop(err)
+		c.noAnswer = true
 		return
 	}
 	c.resetForError()
@@ -242,6 +244,12 @@ func (c *Ctx) writtenOnLoop() {
 		// Answered before its streamed body ended: the response said
 		// Connection: close; nobody reads the rest.
 		cn.bodyOf, cn.read, cn.reqStart = nil, readIdle, 0
+		if cn.phase == phaseServing && !c.closeAfter {
+			// Small enough to drop: the connection stays (body.go).
+			cn.discardRestOnLoop(c.bodyIn)
+		} else {
+			cn.unread = true // its close lingers (linger.go)
+		}
 		c.bodyIn.failOnLoop(ErrStreamClosed)
 	}
 	c.l.inflight.Add(-1)

@@ -38,6 +38,8 @@ type loop struct {
 	drainPolls, drainEvents atomic.Int64
 	// readPauses counts the times reading a socket was paused (tests).
 	readPauses atomic.Int64
+	// lingers counts the connections whose close lingered (linger.go; tests).
+	lingers atomic.Int64
 	// epfd is gnet's epoll descriptor for this loop, or -1 (readpause.go).
 	epfd int
 	// open and enrolling count the loop's connections and those handed to

@@ -73,7 +73,7 @@ func (cn *conn) applyReadPauseOnLoop() {
 	if epfd < 0 || cn.closedNow() {
 		return
 	}
-	want := cn.wantsReadPausedOnLoop()
+	want := cn.wantsReadPausedOnLoop() || cn.peerDone
 	if !want && !cn.readPaused {
 		return
 	}
@@ -81,18 +81,86 @@ func (cn *conn) applyReadPauseOnLoop() {
 	// Paused, the socket still reports the client's FIN (EPOLLRDHUP, on
 	// which gnet closes the connection): without it a client leaving
 	// while its handler holds a chunk went unseen, and the request's
-	// context stayed live, until the handler asked for more.
-	ev := uint32(unix.EPOLLRDHUP)
-	if !want {
+	// context stayed live, until the handler asked for more. Once the
+	// FIN is known (peerDone), nothing but writing is asked: gnet would
+	// close on it (EPOLLERR and EPOLLHUP, a reset, are always reported).
+	var ev uint32
+	switch {
+	case cn.peerDone:
+	case want:
+		ev = unix.EPOLLRDHUP
+	default:
 		ev = unix.EPOLLIN | unix.EPOLLPRI
 	}
 	if cn.gc.OutboundBuffered() > 0 {
 		ev |= unix.EPOLLOUT // gnet still has output to flush
 	}
 	if unix.EpollCtl(epfd, unix.EPOLL_CTL_MOD, fd, &unix.EpollEvent{Events: ev, Fd: int32(fd)}) == nil {
-		cn.readPaused = want
-		if want {
+		if want && !cn.readPaused && !cn.peerDone {
 			cn.l.readPauses.Add(1)
 		}
+		cn.readPaused = want
 	}
+}
+
+// notePeerDoneOnLoop notices a half-close: a client that sent its requests
+// and then shut down its sending side (shutdown(SHUT_WR): `nc -N`, some
+// proxies, HTTP/1.0 clients) still waits for its answers, but gnet closes
+// a connection as soon as its read meets the end of the stream (read(2)
+// returning 0, eventloop_unix.go:258-266; EPOLLRDHUP without EPOLLIN,
+// connection_linux.go:32-35,60-63), dropping what is not yet written. So
+// at the end of a pass that leaves answers owed (a request in flight, a
+// streamed body arriving, output still in gnet's buffer), weft peeks at
+// the socket (recv MSG_PEEK): 0 bytes means the end of the stream with
+// nothing before it. From then on the socket is not read (peerDone:
+// applyReadPauseOnLoop asks only for EPOLLOUT, each pass, since gnet
+// re-arms reading when it writes); the requests already received are
+// answered, then the connection closes. A connection with nothing owed
+// costs no system call. What this cannot see: a FIN that arrives after
+// the pass while gnet still reads the socket (gnet then reads it and
+// closes, as before); a gnet option to be told of the end of the stream
+// instead of closing would cover it (docs/streaming.md, "Not yet").
+//
+// weft cannot tell a half-close from a client that closed its socket and
+// left (both are a FIN): the contexts of the requests in flight are
+// cancelled, as net/http does, and what their handlers still answer is
+// written.
+//
+// It reports whether the connection must close now: the FIN came in the
+// middle of a streamed body (what gnet holds does not complete it), so the
+// client left, as gnet's own close would have said.
+func (cn *conn) notePeerDoneOnLoop() (gone bool) {
+	if cn.peerDone || cn.l.epfd < 0 || cn.closedNow() || cn.phase == phaseUpgraded {
+		return false
+	}
+	if len(cn.queue) == 0 && cn.bodyOf == nil && cn.gc.OutboundBuffered() == 0 {
+		return false
+	}
+	var p [1]byte
+	n, _, err := unix.Recvfrom(cn.gc.Fd(), p[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
+	if n != 0 || err != nil {
+		return false
+	}
+	if c := cn.bodyOf; c != nil {
+		b := c.bodyIn
+		// All the client sent is in gnet's buffer now: a Content-Length
+		// body is complete if that holds its rest; a chunked one is not
+		// decoded ahead, so only its end, already seen, tells.
+		if !b.eof && (b.remaining < 0 || b.remaining > int64(cn.gc.InboundBuffered())) {
+			return true
+		}
+	}
+	cn.peerDone = true
+	// As net/http does when its background read meets the end of the
+	// stream: the requests in flight may have lost their client, so
+	// their contexts are cancelled (a handler that finishes anyway is
+	// answered; one that fails for it gets no answer, and the connection
+	// closes there). Not a request still receiving its body: its reads
+	// go on to the end of the body.
+	for _, c := range cn.queue {
+		if !c.frozen && c != cn.bodyOf {
+			c.clientGoneOnLoop()
+		}
+	}
+	return false
 }

@@ -14,13 +14,18 @@ import (
 // that answers (Text, JSON, Send, Write, SetStatus, ...) is a bug when the
 // handler returned a settled Result (net.Done()) instead of its
 // continuation's future: the server logs a warning naming the route, once
-// per route (see late.go).
+// per route (see late.go). So does a status or header set after a streamed
+// response's head was sent (with its first bytes): it cannot be sent, and
+// the call has no effect (late.go, headSentOnLoop).
 
 // SetStatus sets the response status code (default 200).
 func (c *Ctx) SetStatus(code int) {
 	checkFinalStatus(code)
 	if c.frozen {
 		c.lateWriteOnLoop("SetStatus")
+		return
+	}
+	if c.headSentOnLoop("SetStatus") {
 		return
 	}
 	c.status = code
@@ -35,7 +40,7 @@ func (c *Ctx) StatusCode() int { return c.status }
 // CR, LF and NUL in the name or value are replaced by spaces.
 func (c *Ctx) SetHeader(name, value string) {
 	name, value = fieldSafe(name), fieldSafe(value)
-	if c.frozen || c.managedHeader(name, value) {
+	if c.frozen || c.headSentOnLoop("SetHeader") || c.managedHeader(name, value) {
 		return
 	}
 	for i := range c.header {
@@ -51,7 +56,7 @@ func (c *Ctx) SetHeader(name, value string) {
 // AddHeader adds a response header, keeping others of the same name.
 func (c *Ctx) AddHeader(name, value string) {
 	name, value = fieldSafe(name), fieldSafe(value)
-	if c.frozen || c.managedHeader(name, value) {
+	if c.frozen || c.headSentOnLoop("AddHeader") || c.managedHeader(name, value) {
 		return
 	}
 	c.header = append(c.header, headerField{name, value})
@@ -59,7 +64,7 @@ func (c *Ctx) AddHeader(name, value string) {
 
 // DelHeader removes the response headers named name.
 func (c *Ctx) DelHeader(name string) {
-	if c.frozen {
+	if c.frozen || c.headSentOnLoop("DelHeader") {
 		return
 	}
 	if equalFoldASCII(name, "Content-Type") {
@@ -109,7 +114,7 @@ func (c *Ctx) managedHeader(name, value string) bool {
 
 // SetContentType sets the Content-Type of the response.
 func (c *Ctx) SetContentType(ct string) {
-	if !c.frozen {
+	if !c.frozen && !c.headSentOnLoop("SetContentType") {
 		c.contentType = fieldSafe(ct)
 	}
 }
