@@ -53,7 +53,9 @@ func (w *workerState) init() {
 // Serve makes this process a worker for jobs: each job sent to them by any
 // process on the same NATS runs on p (its admission applies: a job the pool
 // refuses fails there with *offload.OverloadError, and the caller may place
-// it elsewhere). It returns once the subscriptions are in place; they last
+// it elsewhere). Jobs come through the queue group and, from callers that
+// know this worker (from its acks), on a subject of its own. It returns
+// once the subscriptions are in place; they last
 // until Close. Call it once per Backend, at start-up. Safe for concurrent
 // use.
 func (b *Backend) Serve(p *offload.Pool, jobs ...offload.Handler) error {
