@@ -425,16 +425,10 @@ func (b *Backend) onReply(m *natsgo.Msg) {
 	if m.Header.Get("Status") == "503" { // NATS: no responders
 		if c.direct && c.msg != nil {
 			// The worker chosen is gone (or no longer serves the
-			// job): the job did not reach it; the queue group picks
-			// another.
+			// job): the job did not reach it; another known worker,
+			// or the queue group, takes it.
 			b.forget(c.job, c.peer)
-			c.release()
-			c.direct, c.worker = false, ""
-			msg := &natsgo.Msg{Subject: b.cfg.Prefix + ".job." + c.job, Reply: c.msg.Reply, Header: c.msg.Header, Data: c.msg.Data}
-			b.mu.Unlock()
-			if err := b.nc.PublishMsg(msg); err != nil {
-				c.finish(offload.Reply{Err: offload.ErrUnavailable})
-			}
+			b.resend(c) // unlocks b.mu
 			return
 		}
 		b.mu.Unlock()
@@ -454,14 +448,58 @@ func (b *Backend) onReply(m *natsgo.Msg) {
 		b.mu.Unlock()
 		c.timer.Reset(b.cfg.LostAfter)
 	case "done":
-		if c.peer == nil {
+		rep := decodeDone(c.job, m)
+		switch {
+		case refused(rep):
+			// A worker that refuses jobs (its queue is full of other
+			// callers' jobs, or it is going away) answers at once, so
+			// it would always hold the fewest of this client's jobs and
+			// draw every one (offload's retry of a refused job too):
+			// it is forgotten until an ack says it takes jobs again.
+			if c.peer != nil {
+				b.forget(c.job, c.peer)
+			} else if w := m.Header.Get(hdrCancel); w != "" {
+				b.forget(c.job, b.peers[c.job][w])
+			}
+			if c.direct && c.msg != nil && errors.Is(rep.Err, offload.ErrUnavailable) {
+				// It did not run the job: another worker may.
+				b.resend(c) // unlocks b.mu
+				return
+			}
+		case c.peer == nil:
 			b.meet(c.job, m) // answered before any ack: the answer says who
 		}
 		b.mu.Unlock()
-		c.finish(decodeDone(c.job, m))
+		c.finish(rep)
 	default:
 		b.mu.Unlock()
 	}
+}
+
+// resend sends c, which its worker (forgotten by now) did not take, to
+// the least busy worker still known, or else to the queue group. Its
+// caller holds b.mu; resend unlocks it.
+func (b *Backend) resend(c *call) {
+	c.release()
+	c.direct, c.worker = false, ""
+	subject := b.cfg.Prefix + ".job." + c.job
+	if p := b.pick(c.job); p != nil {
+		c.peer, c.direct, c.worker = p, true, p.cancel
+		p.out++
+		subject = p.direct + c.job
+	}
+	msg := &natsgo.Msg{Subject: subject, Reply: c.msg.Reply, Header: c.msg.Header, Data: c.msg.Data}
+	b.mu.Unlock()
+	if err := b.nc.PublishMsg(msg); err != nil {
+		c.finish(offload.Reply{Err: offload.ErrUnavailable})
+	}
+}
+
+// refused reports whether rep is a worker's refusal of a job it did not
+// run: overloaded, or unavailable (its pool closed, or it is stopping).
+func refused(rep offload.Reply) bool {
+	return rep.Ran == 0 && rep.Queued == 0 &&
+		(errors.Is(rep.Err, offload.ErrOverloaded) || errors.Is(rep.Err, offload.ErrUnavailable))
 }
 
 func decodeDone(job string, m *natsgo.Msg) offload.Reply {
