@@ -72,7 +72,10 @@ type Backend struct {
 	// cancel subject: a job goes straight to the one with the fewest of
 	// this client's jobs per slot (see pick).
 	peers map[string]map[string]*peer
-	sends uint64 // jobs sent, for pick's exploration
+	// full counts, by job name, the jobs sent while every known worker
+	// held a job per slot or more, for pick's exploration: per job, so
+	// that jobs sent in turn each get their one in exploreEvery.
+	full map[string]uint64
 
 	worker workerState
 }
@@ -133,7 +136,7 @@ func New(cfg Config) (*Backend, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
 	}
-	b := &Backend{cfg: cfg, log: cfg.Logger.Named("offload.nats"), calls: map[uint64]*call{}, peers: map[string]map[string]*peer{}}
+	b := &Backend{cfg: cfg, log: cfg.Logger.Named("offload.nats"), calls: map[uint64]*call{}, peers: map[string]map[string]*peer{}, full: map[string]uint64{}}
 	b.worker.init()
 	if err := b.connect(); err != nil {
 		return nil, err
@@ -230,15 +233,21 @@ type call struct {
 // worker known, or every one holds a job per slot or more and it is time
 // to look for others). Its caller holds b.mu.
 func (b *Backend) pick(job string) *peer {
-	b.sends++
 	var best *peer
 	for _, p := range b.peers[job] {
 		if best == nil || p.out*best.slots < best.out*p.slots {
 			best = p
 		}
 	}
-	if best == nil || (best.out >= best.slots && b.sends%exploreEvery == 0) {
+	if best == nil {
 		return nil
+	}
+	if best.out >= best.slots {
+		n := b.full[job] + 1
+		b.full[job] = n % exploreEvery
+		if n == exploreEvery {
+			return nil
+		}
 	}
 	return best
 }
