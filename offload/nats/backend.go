@@ -355,17 +355,30 @@ func (b *Backend) Send(ctx context.Context, req offload.Request, done func(offlo
 
 // finish removes c and hands rep to its caller, once. Any goroutine.
 func (c *call) finish(rep offload.Reply) {
+	c.b.mu.Lock()
+	stop, ok := c.detachLocked()
+	c.b.mu.Unlock()
+	if ok {
+		c.end(stop, rep)
+	}
+}
+
+// detachLocked removes c from the calls in flight, so that no reply can
+// reach it any more (nor resend it), and reports whether it was still
+// there; stop is its context watch, for end. b.mu is held.
+func (c *call) detachLocked() (stop func() bool, ok bool) {
 	b := c.b
-	b.mu.Lock()
 	if b.calls[c.id] != c {
-		b.mu.Unlock()
-		return
+		return nil, false
 	}
 	delete(b.calls, c.id)
 	c.release()
 	c.msg = nil
-	stop := c.stopCtx
-	b.mu.Unlock()
+	return c.stopCtx, true
+}
+
+// end hands rep to c's caller once detachLocked has removed it.
+func (c *call) end(stop func() bool, rep offload.Reply) {
 	c.timer.Stop()
 	if stop != nil {
 		stop()
@@ -388,17 +401,21 @@ func (c *call) lost() {
 // cancel runs when the caller's context is done: it tells the worker, and
 // fails the call with the context's error.
 func (c *call) cancel() {
+	// The worker is read and the call removed at once: a refusal or a
+	// "no responders" answered after this finds no call to send elsewhere,
+	// so the cancel below goes to the only worker that may hold the job.
 	c.b.mu.Lock()
-	worker, live := c.worker, c.b.calls[c.id] == c
+	worker := c.worker
+	stop, ok := c.detachLocked()
 	c.b.mu.Unlock()
-	if !live {
+	if !ok {
 		return
 	}
 	c.b.publishCancel(worker, c.reply)
 	// A job not acked yet is also cancelled when its ack comes (onReply),
 	// in case the broadcast overtook the job; failing that, it ends at its
 	// deadline there.
-	c.finish(offload.Reply{Err: c.ctx.Err()})
+	c.end(stop, offload.Reply{Err: c.ctx.Err()})
 }
 
 // publishCancel tells the worker (its cancel subject; "": not known yet,
