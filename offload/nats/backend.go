@@ -68,6 +68,14 @@ type Backend struct {
 	calls  map[uint64]*call
 	nextID uint64
 	closed bool
+	// peers are the workers this client knows, by job name and then by
+	// cancel subject: a job goes straight to the one with the fewest of
+	// this client's jobs per slot (see pick).
+	peers map[string]map[string]*peer
+	// full counts, by job name, the jobs sent while every known worker
+	// held a job per slot or more, for pick's exploration: per job, so
+	// that jobs sent in turn each get their one in exploreEvery.
+	full map[string]uint64
 
 	worker workerState
 }
@@ -80,7 +88,23 @@ const (
 	hdrQueued  = "Weft-Queued"  // ns the job waited there (done)
 	hdrRan     = "Weft-Ran"     // ns the job ran there (done)
 	hdrFailed  = "Weft-Failed"  // "1": the data is an offload.Failure in JSON (done)
+	hdrDirect  = "Weft-Direct"  // the worker's own job subjects, less the job's name (ack)
+	hdrSlots   = "Weft-Slots"   // how many jobs the worker runs at once (ack)
 )
+
+// exploreEvery: while every known worker has a job per slot or more,
+// one job in exploreEvery goes to the queue group instead of the least
+// busy known worker, so that workers started since are found.
+const exploreEvery = 8
+
+// peer is a worker this client has heard from, and how many of this
+// client's jobs it holds now (sent to it or acked by it, not answered).
+type peer struct {
+	cancel string // its cancel subject: its identity
+	direct string // its job subjects, less the job's name
+	slots  int
+	out    int // guarded by Backend.mu
+}
 
 // New connects to NATS (or starts it in-process) and returns a Backend.
 // If URL's server cannot be reached now, New still succeeds: the client
@@ -112,7 +136,7 @@ func New(cfg Config) (*Backend, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
 	}
-	b := &Backend{cfg: cfg, log: cfg.Logger.Named("offload.nats"), calls: map[uint64]*call{}}
+	b := &Backend{cfg: cfg, log: cfg.Logger.Named("offload.nats"), calls: map[uint64]*call{}, peers: map[string]map[string]*peer{}, full: map[string]uint64{}}
 	b.worker.init()
 	if err := b.connect(); err != nil {
 		return nil, err
@@ -198,7 +222,71 @@ type call struct {
 	done    func(offload.Reply)
 	timer   *time.Timer
 	stopCtx func() bool
-	worker  string // the worker's cancel subject once it acked; guarded by b.mu
+	worker  string // the worker's cancel subject once known (sent to it, or acked); guarded by b.mu
+	peer    *peer  // the worker counting this job, once known; guarded by b.mu
+	direct  bool   // sent to peer's own subject, not the queue group; guarded by b.mu
+	msg     *natsgo.Msg
+}
+
+// pick returns the known worker serving job with the fewest of this
+// client's jobs per slot, or nil to send the job to the queue group (no
+// worker known, or every one holds a job per slot or more and it is time
+// to look for others). Its caller holds b.mu.
+func (b *Backend) pick(job string) *peer {
+	var best *peer
+	for _, p := range b.peers[job] {
+		if best == nil || p.out*best.slots < best.out*p.slots {
+			best = p
+		}
+	}
+	if best == nil {
+		return nil
+	}
+	if best.out >= best.slots {
+		n := b.full[job] + 1
+		b.full[job] = n % exploreEvery
+		if n == exploreEvery {
+			return nil
+		}
+	}
+	return best
+}
+
+// forget drops a worker taken for gone (lost, or no longer subscribed).
+// Its caller holds b.mu.
+func (b *Backend) forget(job string, p *peer) {
+	if p != nil && b.peers[job][p.cancel] == p {
+		delete(b.peers[job], p.cancel)
+	}
+}
+
+// meet returns the worker that sent m (an ack, or the answer of a job
+// that came through the queue group), known from now on, or nil if m
+// does not say. Its caller holds b.mu.
+func (b *Backend) meet(job string, m *natsgo.Msg) *peer {
+	cancel, direct := m.Header.Get(hdrCancel), m.Header.Get(hdrDirect)
+	if cancel == "" || direct == "" || b.closed {
+		return nil
+	}
+	known := b.peers[job]
+	if known == nil {
+		known = map[string]*peer{}
+		b.peers[job] = known
+	}
+	p := known[cancel]
+	if p == nil {
+		p = &peer{cancel: cancel, direct: direct, slots: max(int(headerInt(m, hdrSlots)), 1)}
+		known[cancel] = p
+	}
+	return p
+}
+
+// release ends c's count on its worker. Its caller holds b.mu.
+func (c *call) release() {
+	if c.peer != nil {
+		c.peer.out--
+		c.peer = nil
+	}
 }
 
 // Send implements offload.Backend: it publishes the job and returns at
@@ -223,15 +311,25 @@ func (b *Backend) Send(ctx context.Context, req offload.Request, done func(offlo
 	c.reply = b.inbox + "." + strconv.FormatUint(c.id, 10)
 	b.calls[c.id] = c
 	c.timer = time.AfterFunc(b.cfg.LostAfter, c.lost)
-	b.mu.Unlock()
-
-	msg := natsgo.NewMsg(b.cfg.Prefix + ".job." + req.Job)
+	subject := b.cfg.Prefix + ".job." + req.Job
+	if p := b.pick(req.Job); p != nil {
+		// Straight to the least busy worker known: NATS's queue group
+		// picks at random, which leaves one worker idle while another
+		// holds a queue.
+		c.peer, c.direct, c.worker = p, true, p.cancel
+		p.out++
+		subject = p.direct + req.Job
+	}
+	msg := natsgo.NewMsg(subject)
 	msg.Reply = c.reply
 	msg.Data = req.Input
 	msg.Header.Set(hdrBeat, strconv.FormatInt(int64(b.cfg.Heartbeat), 10))
 	if dl, ok := ctx.Deadline(); ok {
 		msg.Header.Set(hdrTimeout, strconv.FormatInt(int64(max(time.Until(dl), 1)), 10))
 	}
+	c.msg = msg
+	b.mu.Unlock()
+
 	if err := b.nc.PublishMsg(msg); err != nil {
 		b.log.Debug("cannot publish a job", zap.String("job", req.Job), zap.Error(err))
 		rep := offload.Reply{Err: offload.ErrUnavailable}
@@ -257,15 +355,30 @@ func (b *Backend) Send(ctx context.Context, req offload.Request, done func(offlo
 
 // finish removes c and hands rep to its caller, once. Any goroutine.
 func (c *call) finish(rep offload.Reply) {
+	c.b.mu.Lock()
+	stop, ok := c.detachLocked()
+	c.b.mu.Unlock()
+	if ok {
+		c.end(stop, rep)
+	}
+}
+
+// detachLocked removes c from the calls in flight, so that no reply can
+// reach it any more (nor resend it), and reports whether it was still
+// there; stop is its context watch, for end. b.mu is held.
+func (c *call) detachLocked() (stop func() bool, ok bool) {
 	b := c.b
-	b.mu.Lock()
 	if b.calls[c.id] != c {
-		b.mu.Unlock()
-		return
+		return nil, false
 	}
 	delete(b.calls, c.id)
-	stop := c.stopCtx
-	b.mu.Unlock()
+	c.release()
+	c.msg = nil
+	return c.stopCtx, true
+}
+
+// end hands rep to c's caller once detachLocked has removed it.
+func (c *call) end(stop func() bool, rep offload.Reply) {
 	c.timer.Stop()
 	if stop != nil {
 		stop()
@@ -277,6 +390,7 @@ func (c *call) finish(rep offload.Reply) {
 func (c *call) lost() {
 	c.b.mu.Lock()
 	acked := c.worker != ""
+	c.b.forget(c.job, c.peer)
 	c.b.mu.Unlock()
 	if acked {
 		c.b.log.Warn("worker lost mid-job", zap.String("job", c.job), zap.String("worker", c.worker))
@@ -287,17 +401,21 @@ func (c *call) lost() {
 // cancel runs when the caller's context is done: it tells the worker, and
 // fails the call with the context's error.
 func (c *call) cancel() {
+	// The worker is read and the call removed at once: a refusal or a
+	// "no responders" answered after this finds no call to send elsewhere,
+	// so the cancel below goes to the only worker that may hold the job.
 	c.b.mu.Lock()
-	worker, live := c.worker, c.b.calls[c.id] == c
+	worker := c.worker
+	stop, ok := c.detachLocked()
 	c.b.mu.Unlock()
-	if !live {
+	if !ok {
 		return
 	}
 	c.b.publishCancel(worker, c.reply)
 	// A job not acked yet is also cancelled when its ack comes (onReply),
 	// in case the broadcast overtook the job; failing that, it ends at its
 	// deadline there.
-	c.finish(offload.Reply{Err: c.ctx.Err()})
+	c.end(stop, offload.Reply{Err: c.ctx.Err()})
 }
 
 // publishCancel tells the worker (its cancel subject; "": not known yet,
@@ -331,6 +449,14 @@ func (b *Backend) onReply(m *natsgo.Msg) {
 		return
 	}
 	if m.Header.Get("Status") == "503" { // NATS: no responders
+		if c.direct && c.msg != nil {
+			// The worker chosen is gone (or no longer serves the
+			// job): the job did not reach it; another known worker,
+			// or the queue group, takes it.
+			b.forget(c.job, c.peer)
+			b.resend(c) // unlocks b.mu
+			return
+		}
 		b.mu.Unlock()
 		c.finish(offload.Reply{Err: offload.ErrUnavailable}) // no worker serves the job
 		return
@@ -338,17 +464,68 @@ func (b *Backend) onReply(m *natsgo.Msg) {
 	switch m.Header.Get(hdrKind) {
 	case "ack":
 		c.worker = m.Header.Get(hdrCancel)
+		if p := b.meet(c.job, m); p != nil && c.peer == nil {
+			c.peer = p
+			p.out++
+		}
 		b.mu.Unlock()
 		c.timer.Reset(b.cfg.LostAfter)
 	case "beat":
 		b.mu.Unlock()
 		c.timer.Reset(b.cfg.LostAfter)
 	case "done":
+		rep := decodeDone(c.job, m)
+		switch {
+		case refused(rep):
+			// A worker that refuses jobs (its queue is full of other
+			// callers' jobs, or it is going away) answers at once, so
+			// it would always hold the fewest of this client's jobs and
+			// draw every one (offload's retry of a refused job too):
+			// it is forgotten until an ack says it takes jobs again.
+			if c.peer != nil {
+				b.forget(c.job, c.peer)
+			} else if w := m.Header.Get(hdrCancel); w != "" {
+				b.forget(c.job, b.peers[c.job][w])
+			}
+			if c.direct && c.msg != nil && errors.Is(rep.Err, offload.ErrUnavailable) {
+				// It did not run the job: another worker may.
+				b.resend(c) // unlocks b.mu
+				return
+			}
+		case c.peer == nil:
+			b.meet(c.job, m) // answered before any ack: the answer says who
+		}
 		b.mu.Unlock()
-		c.finish(decodeDone(c.job, m))
+		c.finish(rep)
 	default:
 		b.mu.Unlock()
 	}
+}
+
+// resend sends c, which its worker (forgotten by now) did not take, to
+// the least busy worker still known, or else to the queue group. Its
+// caller holds b.mu; resend unlocks it.
+func (b *Backend) resend(c *call) {
+	c.release()
+	c.direct, c.worker = false, ""
+	subject := b.cfg.Prefix + ".job." + c.job
+	if p := b.pick(c.job); p != nil {
+		c.peer, c.direct, c.worker = p, true, p.cancel
+		p.out++
+		subject = p.direct + c.job
+	}
+	msg := &natsgo.Msg{Subject: subject, Reply: c.msg.Reply, Header: c.msg.Header, Data: c.msg.Data}
+	b.mu.Unlock()
+	if err := b.nc.PublishMsg(msg); err != nil {
+		c.finish(offload.Reply{Err: offload.ErrUnavailable})
+	}
+}
+
+// refused reports whether rep is a worker's refusal of a job it did not
+// run: overloaded, or unavailable (its pool closed, or it is stopping).
+func refused(rep offload.Reply) bool {
+	return rep.Ran == 0 && rep.Queued == 0 &&
+		(errors.Is(rep.Err, offload.ErrOverloaded) || errors.Is(rep.Err, offload.ErrUnavailable))
 }
 
 func decodeDone(job string, m *natsgo.Msg) offload.Reply {

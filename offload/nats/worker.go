@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -26,6 +27,7 @@ const rememberCancels = 1024
 type workerState struct {
 	mu         sync.Mutex
 	id         string // the cancel subject
+	direct     string // this worker's own job subjects, less the job's name
 	jobSubs    []*natsgo.Subscription
 	cancelSubs []*natsgo.Subscription
 	running    map[string]*served // by reply subject
@@ -51,7 +53,9 @@ func (w *workerState) init() {
 // Serve makes this process a worker for jobs: each job sent to them by any
 // process on the same NATS runs on p (its admission applies: a job the pool
 // refuses fails there with *offload.OverloadError, and the caller may place
-// it elsewhere). It returns once the subscriptions are in place; they last
+// it elsewhere). Jobs come through the queue group and, from callers that
+// know this worker (from its acks), on a subject of its own. It returns
+// once the subscriptions are in place; they last
 // until Close. Call it once per Backend, at start-up. Safe for concurrent
 // use.
 func (b *Backend) Serve(p *offload.Pool, jobs ...offload.Handler) error {
@@ -62,7 +66,9 @@ func (b *Backend) Serve(p *offload.Pool, jobs ...offload.Handler) error {
 		return offload.ErrClosed
 	}
 	if w.id == "" {
-		w.id = b.cfg.Prefix + ".cancel." + b.nc.NewRespInbox()[len("_INBOX."):]
+		key := b.nc.NewRespInbox()[len("_INBOX."):]
+		w.id = b.cfg.Prefix + ".cancel." + key
+		w.direct = b.cfg.Prefix + ".worker." + key + ".job."
 		sub, err := b.nc.Subscribe(w.id, func(m *natsgo.Msg) { w.cancel(string(m.Data)) })
 		if err != nil {
 			return fmt.Errorf("weft/offload/nats: subscribing to cancels: %w", err)
@@ -75,12 +81,21 @@ func (b *Backend) Serve(p *offload.Pool, jobs ...offload.Handler) error {
 		}
 		w.cancelSubs = append(w.cancelSubs, all)
 	}
+	slots := strconv.Itoa(max(p.Stats().Workers, 1))
 	for _, h := range jobs {
-		sub, err := b.nc.QueueSubscribe(b.cfg.Prefix+".job."+h.Name(), b.cfg.Queue, func(m *natsgo.Msg) { b.serveJob(p, h, m) })
+		serve := func(m *natsgo.Msg) { b.serveJob(p, h, m, slots) }
+		sub, err := b.nc.QueueSubscribe(b.cfg.Prefix+".job."+h.Name(), b.cfg.Queue, serve)
 		if err != nil {
 			return fmt.Errorf("weft/offload/nats: subscribing to job %s: %w", h.Name(), err)
 		}
 		w.jobSubs = append(w.jobSubs, sub)
+		// Jobs sent to this worker by name: a caller that knows it
+		// (from an ack) sends it jobs while it is the least busy.
+		own, err := b.nc.Subscribe(w.direct+h.Name(), serve)
+		if err != nil {
+			return fmt.Errorf("weft/offload/nats: subscribing to job %s: %w", h.Name(), err)
+		}
+		w.jobSubs = append(w.jobSubs, own)
 	}
 	// Jobs must reach NATS before a caller sends one.
 	return b.nc.Flush()
@@ -94,6 +109,11 @@ type served struct {
 	queued time.Duration
 	ran    time.Duration
 	ctx    context.Context
+	// introduce: the job came through the queue group and was answered
+	// before an ack went out, so its answer tells the caller which
+	// worker this is (slots: how many jobs it runs at once).
+	introduce bool
+	slots     string
 }
 
 // served is a runtime.Scope (no loop) and its own runtime.Tracker, which
@@ -107,7 +127,7 @@ func (s *served) Measure(_ runtime.Work, queued, ran time.Duration) { s.queued, 
 
 // serveJob runs on the job subscription's goroutine: it hands the job to
 // the pool and returns; the answer goes out when the job's future settles.
-func (b *Backend) serveJob(p *offload.Pool, h offload.Handler, m *natsgo.Msg) {
+func (b *Backend) serveJob(p *offload.Pool, h offload.Handler, m *natsgo.Msg, slots string) {
 	if m.Reply == "" {
 		return
 	}
@@ -116,7 +136,8 @@ func (b *Backend) serveJob(p *offload.Pool, h offload.Handler, m *natsgo.Msg) {
 	if ns := headerInt(m, hdrTimeout); ns > 0 {
 		ctx, cancel = context.WithTimeout(context.Background(), time.Duration(ns))
 	}
-	s := &served{cancel: cancel, ctx: ctx}
+	direct := strings.HasPrefix(m.Subject, w.direct)
+	s := &served{cancel: cancel, ctx: ctx, introduce: !direct, slots: slots}
 	w.mu.Lock()
 	if w.stopped {
 		w.mu.Unlock()
@@ -138,11 +159,18 @@ func (b *Backend) serveJob(p *offload.Pool, h offload.Handler, m *natsgo.Msg) {
 	input := m.Data
 	f := offload.RunHandler(s, p, h, input)
 	if !f.Ready() {
-		ack := natsgo.NewMsg(m.Reply)
-		ack.Header.Set(hdrKind, "ack")
-		ack.Header.Set(hdrCancel, w.id)
-		if err := b.nc.PublishMsg(ack); err != nil {
-			b.log.Debug("cannot ack a job", zap.Error(err))
+		// A job sent to this worker by name needs no ack: its caller
+		// knows where it went (its heartbeats still come).
+		if !direct {
+			s.introduce = false // the ack does (no race: Listen comes after)
+			ack := natsgo.NewMsg(m.Reply)
+			ack.Header.Set(hdrKind, "ack")
+			ack.Header.Set(hdrCancel, w.id)
+			ack.Header.Set(hdrDirect, w.direct)
+			ack.Header.Set(hdrSlots, slots)
+			if err := b.nc.PublishMsg(ack); err != nil {
+				b.log.Debug("cannot ack a job", zap.Error(err))
+			}
 		}
 		if beat := time.Duration(headerInt(m, hdrBeat)); beat > 0 {
 			w.mu.Lock()
@@ -205,6 +233,11 @@ func (b *Backend) answer(reply string, out []byte, err error, s *served) {
 	msg.Header.Set(hdrKind, "done")
 	msg.Header.Set(hdrQueued, strconv.FormatInt(int64(s.queued), 10))
 	msg.Header.Set(hdrRan, strconv.FormatInt(int64(s.ran), 10))
+	if s.introduce {
+		msg.Header.Set(hdrCancel, b.worker.id)
+		msg.Header.Set(hdrDirect, b.worker.direct)
+		msg.Header.Set(hdrSlots, s.slots)
+	}
 	msg.Data = out
 	var f offload.Failure
 	if err != nil {
