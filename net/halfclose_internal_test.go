@@ -98,3 +98,39 @@ func TestHalfClosedClientIsAnswered(t *testing.T) {
 		})
 	}
 }
+
+// TestHalfClosedClientGetsAStreamedAnswerWhole: a client that half-closes
+// after its request still gets the whole of a streamed answer whose handler
+// goes on writing (the half-close cancels the request's context, as
+// net/http does; it must not cut an answer the handler still writes). The
+// stream writes a first part, then the rest once an off-loop step (which
+// ignores the context) is done.
+func TestHalfClosedClientGetsAStreamedAnswerWhole(t *testing.T) {
+	addr, _ := startInternal(t, &Server{Handler: func(c *Ctx) Result {
+		s := c.Stream(200)
+		s.WriteString("first;")
+		s.Flush()
+		v := runtime.Blocking(c, func(context.Context) (string, error) { return "second", nil })
+		return runtime.Then(c, v, func(str string) Result {
+			s.WriteString(str)
+			return s.End()
+		})
+	}})
+	for _, tc := range []struct {
+		name, req string
+		wants     []string
+	}{
+		{"one", "GET /s HTTP/1.1\r\nHost: x\r\n\r\n", []string{"first;second"}},
+		{"pipelined", "GET /s HTTP/1.1\r\nHost: x\r\n\r\nGET /s HTTP/1.1\r\nHost: x\r\n\r\n", []string{"first;second", "first;second"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			br := halfClose(t, addr, tc.req)
+			for i, want := range tc.wants {
+				got, err := readAnswer(br)
+				if err != nil || got != want {
+					t.Fatalf("answer %d: %q (want %q), %v", i+1, got, want, err)
+				}
+			}
+		})
+	}
+}
