@@ -727,8 +727,10 @@ func (cn *conn) writeOnLoop() {
 		}
 		if c.noAnswer {
 			// Its client half-closed and it failed: nothing can be
-			// answered in order after it.
-			cn.aborting = true
+			// answered in order after it. Close once the answers before
+			// it are sent (aborting would cut them short: gnet's close
+			// drops what is still in its buffer).
+			wroteLast = true
 			break
 		}
 		done++

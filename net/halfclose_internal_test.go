@@ -134,3 +134,30 @@ func TestHalfClosedClientGetsAStreamedAnswerWhole(t *testing.T) {
 		})
 	}
 }
+
+// TestHalfClosedClientGetsTheAnswersBeforeAFailure: when a half-close
+// cancels a request whose handler then fails (nothing to answer it with),
+// the connection closes at its turn, but the answers before it are all
+// delivered, a large one included (a close with output still in gnet's
+// buffer would cut it short).
+func TestHalfClosedClientGetsTheAnswersBeforeAFailure(t *testing.T) {
+	big := strings.Repeat("z", 8<<20) // more than the socket buffers take at once
+	addr, _ := startInternal(t, &Server{Handler: func(c *Ctx) Result {
+		if c.Path() == "/big" {
+			return c.Text(200, big)
+		}
+		v := runtime.Blocking(c, func(ctx context.Context) (string, error) {
+			<-ctx.Done()
+			return "", ctx.Err()
+		})
+		return runtime.Then(c, v, func(s string) Result { return c.Text(200, s) })
+	}})
+	br := halfClose(t, addr, "GET /big HTTP/1.1\r\nHost: x\r\n\r\nGET /fails HTTP/1.1\r\nHost: x\r\n\r\n")
+	got, err := readAnswer(br)
+	if err != nil || got != big {
+		t.Fatalf("first answer: %d bytes (want %d), %v", len(got), len(big), err)
+	}
+	if b, err := io.ReadAll(br); len(b) > 0 || err != nil && err != syscall.ECONNRESET {
+		t.Fatalf("after the answers: %q, %v", b, err)
+	}
+}
