@@ -30,7 +30,7 @@ func discardServer(t *testing.T) (addr string, seen func() []string) {
 		},
 		Handler: func(c *net.Ctx) net.Result {
 			mu.Lock()
-			paths = append(paths, c.Path())
+			paths = append(paths, strings.Clone(c.Path()))
 			mu.Unlock()
 			return c.Text(200, c.Method()+" "+c.Path())
 		},
