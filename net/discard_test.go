@@ -1,6 +1,7 @@
 package net_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -231,4 +232,33 @@ func TestDiscardOfAStalledClientTimesOut(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestShutdownDoesNotWaitForADiscard: a graceful shutdown does not wait
+// for a client to send the rest of a body that was answered and is being
+// dropped (nothing is owed to it; it used to be a lingering close, ended
+// at once by the shutdown). The shutdown's context is only a hang guard,
+// far shorter than ReadTimeout, which would otherwise end the wait.
+func TestShutdownDoesNotWaitForADiscard(t *testing.T) {
+	s := &net.Server{
+		Addr:        "127.0.0.1:0",
+		Loops:       1,
+		ReadTimeout: time.Hour,
+		StreamBody:  func(c *net.Ctx) int64 { return 1 << 30 },
+		Handler:     func(c *net.Ctx) net.Result { return c.Text(200, "ok") },
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	rc := dial(t, s.ListenAddr().String())
+	rc.send("POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nab")
+	if res, got := rc.read("POST"); res.Close || got != "ok" {
+		t.Fatalf("first answer: %q, Connection: close %v", got, res.Close)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := s.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v; want it done without the rest of the body", err)
+	}
+	rc.expectClosed()
 }
