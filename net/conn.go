@@ -727,8 +727,10 @@ func (cn *conn) writeOnLoop() {
 		}
 		if c.noAnswer {
 			// Its client half-closed and it failed: nothing can be
-			// answered in order after it.
-			cn.aborting = true
+			// answered in order after it. Close once the answers before
+			// it are sent (aborting would cut them short: gnet's close
+			// drops what is still in its buffer).
+			wroteLast = true
 			break
 		}
 		done++
@@ -962,7 +964,14 @@ func (cn *conn) drainOnLoop() bool {
 		cn.closeNowOnLoop()
 		return true
 	}
-	if cn.idleOnLoop() && cn.gc.InboundBuffered() == 0 {
+	// A connection dropping the rest of an answered body (readDiscard)
+	// owes nothing: it is idle but for the client's bytes, which are not
+	// waited for (as a lingering close, which it used to be).
+	discarding := cn.read == readDiscard && len(cn.queue) == 0
+	if discarding {
+		cn.read, cn.reqStart, cn.unread = readIdle, 0, true
+	}
+	if discarding || cn.idleOnLoop() && cn.gc.InboundBuffered() == 0 {
 		if cn.gc.OutboundBuffered() > 0 {
 			// Answers still being sent: the drain watch closes it once
 			// they are (doneOnLoop), or WriteTimeout does.

@@ -98,3 +98,66 @@ func TestHalfClosedClientIsAnswered(t *testing.T) {
 		})
 	}
 }
+
+// TestHalfClosedClientGetsAStreamedAnswerWhole: a client that half-closes
+// after its request still gets the whole of a streamed answer whose handler
+// goes on writing (the half-close cancels the request's context, as
+// net/http does; it must not cut an answer the handler still writes). The
+// stream writes a first part, then the rest once an off-loop step (which
+// ignores the context) is done.
+func TestHalfClosedClientGetsAStreamedAnswerWhole(t *testing.T) {
+	addr, _ := startInternal(t, &Server{Handler: func(c *Ctx) Result {
+		s := c.Stream(200)
+		s.WriteString("first;")
+		s.Flush()
+		v := runtime.Blocking(c, func(context.Context) (string, error) { return "second", nil })
+		return runtime.Then(c, v, func(str string) Result {
+			s.WriteString(str)
+			return s.End()
+		})
+	}})
+	for _, tc := range []struct {
+		name, req string
+		wants     []string
+	}{
+		{"one", "GET /s HTTP/1.1\r\nHost: x\r\n\r\n", []string{"first;second"}},
+		{"pipelined", "GET /s HTTP/1.1\r\nHost: x\r\n\r\nGET /s HTTP/1.1\r\nHost: x\r\n\r\n", []string{"first;second", "first;second"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			br := halfClose(t, addr, tc.req)
+			for i, want := range tc.wants {
+				got, err := readAnswer(br)
+				if err != nil || got != want {
+					t.Fatalf("answer %d: %q (want %q), %v", i+1, got, want, err)
+				}
+			}
+		})
+	}
+}
+
+// TestHalfClosedClientGetsTheAnswersBeforeAFailure: when a half-close
+// cancels a request whose handler then fails (nothing to answer it with),
+// the connection closes at its turn, but the answers before it are all
+// delivered, a large one included (a close with output still in gnet's
+// buffer would cut it short).
+func TestHalfClosedClientGetsTheAnswersBeforeAFailure(t *testing.T) {
+	big := strings.Repeat("z", 8<<20) // more than the socket buffers take at once
+	addr, _ := startInternal(t, &Server{Handler: func(c *Ctx) Result {
+		if c.Path() == "/big" {
+			return c.Text(200, big)
+		}
+		v := runtime.Blocking(c, func(ctx context.Context) (string, error) {
+			<-ctx.Done()
+			return "", ctx.Err()
+		})
+		return runtime.Then(c, v, func(s string) Result { return c.Text(200, s) })
+	}})
+	br := halfClose(t, addr, "GET /big HTTP/1.1\r\nHost: x\r\n\r\nGET /fails HTTP/1.1\r\nHost: x\r\n\r\n")
+	got, err := readAnswer(br)
+	if err != nil || got != big {
+		t.Fatalf("first answer: %d bytes (want %d), %v", len(got), len(big), err)
+	}
+	if b, err := io.ReadAll(br); len(b) > 0 || err != nil && err != syscall.ECONNRESET {
+		t.Fatalf("after the answers: %q, %v", b, err)
+	}
+}

@@ -157,9 +157,14 @@ func (cn *conn) notePeerDoneOnLoop() (gone bool) {
 	// answered; one that fails for it gets no answer, and the connection
 	// closes there). Not a request still receiving its body: its reads
 	// go on to the end of the body.
+	// A stream under way is not aborted (clientGoneOnLoop would): the
+	// client may still read it, and its handler may go on writing.
 	for _, c := range cn.queue {
 		if !c.frozen && c != cn.bodyOf {
-			c.clientGoneOnLoop()
+			c.gone = true
+			if c.cancel != nil {
+				c.cancel()
+			}
 		}
 	}
 	return false
