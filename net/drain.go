@@ -53,8 +53,8 @@ const drainPoll = time.Millisecond
 func (cn *conn) drainTargetOnLoop() int {
 	cfg := cn.l.st.cfg
 	t := -1
-	if cn.phase == phaseClosing {
-		t = 0
+	if cn.phase == phaseClosing || cn.peerDone {
+		t = 0 // a half-closed connection's output is flushed by weft
 	}
 	if cn.outHigh || (cn.up != nil && len(cn.up.waiters) > 0) {
 		t = max(t, cfg.maxOutbound/2)
@@ -145,6 +145,7 @@ func (l *loop) forgetDrainOnLoop(cn *conn) {
 func (l *loop) drainEventOnLoop(cn *conn) {
 	l.drainEvents.Add(1)
 	cn.drainArmed = false
+	cn.flushHalfClosedOnLoop()
 	if cn.closedNow() {
 		return
 	}
@@ -203,6 +204,7 @@ func (d *drainCheck) Run() {
 	l.drainPolls.Add(1)
 	kept := l.watch[:0]
 	for _, cn := range l.watch {
+		cn.flushHalfClosedOnLoop()
 		if cn.closedNow() {
 			cn.watched = false
 			continue

@@ -57,6 +57,10 @@ func (cn *conn) lingerOnLoop(now int64) bool {
 	}
 	cn.read, cn.reqStart = readIdle, 0
 	cn.lingerDiscardOnLoop()
+	// Reading may have been paused for a streamed body's back-pressure
+	// (readpause.go); lingering reads everything, so resume it (the pass
+	// that started lingering returns before its own applyReadPauseOnLoop).
+	cn.applyReadPauseOnLoop()
 	cn.l.lingers.Add(1)
 	return true
 }

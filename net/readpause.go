@@ -82,8 +82,14 @@ func (cn *conn) applyReadPauseOnLoop() {
 	// which gnet closes the connection): without it a client leaving
 	// while its handler holds a chunk went unseen, and the request's
 	// context stayed live, until the handler asked for more. Once the
-	// FIN is known (peerDone), nothing but writing is asked: gnet would
-	// close on it (EPOLLERR and EPOLLHUP, a reset, are always reported).
+	// FIN is known (peerDone), nothing is asked, not even writing: gnet
+	// would close on the FIN (EPOLLERR and EPOLLHUP, a reset, are always
+	// reported), and gnet, once it has written all it holds, asks for
+	// reading again on its own (ModRead) and, polling, reads the FIN and
+	// closes before weft can pause it again, while answers are still owed.
+	// So a half-closed connection's output is flushed by weft
+	// (flushHalfClosedOnLoop), when the drain watcher sees the socket
+	// writable, and its interest set back here in the same task.
 	var ev uint32
 	switch {
 	case cn.peerDone:
@@ -92,7 +98,7 @@ func (cn *conn) applyReadPauseOnLoop() {
 	default:
 		ev = unix.EPOLLIN | unix.EPOLLPRI
 	}
-	if cn.gc.OutboundBuffered() > 0 {
+	if cn.gc.OutboundBuffered() > 0 && !cn.peerDone {
 		ev |= unix.EPOLLOUT // gnet still has output to flush
 	}
 	if unix.EpollCtl(epfd, unix.EPOLL_CTL_MOD, fd, &unix.EpollEvent{Events: ev, Fd: int32(fd)}) == nil {
@@ -168,4 +174,19 @@ func (cn *conn) notePeerDoneOnLoop() (gone bool) {
 		}
 	}
 	return false
+}
+
+// flushHalfClosedOnLoop writes what gnet holds of a half-closed
+// connection's output (peerDone: gnet is not asked to, see
+// applyReadPauseOnLoop) and takes reading out of its interest again, which
+// gnet put back if it wrote everything. It runs from the drain watcher's
+// task (drain.go), so on the loop and before gnet polls again.
+func (cn *conn) flushHalfClosedOnLoop() {
+	if !cn.peerDone || cn.closedNow() || cn.gc.OutboundBuffered() == 0 {
+		return
+	}
+	_ = cn.gc.Flush()
+	if !cn.closedNow() {
+		cn.applyReadPauseOnLoop()
+	}
 }
