@@ -37,20 +37,30 @@ func rssKiB(pid int) (int64, error) {
 	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
 }
 
-// cpuTime reads the user+system CPU time of pid, all its threads.
-func cpuTime(pid int) (time.Duration, error) {
+// statFields reads /proc/<pid>/stat and returns its fields from the third
+// on (state, ppid, ...): fields[k] is the stat field k+3. The command name
+// may hold spaces and parentheses, so fields start after the last ')'.
+func statFields(pid, want int) ([]string, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	// The command name may hold spaces and parentheses: fields start after the last ')'.
 	i := bytes.LastIndexByte(b, ')')
 	if i < 0 {
-		return 0, fmt.Errorf("/proc/%d/stat: no ')'", pid)
+		return nil, fmt.Errorf("/proc/%d/stat: no ')'", pid)
 	}
 	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 13 {
-		return 0, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(f))
+	if len(f) < want {
+		return nil, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(f))
+	}
+	return f, nil
+}
+
+// cpuTime reads the user+system CPU time of pid, all its threads.
+func cpuTime(pid int) (time.Duration, error) {
+	f, err := statFields(pid, 13)
+	if err != nil {
+		return 0, err
 	}
 	u, err1 := strconv.ParseInt(f[11], 10, 64) // utime, field 14
 	s, err2 := strconv.ParseInt(f[12], 10, 64) // stime, field 15
@@ -62,17 +72,9 @@ func cpuTime(pid int) (time.Duration, error) {
 
 // minorFaults reads the minor page faults of pid, all its threads.
 func minorFaults(pid int) (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	f, err := statFields(pid, 8)
 	if err != nil {
 		return 0, err
-	}
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, fmt.Errorf("/proc/%d/stat: no ')'", pid)
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 8 {
-		return 0, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(f))
 	}
 	return strconv.ParseInt(f[7], 10, 64) // minflt, field 10
 }
