@@ -80,6 +80,7 @@ package net
 // (TestTurnLimitYieldsToEpollOverSockets).
 
 import (
+	"cmp"
 	"runtime/debug"
 	"time"
 
@@ -337,6 +338,11 @@ func (cn *conn) serviceOnLoop() bool {
 		switch cn.expiredOnLoop(cfg, now) {
 		case expiredNot:
 		case expiredRequest:
+			if cn.read == readDiscard {
+				// The request was answered; only the rest of its body
+				// was late: close without a second answer.
+				return true
+			}
 			cn.l.refusedOnLoop(StatusRequestTimeout, errRequestTimeout, cn.gc.RemoteAddr())
 			if len(cn.queue) == 0 {
 				// Nothing else is owed: say why before closing.
@@ -1010,8 +1016,13 @@ func (cn *conn) expiredOnLoop(cfg *config, now int64) expiry {
 	}
 	if cn.reqStart != 0 {
 		limit := cfg.readHeaderTimeout
-		if cn.read == readBody || cn.read == readStreamed || cn.read == readDiscard {
+		switch cn.read {
+		case readBody, readStreamed:
 			limit = cfg.readTimeout
+		case readDiscard:
+			// Bytes nobody wants: bounded by IdleTimeout when there is
+			// no ReadTimeout.
+			limit = cmp.Or(cfg.readTimeout, cfg.idleTimeout)
 		}
 		if cfg.overdue(now, cn.reqStart, limit) {
 			return expiredRequest

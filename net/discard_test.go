@@ -211,26 +211,38 @@ func TestDiscardThenHalfClose(t *testing.T) {
 
 // TestDiscardOfAStalledClientTimesOut: a client that stops sending the
 // rest of a body being dropped does not hold its connection forever:
-// ReadTimeout closes it.
+// ReadTimeout closes it, or IdleTimeout with none (negative), and without a second
+// answer (a 408 after the 200 would be an unsolicited response).
 func TestDiscardOfAStalledClientTimesOut(t *testing.T) {
 	for _, te := range []string{"Content-Length: 1000", "Transfer-Encoding: chunked"} {
-		t.Run(te, func(t *testing.T) {
-			addr := startServer(t, &net.Server{
-				ReadTimeout: 50 * time.Millisecond,
-				StreamBody:  func(c *net.Ctx) int64 { return 1 << 30 },
-				Handler:     func(c *net.Ctx) net.Result { return c.Text(200, "ok") },
+		for _, tc := range []struct {
+			name       string
+			read, idle time.Duration
+		}{
+			{"ReadTimeout", 50 * time.Millisecond, time.Hour},
+			{"IdleTimeout", -1, 50 * time.Millisecond}, // no ReadTimeout
+		} {
+			t.Run(te+"/"+tc.name, func(t *testing.T) {
+				addr := startServer(t, &net.Server{
+					ReadTimeout: tc.read,
+					IdleTimeout: tc.idle,
+					StreamBody:  func(c *net.Ctx) int64 { return 1 << 30 },
+					Handler:     func(c *net.Ctx) net.Result { return c.Text(200, "ok") },
+				})
+				rc := dial(t, addr)
+				rc.send("POST /p HTTP/1.1\r\nHost: x\r\n" + te + "\r\n\r\n2\r\nab")
+				if res, got := rc.read("POST"); res.Close || got != "ok" {
+					t.Fatalf("first answer: %q, Connection: close %v", got, res.Close)
+				}
+				// Nothing more is sent: the connection must close (the
+				// dial's deadline is the hang guard), with nothing after
+				// the answer.
+				b, err := io.ReadAll(rc.br)
+				if err != nil && !errors.Is(err, syscall.ECONNRESET) || len(b) > 0 {
+					t.Fatalf("after the answer: %q, %v; want the connection closed, nothing more", b, err)
+				}
 			})
-			rc := dial(t, addr)
-			rc.send("POST /p HTTP/1.1\r\nHost: x\r\n" + te + "\r\n\r\n2\r\nab")
-			if res, got := rc.read("POST"); res.Close || got != "ok" {
-				t.Fatalf("first answer: %q, Connection: close %v", got, res.Close)
-			}
-			// Nothing more is sent: the connection must close (the
-			// dial's deadline is the hang guard).
-			if b, err := io.ReadAll(rc.br); err != nil && !errors.Is(err, syscall.ECONNRESET) {
-				t.Fatalf("after the answer: %q, %v; want the connection closed", b, err)
-			}
-		})
+		}
 	}
 }
 
