@@ -389,11 +389,16 @@ func (c *call) end(stop func() bool, rep offload.Reply) {
 // lost runs when the worker has been silent for LostAfter.
 func (c *call) lost() {
 	c.b.mu.Lock()
-	acked := c.worker != ""
+	// A job sent to a worker by name has its worker from the start, not
+	// from an ack: it may never have reached it.
+	acked, direct, worker := c.worker != "" && !c.direct, c.direct, c.worker
 	c.b.forget(c.job, c.peer)
 	c.b.mu.Unlock()
-	if acked {
-		c.b.log.Warn("worker lost mid-job", zap.String("job", c.job), zap.String("worker", c.worker))
+	switch {
+	case acked:
+		c.b.log.Warn("worker lost mid-job", zap.String("job", c.job), zap.String("worker", worker))
+	case direct:
+		c.b.log.Warn("worker lost with a job sent to it", zap.String("job", c.job), zap.String("worker", worker))
 	}
 	c.finish(offload.Reply{Err: offload.ErrLost})
 }
