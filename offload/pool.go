@@ -64,7 +64,7 @@ type Config struct {
 
 	// YieldEvery is how long a worker runs a job before it lets a waiting
 	// loop have its processor, at the job's next ctx.Err() check.
-	// Default 1.5 ms; negative: never (loops then wait for Go's preemption,
+	// Default 2.5 ms; negative: never (loops then wait for Go's preemption,
 	// up to 10 ms, whenever every worker is busy).
 	YieldEvery time.Duration
 
@@ -90,7 +90,7 @@ const (
 	defaultMaxWait        = 10 * time.Second
 	defaultQueuePerWorker = 64
 	defaultNice           = 15
-	defaultYieldEvery     = 1500 * time.Microsecond
+	defaultYieldEvery     = 2500 * time.Microsecond
 	defaultFastLane       = 100 * time.Microsecond
 )
 
