@@ -24,10 +24,7 @@ func (c *Ctx) lateWriteOnLoop(method string) {
 	if c.l == nil || c.badRequest {
 		return
 	}
-	if _, warned := c.l.st.lateWarned.Load(c.route); warned {
-		return
-	}
-	if _, warned := c.l.st.lateWarned.LoadOrStore(c.route, struct{}{}); warned {
+	if !c.firstWarningOnLoop(c.route) {
 		return
 	}
 	why := "the handler's Result had already settled: return the future of the continuation that answers (runtime.Then(...)), not net.Done(); or middleware (a timeout) had answered first"
@@ -67,7 +64,7 @@ func (c *Ctx) headSentOnLoop(method string) bool {
 	if c.l == nil {
 		return true
 	}
-	if _, warned := c.l.st.lateWarned.LoadOrStore(headerAfterHead{c.route}, struct{}{}); !warned {
+	if c.firstWarningOnLoop(headerAfterHead{c.route}) {
 		c.l.log.Warn("response header or status set after the streamed response's head was sent; the call had no effect (logged once per route)",
 			zap.String("call", "Ctx."+method),
 			zap.String("route", c.route),
@@ -76,4 +73,15 @@ func (c *Ctx) headSentOnLoop(method string) bool {
 			zap.String("why", "a stream sends its status and headers with its first bytes: set them before the first Write or Flush"))
 	}
 	return true
+}
+
+// firstWarningOnLoop reports whether key (a route, or a kind of warning
+// and its route) has not been warned of yet by this server, and marks it
+// warned. A key already warned of costs a lookup, no allocation.
+func (c *Ctx) firstWarningOnLoop(key any) bool {
+	if _, warned := c.l.st.lateWarned.Load(key); warned {
+		return false
+	}
+	_, warned := c.l.st.lateWarned.LoadOrStore(key, struct{}{})
+	return !warned
 }
