@@ -140,6 +140,9 @@ type metricDescs struct {
 	lag, util, blocked                               *prometheus.Desc
 	conns, connsRejected, reqsRejected, blockingBusy *prometheus.Desc
 	offWait, offRun, offQueued, offRejected          *prometheus.Desc
+	offWorkers, offRunning, offExpectedWait          *prometheus.Desc
+	offJobs, offRemoteJobs, offRemoteInFlight        *prometheus.Desc
+	offRemoteRoundTrip                               *prometheus.Desc
 	wsOpen, wsOpened, wsMessages, wsBytes            *prometheus.Desc
 }
 
@@ -178,7 +181,7 @@ func NewMetrics(cfg MetricsConfig) (*Metrics, error) {
 		}
 		endpoints[w.Name()] = true
 	}
-	loop, pool := []string{"loop"}, []string{"pool"}
+	loop, pool, poolEvent := []string{"loop"}, []string{"pool"}, []string{"pool", "event"}
 	endpoint, endpointDir := []string{"endpoint"}, []string{"endpoint", "direction"}
 	m.descs = metricDescs{
 		reqDuration: prometheus.NewDesc("http_server_request_duration_seconds",
@@ -207,7 +210,21 @@ func NewMetrics(cfg MetricsConfig) (*Metrics, error) {
 		offQueued: prometheus.NewDesc("weft_offload_queued",
 			"Offload jobs waiting for a worker.", pool, nil),
 		offRejected: prometheus.NewDesc("weft_offload_rejected_total",
-			"Offload jobs refused because the pool's queue was full.", pool, nil),
+			"Offload jobs refused as overloaded (answered 503): queue full, expected wait past the deadline, or no remote worker free.", pool, nil),
+		offWorkers: prometheus.NewDesc("weft_offload_workers",
+			"Local workers of the pool (offload.Config.Workers).", pool, nil),
+		offRunning: prometheus.NewDesc("weft_offload_running",
+			"Offload jobs running on local workers now.", pool, nil),
+		offExpectedWait: prometheus.NewDesc("weft_offload_expected_wait_seconds",
+			"Queue wait the pool expects for a job submitted now (the estimate deadline-aware admission uses).", pool, nil),
+		offJobs: prometheus.NewDesc("weft_offload_jobs_total",
+			"Offload jobs by what became of them: submitted (accepted by Run), completed (ran, panics included), panicked, cancelled (context done before a worker took them), fast_lane (of submitted, ran without a worker handoff).", poolEvent, nil),
+		offRemoteJobs: prometheus.NewDesc("weft_offload_remote_jobs_total",
+			"Offload jobs sent to the pool's remote backend by what became of them: sent (a retry counts again), completed (answered by a worker), failed (no worker's answer: unavailable, lost, cancelled), retried, fallback (run locally instead).", poolEvent, nil),
+		offRemoteInFlight: prometheus.NewDesc("weft_offload_remote_in_flight",
+			"Offload jobs sent to the remote backend and not answered yet.", pool, nil),
+		offRemoteRoundTrip: prometheus.NewDesc("weft_offload_remote_round_trip_seconds",
+			"Time from a remote offload job's call to its answer, queueing and run included.", pool, nil),
 		wsOpen: prometheus.NewDesc("weft_websocket_sessions",
 			"Open WebSocket sessions.", endpoint, nil),
 		wsOpened: prometheus.NewDesc("weft_websocket_sessions_opened_total",
@@ -467,7 +484,9 @@ func (mc *metricsCollector) Describe(ch chan<- *prometheus.Desc) {
 		}
 	}
 	if len(mc.cfg.Pools) > 0 {
-		for _, desc := range []*prometheus.Desc{d.offWait, d.offRun, d.offQueued, d.offRejected} {
+		for _, desc := range []*prometheus.Desc{d.offWait, d.offRun, d.offQueued, d.offRejected,
+			d.offWorkers, d.offRunning, d.offExpectedWait, d.offJobs,
+			d.offRemoteJobs, d.offRemoteInFlight, d.offRemoteRoundTrip} {
 			ch <- desc
 		}
 	}
@@ -491,11 +510,7 @@ func (mc *metricsCollector) Collect(ch chan<- prometheus.Metric) {
 		m.collectServer(ch)
 	}
 	for _, p := range m.cfg.Pools {
-		st, name := p.Stats(), p.Name()
-		ch <- offloadHistogram(d.offWait, st.QueueWait, name)
-		ch <- offloadHistogram(d.offRun, st.RunTime, name)
-		ch <- prometheus.MustNewConstMetric(d.offQueued, prometheus.GaugeValue, float64(st.Queued), name)
-		ch <- prometheus.MustNewConstMetric(d.offRejected, prometheus.CounterValue, float64(st.Rejected), name)
+		m.collectPool(ch, p.Name(), p.Stats())
 	}
 	for _, w := range m.cfg.WebSockets {
 		st, name := w.WebSocketStats(), w.Name()
@@ -587,6 +602,36 @@ func (m *Metrics) collectServer(ch chan<- prometheus.Metric) {
 	for _, r := range st.RequestsRefused {
 		ch <- prometheus.MustNewConstMetric(d.reqsRejected, prometheus.CounterValue, float64(r.Count), strconv.Itoa(r.Status))
 	}
+}
+
+// collectPool sends one offload pool's figures.
+func (m *Metrics) collectPool(ch chan<- prometheus.Metric, name string, st offload.Stats) {
+	d := &m.descs
+	gauge := func(desc *prometheus.Desc, v float64) {
+		ch <- prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, v, name)
+	}
+	count := func(desc *prometheus.Desc, v int64, event string) {
+		ch <- prometheus.MustNewConstMetric(desc, prometheus.CounterValue, float64(v), name, event)
+	}
+	ch <- offloadHistogram(d.offWait, st.QueueWait, name)
+	ch <- offloadHistogram(d.offRun, st.RunTime, name)
+	ch <- offloadHistogram(d.offRemoteRoundTrip, st.Remote.RoundTrip, name)
+	gauge(d.offQueued, float64(st.Queued))
+	gauge(d.offWorkers, float64(st.Workers))
+	gauge(d.offRunning, float64(st.Running))
+	gauge(d.offExpectedWait, st.ExpectedWait.Seconds())
+	gauge(d.offRemoteInFlight, float64(st.Remote.InFlight))
+	ch <- prometheus.MustNewConstMetric(d.offRejected, prometheus.CounterValue, float64(st.Rejected), name)
+	count(d.offJobs, st.Submitted, "submitted")
+	count(d.offJobs, st.Completed, "completed")
+	count(d.offJobs, st.Panicked, "panicked")
+	count(d.offJobs, st.Cancelled, "cancelled")
+	count(d.offJobs, st.FastLane, "fast_lane")
+	count(d.offRemoteJobs, st.Remote.Sent, "sent")
+	count(d.offRemoteJobs, st.Remote.Completed, "completed")
+	count(d.offRemoteJobs, st.Remote.Failed, "failed")
+	count(d.offRemoteJobs, st.Remote.Retried, "retried")
+	count(d.offRemoteJobs, st.Remote.Fallback, "fallback")
 }
 
 // offloadFirstBucket is the first of an offload.Distribution's power-of-two

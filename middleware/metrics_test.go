@@ -387,6 +387,145 @@ func TestMetricsOffloadPools(t *testing.T) {
 	}
 }
 
+// poolSeries reads every series of reg labelled pool=name, keyed by the
+// metric's name and its other labels' values ("weft_offload_jobs_total/submitted").
+func poolSeries(t *testing.T, reg *prometheus.Registry, name string) map[string]*dto.Metric {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]*dto.Metric{}
+	for _, mf := range mfs {
+		for _, m := range mf.Metric {
+			key, ours := mf.GetName(), false
+			for _, l := range m.Label {
+				if l.GetName() == "pool" {
+					ours = l.GetValue() == name
+					continue
+				}
+				key += "/" + l.GetValue()
+			}
+			if ours {
+				got[key] = m
+			}
+		}
+	}
+	return got
+}
+
+func TestMetricsOffloadJobCounts(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	pool, err := offload.New(offload.Config{Name: "hash", Workers: 1, MaxQueue: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close(context.Background())
+	if _, err := middleware.NewMetrics(middleware.MetricsConfig{Registerer: reg, Pools: []middleware.OffloadSource{pool}}); err != nil {
+		t.Fatal(err)
+	}
+	scope := runtime.Detached(context.Background())
+	if _, err := offload.Run(scope, pool, func(context.Context) (int, error) { panic("boom") }).Wait(context.Background()); err == nil {
+		t.Fatal("a panicking job succeeded")
+	}
+	release, running := make(chan struct{}), make(chan struct{})
+	held := offload.Run(scope, pool, func(context.Context) (int, error) { close(running); <-release; return 1, nil })
+	<-running
+	cancelled, cancel := context.WithCancel(context.Background())
+	gone := offload.Run(runtime.Detached(cancelled), pool, func(context.Context) (int, error) { return 2, nil })
+	cancel()
+
+	mid := poolSeries(t, reg, "hash")
+	for key, want := range map[string]float64{
+		"weft_offload_workers":          1,
+		"weft_offload_running":          1,
+		"weft_offload_remote_in_flight": 0,
+	} {
+		if m := mid[key]; m == nil || m.GetGauge().GetValue() != want {
+			t.Errorf("%s = %v, want %v", key, m.GetGauge().GetValue(), want)
+		}
+	}
+	close(release)
+	if _, err := held.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gone.Wait(context.Background()); !errors.Is(err, context.Canceled) {
+		t.Fatalf("the job whose context was cancelled in the queue returned %v, want context.Canceled", err)
+	}
+	end := poolSeries(t, reg, "hash")
+	for key, want := range map[string]float64{
+		"weft_offload_jobs_total/submitted": 3,
+		"weft_offload_jobs_total/completed": 2,
+		"weft_offload_jobs_total/panicked":  1,
+		"weft_offload_jobs_total/cancelled": 1,
+		"weft_offload_running":              0,
+	} {
+		m := end[key]
+		var got float64
+		switch {
+		case m == nil:
+			t.Errorf("%s missing", key)
+			continue
+		case m.Counter != nil:
+			got = m.GetCounter().GetValue()
+		default:
+			got = m.GetGauge().GetValue()
+		}
+		if got != want {
+			t.Errorf("%s = %v, want %v", key, got, want)
+		}
+	}
+}
+
+// remotePool reports fixed remote figures, each a different number, so that
+// a field exported under the wrong event shows.
+type remotePool struct{}
+
+func (remotePool) Name() string { return "far" }
+func (remotePool) Stats() offload.Stats {
+	var rt offload.Distribution
+	rt.Counts[20] = 5 // about 1 ms
+	rt.Sum = 5 * time.Millisecond
+	return offload.Stats{
+		FastLane:     6,
+		ExpectedWait: 250 * time.Millisecond,
+		Remote: offload.RemoteStats{
+			Sent: 11, InFlight: 2, Completed: 7, Failed: 3, Retried: 1, Fallback: 4,
+			RoundTrip: rt,
+		},
+	}
+}
+
+func TestMetricsOffloadRemote(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	if _, err := middleware.NewMetrics(middleware.MetricsConfig{Registerer: reg, Pools: []middleware.OffloadSource{remotePool{}}}); err != nil {
+		t.Fatal(err)
+	}
+	got := poolSeries(t, reg, "far")
+	for key, want := range map[string]float64{
+		"weft_offload_remote_jobs_total/sent":      11,
+		"weft_offload_remote_jobs_total/completed": 7,
+		"weft_offload_remote_jobs_total/failed":    3,
+		"weft_offload_remote_jobs_total/retried":   1,
+		"weft_offload_remote_jobs_total/fallback":  4,
+		"weft_offload_jobs_total/fast_lane":        6,
+	} {
+		if m := got[key]; m == nil || m.GetCounter().GetValue() != want {
+			t.Errorf("%s = %v, want %v", key, m.GetCounter().GetValue(), want)
+		}
+	}
+	if g := got["weft_offload_remote_in_flight"].GetGauge().GetValue(); g != 2 {
+		t.Errorf("remote in flight %v, want 2", g)
+	}
+	if g := got["weft_offload_expected_wait_seconds"].GetGauge().GetValue(); g != 0.25 {
+		t.Errorf("expected wait %v s, want 0.25", g)
+	}
+	h := got["weft_offload_remote_round_trip_seconds"].GetHistogram()
+	if h.GetSampleCount() != 5 || h.GetSampleSum() != 0.005 {
+		t.Errorf("round trip histogram: %d samples, sum %v s; want 5 and 0.005", h.GetSampleCount(), h.GetSampleSum())
+	}
+}
+
 type fakePool struct{ name string }
 
 func (p fakePool) Name() string         { return p.name }
