@@ -115,9 +115,8 @@ func (h *histogram) snapshot() Distribution {
 
 // Stats is a snapshot of a pool's metrics. Counters only grow; a
 // Prometheus collector reads them at scrape time (weft's metrics
-// middleware does: weft_offload_queue_wait_seconds from QueueWait,
-// weft_offload_run_seconds from RunTime, weft_offload_queued from Queued,
-// weft_offload_rejected_total from Rejected, labelled with Name).
+// middleware exports every field as weft_offload_*, labelled with Name;
+// docs/observability.md lists them).
 type Stats struct {
 	Name      string // Config.Name
 	Workers   int    // the pool's size (local workers)
