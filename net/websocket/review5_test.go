@@ -79,3 +79,20 @@ func TestReview5MaxMessageBytesNearMaxInt64(t *testing.T) {
 		}
 	})
 }
+
+// TestReview5WindowBitsMustBeDigits: RFC 7692 §7.1.2.1 and §7.1.2.2 give
+// the window bits parameters the value 1*DIGIT ("8" to "15"), and §7 has
+// the server decline an offer with an invalid value. windowBits
+// (deflate.go:155) hands the value to strconv.Atoi, which takes a sign:
+// "+9" is accepted, and the response echoes server_max_window_bits=9.
+func TestReview5WindowBitsMustBeDigits(t *testing.T) {
+	for _, offer := range []string{
+		"permessage-deflate; server_max_window_bits=+9",
+		"permessage-deflate; client_max_window_bits=+9",
+	} {
+		resp := negotiateOver(t, &Upgrader{EnableCompression: true}, upgradeRequest("Sec-WebSocket-Extensions: "+offer))
+		if got := resp.Header.Get("X-Extensions"); got != "" {
+			t.Errorf("offer %q accepted with %q; want it declined", offer, got)
+		}
+	}
+}
