@@ -2,6 +2,7 @@ package net_test
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"io"
 	stdnet "net"
@@ -107,5 +108,91 @@ func TestReview5AbortDoesNotCutAnEarlierAnswer(t *testing.T) {
 	got, err := io.ReadAll(resp.Body)
 	if err != nil || len(got) != len(big) {
 		t.Fatalf("the complete answer ahead of the aborted stream arrived with %d of its %d bytes (%v)", len(got), len(big), err)
+	}
+}
+
+// TestReview5SendReaderLongerThanItsSize: SendReader's size is the body's
+// length, and the pump stops reading once size bytes are written
+// (readerPump.wrote). Whether a reader longer than size is answered then
+// depends on how its reads fall: reads that land on size send size bytes
+// (200), but one read that straddles it makes the Write fail with
+// ErrStreamLength and the response is replaced by a 500 (or, past the
+// head, aborted). A strings.Reader or a file, which return all they can,
+// always straddle. The body must not depend on the reader's read sizes:
+// the first size bytes, as io.CopyN / net/http would send.
+func TestReview5SendReaderLongerThanItsSize(t *testing.T) {
+	addr := startServer(t, &net.Server{Handler: func(c *net.Ctx) net.Result {
+		return c.SendReader(200, "text/plain", strings.NewReader(strings.Repeat("x", 100)), 50)
+	}})
+	res, err := http.Get("http://" + addr + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if res.StatusCode != 200 || err != nil || len(body) != 50 {
+		t.Fatalf("a 100-byte reader sent with size 50: status %d, %d bytes, %v; want 200 and its first 50 bytes", res.StatusCode, len(body), err)
+	}
+}
+
+// TestReview5ShutdownEndsAStreamHeldByBackPressure: a stream whose client
+// does not read waits on its write's future; a Shutdown whose deadline
+// passes must still end it (the write fails) and return.
+func TestReview5ShutdownEndsAStreamHeldByBackPressure(t *testing.T) {
+	failed := make(chan error, 1)
+	held := make(chan struct{})
+	srv := &net.Server{Addr: "127.0.0.1:0", Loops: 1, Handler: func(c *net.Ctx) net.Result {
+		s := c.Stream(200)
+		chunk := make([]byte, 64<<10)
+		var next func() net.Result
+		next = func() net.Result {
+			for {
+				f := s.Write(chunk)
+				if !f.Ready() {
+					select {
+					case <-held:
+					default:
+						close(held)
+					}
+					return runtime.Then(c, f, func(struct{}) net.Result { return next() }).Catch(c, func(err error) net.Result {
+						failed <- err
+						return net.Fail(err)
+					})
+				}
+				if _, err := f.Get(); err != nil {
+					failed <- err
+					return net.Fail(err)
+				}
+			}
+		}
+		return next()
+	}}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := stdnet.Dial("tcp", srv.ListenAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.(*stdnet.TCPConn).SetReadBuffer(16 << 10)
+	io.WriteString(conn, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	<-held
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- srv.Shutdown(ctx) }()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("Shutdown reported a clean drain while a stream was held")
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Shutdown did not return 30 s after its deadline")
+	}
+	select {
+	case <-failed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the held write never failed")
 	}
 }
