@@ -7,11 +7,13 @@ import (
 	"context"
 	"errors"
 	"io"
+	"io/fs"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
@@ -159,5 +161,46 @@ func TestReview5AccessLogSaysAStreamWasAborted(t *testing.T) {
 	f := logs.All()[0].ContextMap()
 	if _, hasErr := f["error"]; !hasErr && f["aborted"] != true {
 		t.Fatalf("access line %v: nothing says the response was aborted", f)
+	}
+}
+
+// noSeekFS hides io.Seeker (and io.ReaderAt) from its files, as zip.Reader's
+// compressed entries and many network or archive FSs have none.
+type noSeekFS struct{ fs.FS }
+
+type noSeekFile struct{ f fs.File }
+
+func (f noSeekFile) Read(p []byte) (int, error) { return f.f.Read(p) }
+func (f noSeekFile) Stat() (fs.FileInfo, error) { return f.f.Stat() }
+func (f noSeekFile) Close() error               { return f.f.Close() }
+func (n noSeekFS) Open(name string) (fs.File, error) {
+	f, err := n.FS.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	return noSeekFile{f}, nil
+}
+
+// TestReview5StaticStreamedRangeWithoutSeek: Static streams a file over
+// MaxFileSize; with no type by extension it first reads 512 bytes to sniff
+// one, then skips to the range's start. On a file that cannot seek it
+// skips start-512 bytes more (io.CopyN with a negative count does
+// nothing), so a range starting inside the sniffed head is answered with
+// the bytes from offset 512: a 206 whose body is another part of the file
+// than its Content-Range says (middleware/static.go, streamAnswer).
+func TestReview5StaticStreamedRangeWithoutSeek(t *testing.T) {
+	data := make([]byte, 4096)
+	for i := range data {
+		data[i] = byte('a' + i%26)
+	}
+	data[0] = 0 // binary: the sniffer has to read it
+	fsys := noSeekFS{fstest.MapFS{"blob": {Data: data, ModTime: time.Unix(1_700_000_000, 0)}}}
+	tc := testConn(t, middleware.Static(middleware.StaticConfig{FS: fsys, MaxFileSize: 100}))
+	resp, body := serveTC(t, tc, get("/blob", "Range: bytes=10-409")) // longer than MaxFileSize: streamed
+	if resp.StatusCode != 206 || resp.Header.Get("Content-Range") != "bytes 10-409/4096" {
+		t.Fatalf("status %d, Content-Range %q", resp.StatusCode, resp.Header.Get("Content-Range"))
+	}
+	if body != string(data[10:410]) {
+		t.Fatalf("206 for bytes 10-409 carried %q..., want %q...", body[:min(len(body), 20)], data[10:30])
 	}
 }
