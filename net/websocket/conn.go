@@ -116,13 +116,14 @@ type Conn struct {
 	proto   string
 	deflate deflateParams
 
-	state     connState
-	opened    bool
-	failed    bool // we closed with an error code: report 1006 unless the client's close came
-	peerCode  StatusCode
-	peerWhy   string
-	closeDone runtime.Promise[struct{}] // settled when the transport is gone; made on demand
-	hasDone   bool
+	state      connState
+	opened     bool
+	drainEarly bool // Shutdown came before the first Traffic: close once open
+	failed     bool // we closed with an error code: report 1006 unless the client's close came
+	peerCode   StatusCode
+	peerWhy    string
+	closeDone  runtime.Promise[struct{}] // settled when the transport is gone; made on demand
+	hasDone    bool
 
 	// inbound
 	st        frame.Stream
@@ -198,6 +199,9 @@ func (c *Conn) openOnLoop(t transport) {
 	}
 	if c.h.OnOpen != nil {
 		c.callOnLoop(func() { c.h.OnOpen(c) })
+	}
+	if c.drainEarly {
+		c.shutdownOnLoop()
 	}
 }
 
@@ -402,7 +406,15 @@ func (c *Conn) Done() runtime.Future[struct{}] {
 
 // shutdownOnLoop is the server draining: close with 1001 and wait for the
 // handshake up to CloseTimeout.
-func (c *Conn) shutdownOnLoop() { c.Close(StatusGoingAway, "server shutting down") }
+func (c *Conn) shutdownOnLoop() {
+	if !c.opened {
+		// net may tell of a drain between the hand-over and the first
+		// Traffic: there is no transport to write the close to yet.
+		c.drainEarly = true
+		return
+	}
+	c.Close(StatusGoingAway, "server shutting down")
+}
 
 // closedOnLoop is the transport gone: err says why (nil: closed cleanly).
 func (c *Conn) closedOnLoop(error) {
@@ -466,7 +478,7 @@ func (c *Conn) Send(typ MessageType, data []byte) runtime.Future[struct{}] {
 	op := frame.Opcode(typ)
 	if !c.deflate.enabled || len(data) < c.cfg.compressMin {
 		if len(c.pending) > 0 {
-			return c.queueOnLoop(op, false, append([]byte(nil), data...), runtime.Future[[]byte]{})
+			return c.queueOnLoop(&pendingSend{op: op, payload: append([]byte(nil), data...), ready: true, msgLen: len(data)}, runtime.Future[[]byte]{})
 		}
 		return c.writeFrameOnLoop(true, false, op, data)
 	}
@@ -480,7 +492,7 @@ func (c *Conn) Send(typ MessageType, data []byte) runtime.Future[struct{}] {
 	}
 	var f runtime.Future[struct{}]
 	if len(c.pending) > 0 {
-		f = c.queueOnLoop(op, true, append([]byte(nil), z...), runtime.Future[[]byte]{})
+		f = c.queueOnLoop(&pendingSend{op: op, rsv1: true, payload: append([]byte(nil), z...), ready: true, msgLen: len(data)}, runtime.Future[[]byte]{})
 	} else {
 		f = c.writeFrameOnLoop(true, true, op, z)
 	}
@@ -562,6 +574,7 @@ type pendingSend struct {
 	plain   []byte // the uncompressed message, sent if compression could not run
 	whole   []byte // a complete frame (a prepared message), instead of op and payload
 	size    int    // bytes counted in pendingBytes
+	msgLen  int    // the message's length as counted in Stats.BytesOut
 	dict    []byte // the send window before this message (context takeover), non-nil then
 	out     runtime.Promise[struct{}]
 }
@@ -585,23 +598,20 @@ func (c *Conn) compressOffLoop(op frame.Opcode, data []byte) runtime.Future[stru
 	} else {
 		z = runtime.Blocking(c, job)
 	}
-	f := c.queueOnLoop(op, true, nil, z)
-	ps := c.pending[len(c.pending)-1]
-	ps.plain, ps.size, ps.dict = src, len(src), dict
-	c.pendingBytes += ps.size
-	return f
+	// The pending send is whole before it listens: a pool that refuses at
+	// once settles z inside queueOnLoop.
+	return c.queueOnLoop(&pendingSend{op: op, rsv1: true, plain: src, dict: dict, msgLen: len(data)}, z)
 }
 
-// queueOnLoop appends a send to the pending queue; z, if not the zero
-// future, is the compression it waits for.
-func (c *Conn) queueOnLoop(op frame.Opcode, rsv1 bool, payload []byte, z runtime.Future[[]byte]) runtime.Future[struct{}] {
-	ps := &pendingSend{c: c, op: op, rsv1: rsv1, payload: payload, out: runtime.NewPromise[struct{}](c.t.Loop())}
-	ps.size = len(payload)
+// queueOnLoop appends ps (op, rsv1, msgLen, and either its payload, ready,
+// or, for the compression z, the plain message and its dict) to the
+// pending queue.
+func (c *Conn) queueOnLoop(ps *pendingSend, z runtime.Future[[]byte]) runtime.Future[struct{}] {
+	ps.c, ps.out = c, runtime.NewPromise[struct{}](c.t.Loop())
+	ps.size = len(ps.payload) + len(ps.plain)
 	c.pending = append(c.pending, ps)
 	c.pendingBytes += ps.size
-	if payload != nil {
-		ps.ready = true
-	} else {
+	if !ps.ready {
 		z.Listen(ps)
 	}
 	return ps.out.Future()
@@ -632,7 +642,7 @@ func (c *Conn) flushPendingOnLoop() {
 		c.pending = c.pending[1:]
 		c.pendingBytes -= ps.size
 		if c.state != stateOpen {
-			ps.out.Reject(ErrClosed)
+			c.dropPendingOnLoop(ps)
 			continue
 		}
 		var f runtime.Future[struct{}]
@@ -652,9 +662,17 @@ func (c *Conn) flushPendingOnLoop() {
 // being sent, and nothing may follow it.
 func (c *Conn) rejectPendingOnLoop() {
 	for _, ps := range c.pending {
-		ps.out.Reject(ErrClosed)
+		c.dropPendingOnLoop(ps)
 	}
 	c.pending, c.pendingBytes = nil, 0
+}
+
+// dropPendingOnLoop fails a pending send the session closed before: it was
+// never handed to the socket, so it is not counted as sent after all.
+func (c *Conn) dropPendingOnLoop(ps *pendingSend) {
+	c.cfg.stats.msgsOut.Add(-1)
+	c.cfg.stats.bytesOut.Add(-int64(ps.msgLen))
+	ps.out.Reject(ErrClosed)
 }
 
 // forward settles a promise like the future it listens to.

@@ -152,12 +152,20 @@ func parseDeflateOffer(offer string) (deflateParams, bool) {
 	return p, true
 }
 
+// windowBits reads a window bits parameter's value: 1*DIGIT, 8 to 15
+// (RFC 7692 §7.1.2), without a sign or a leading zero.
 func windowBits(v string) (int, bool) {
 	if len(v) == 0 || len(v) > 2 || v[0] == '0' {
 		return 0, false
 	}
-	n, err := strconv.Atoi(v)
-	return n, err == nil && n >= 8 && n <= 15
+	n := 0
+	for _, b := range []byte(v) {
+		if b < '0' || b > '9' {
+			return 0, false
+		}
+		n = n*10 + int(b-'0')
+	}
+	return n, n >= 8 && n <= 15
 }
 
 // codec compresses and decompresses messages with pooled flate state. Safe

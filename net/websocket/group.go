@@ -74,14 +74,15 @@ func (c *Conn) SendPrepared(pm *PreparedMessage) runtime.Future[struct{}] {
 	if len(c.pending) > 0 {
 		// Behind an off-loop compression: keep the order. The frame is
 		// written whole, so it travels as an already-built payload.
-		return c.queueFrameOnLoop(f)
+		return c.queueFrameOnLoop(f, len(pm.data))
 	}
 	return c.t.Write(f)
 }
 
-// queueFrameOnLoop queues a complete frame behind pending sends.
-func (c *Conn) queueFrameOnLoop(f []byte) runtime.Future[struct{}] {
-	ps := &pendingSend{c: c, whole: f, ready: true, size: len(f), out: runtime.NewPromise[struct{}](c.t.Loop())}
+// queueFrameOnLoop queues a complete frame, of a message of msgLen bytes,
+// behind pending sends.
+func (c *Conn) queueFrameOnLoop(f []byte, msgLen int) runtime.Future[struct{}] {
+	ps := &pendingSend{c: c, whole: f, ready: true, size: len(f), msgLen: msgLen, out: runtime.NewPromise[struct{}](c.t.Loop())}
 	c.pending = append(c.pending, ps)
 	c.pendingBytes += ps.size
 	return ps.out.Future()

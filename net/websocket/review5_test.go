@@ -2,12 +2,14 @@ package websocket
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"math"
 	"testing"
 
 	"github.com/weftgo/weft/net/websocket/internal/frame"
 	"github.com/weftgo/weft/runtime"
+	"github.com/weftgo/weft/runtime/runtimetest"
 )
 
 // Review 5 of issue 12: session-level bugs, on the fake transport. Each
@@ -94,5 +96,29 @@ func TestReview5WindowBitsMustBeDigits(t *testing.T) {
 		if got := resp.Header.Get("X-Extensions"); got != "" {
 			t.Errorf("offer %q accepted with %q; want it declined", offer, got)
 		}
+	}
+}
+
+// TestReview5ShutdownBeforeFirstTrafficClosesOnOpen: the drain that came
+// before the session opened is not forgotten: once the session opens (its
+// first Traffic), it sends 1001 as any draining session does.
+func TestReview5ShutdownBeforeFirstTrafficClosesOnOpen(t *testing.T) {
+	cfg, err := (&Upgrader{PingInterval: -1}).configure()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{t: t, loop: runtimetest.NewLoop(t)}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	h.ft = &fakeTransport{loop: h.loop, ctx: ctx, cancel: cancel}
+	opened := false
+	h.c = newConn(cfg, Handler{OnOpen: func(*Conn) { opened = true }}, "", deflateParams{})
+	h.ft.c = h.c
+	h.loop.Do(func() {
+		(*protocol)(h.c).Shutdown()
+		h.c.openOnLoop(h.ft)
+	})
+	if code := h.closeCode(); !opened || code != uint16(StatusGoingAway) {
+		t.Fatalf("opened %v, close code %d; want OnOpen then a 1001", opened, code)
 	}
 }

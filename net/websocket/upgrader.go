@@ -71,7 +71,8 @@ type Upgrader struct {
 	// MaxMessageBytes is the largest message accepted, after reassembly of
 	// its fragments and after decompression; a larger one closes the
 	// session with 1009. Default 1 MiB. It bounds what one session can
-	// make the server hold.
+	// make the server hold. Values above 1 EiB (1<<60, no limit in
+	// practice) are taken as 1 EiB.
 	MaxMessageBytes int64
 
 	// MaxBufferedBytes is the hard limit on bytes queued for a client that
@@ -135,6 +136,9 @@ type config struct {
 
 // configure fills in the defaults once; a bad field is an error that names
 // it.
+// maxMessageCeiling is the largest MaxMessageBytes taken as given (1 EiB).
+const maxMessageCeiling = 1 << 60
+
 func (u *Upgrader) configure() (*config, error) {
 	u.once.Do(func() {
 		c := &config{
@@ -170,6 +174,11 @@ func (u *Upgrader) configure() (*config, error) {
 		case c.maxMessage < 0:
 			u.err = fmt.Errorf("websocket: Upgrader.MaxMessageBytes %d is negative", u.MaxMessageBytes)
 			return
+		case c.maxMessage > maxMessageCeiling:
+			// The limit's arithmetic (a compressed frame's bound, the
+			// reassembly and inflate bounds) adds to it; kept far from
+			// overflow.
+			c.maxMessage = maxMessageCeiling
 		}
 		switch {
 		case c.maxBuffered == 0:
@@ -203,7 +212,7 @@ type Stats struct {
 	Open        int64 // sessions open now
 	Opened      int64 // sessions opened in all
 	MessagesIn  int64 // data messages received
-	MessagesOut int64 // data messages handed to the socket
+	MessagesOut int64 // data messages sent: handed to the socket, or queued to be (one dropped at close is taken back)
 	BytesIn     int64 // payload bytes of the messages received (decompressed)
 	BytesOut    int64 // payload bytes of the messages sent (before compression)
 }
