@@ -174,10 +174,9 @@ type conn struct {
 	discardDec   http1.ChunkDecoder
 	discardLimit int64
 	discarded    int
-	// aborting: a streamed response was aborted; close without writing
-	// more. upgrading: a request asked for an upgrade; read nothing more
-	// until it is answered (what follows may be the new protocol's).
-	aborting, upgrading bool
+	// upgrading: a request asked for an upgrade; read nothing more until
+	// it is answered (what follows may be the new protocol's).
+	upgrading bool
 
 	queue   []*Ctx // requests in flight, oldest first
 	partial *Ctx   // a request whose head or body is still arriving
@@ -314,9 +313,6 @@ func (cn *conn) serviceOnLoop() bool {
 	}
 	// What was just written may all have gone to the kernel.
 	cn.releaseWritersOnLoop(cn.gc.OutboundBuffered())
-	if cn.aborting {
-		return true
-	}
 	if cn.up != nil && cn.up.closing && cn.phase == phaseUpgraded {
 		// The protocol is done: close once what it wrote (a close
 		// frame, the end of a backlog) is sent, or WriteTimeout passes,
@@ -705,8 +701,11 @@ func (cn *conn) writeOnLoop() {
 		out = c.appendContinueOnLoop(out) // its turn: an interim response owed
 		if c.stream != nil {
 			if c.stream.aborted {
-				// Its turn: cut the connection here.
-				cn.aborting = true
+				// Its turn: cut the connection here, once the answers
+				// before it (and what the stream wrote before its
+				// abort) are sent: gnet's close drops what is still in
+				// its buffer. The client sees the body end early.
+				wroteLast = true
 				break
 			}
 			var finished bool

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -26,10 +27,13 @@ const readChunk = 64 << 10
 // SendReader answers with status and a body read from r off the loop (by
 // runtime.Blocking, readChunk bytes at a time, one read in flight), written
 // as the client takes it: memory stays bounded whatever the size. size is
-// the body's length (Content-Length), or -1 if unknown (chunked). r is
-// closed at the end if it is an io.Closer. If r fails, or ends before size
-// bytes, the connection is aborted (the client cannot take a cut body for a
-// whole one) and the Result fails. Loop-only.
+// the body's length (Content-Length; no more than size bytes are read from
+// r, as io.CopyN does), or -1 if unknown (chunked, read to EOF). r is
+// closed at the end if it is an io.Closer, and at once if the client leaves
+// while a Read is in flight (which unblocks a pipe's or a socket's Read).
+// If r fails, or ends before size bytes, the connection is aborted (the
+// client cannot take a cut body for a whole one) and the Result fails.
+// Loop-only.
 func (c *Ctx) SendReader(status int, contentType string, r io.Reader, size int64) Result {
 	if c.frozen || c.stream != nil {
 		closeReader(r)
@@ -46,10 +50,11 @@ func (c *Ctx) SendReader(status int, contentType string, r io.Reader, size int64
 		closeReader(r)
 		return s.End()
 	}
-	p := &readerPump{c: c, s: s, r: r, buf: make([]byte, readChunk)}
+	p := &readerPump{c: c, s: s, r: r, buf: make([]byte, readChunk), left: size}
+	p.close = sync.OnceFunc(func() { closeReader(r) })
 	// However it ends (the body sent, the reader failing, the client
 	// leaving while a read is in flight), r is closed once.
-	return p.next().Finally(c, func(struct{}, error) { p.closeOnLoop() })
+	return p.next().Finally(c, func(struct{}, error) { p.close() })
 }
 
 func closeReader(r io.Reader) {
@@ -60,33 +65,33 @@ func closeReader(r io.Reader) {
 
 // readerPump moves an io.Reader into a Stream, one chunk at a time.
 type readerPump struct {
-	c      *Ctx
-	s      *Stream
-	r      io.Reader
-	buf    []byte
-	n      int
-	err    error
-	closed bool
-}
-
-// closeOnLoop closes the reader, once.
-func (p *readerPump) closeOnLoop() {
-	if !p.closed {
-		p.closed = true
-		closeReader(p.r)
-	}
+	c     *Ctx
+	s     *Stream
+	r     io.Reader
+	buf   []byte
+	left  int64 // bytes of the body still to read; -1: up to EOF
+	n     int
+	err   error
+	close func() // closes r, once, from any goroutine
 }
 
 // next reads the next chunk off the loop, then writes it and waits for the
-// stream's turn before reading again.
+// stream's turn before reading again. A read that blocks while the client
+// leaves is ended by closing r (what unblocks a pipe's or a socket's Read).
 func (p *readerPump) next() Result {
+	buf := p.buf
+	if p.left >= 0 && p.left < int64(len(buf)) {
+		buf = buf[:p.left] // never past size: a longer reader is cut there, as io.CopyN does
+	}
 	read := runtime.Blocking(p.c, func(ctx context.Context) (struct{}, error) {
 		if err := ctx.Err(); err != nil {
 			return struct{}{}, err
 		}
+		stop := context.AfterFunc(ctx, p.close)
+		defer stop()
 		p.n, p.err = 0, nil
 		for p.n == 0 && p.err == nil {
-			p.n, p.err = p.r.Read(p.buf)
+			p.n, p.err = p.r.Read(buf)
 		}
 		return struct{}{}, nil
 	})
@@ -97,6 +102,9 @@ func (p *readerPump) wrote(struct{}) Result {
 	s := p.s
 	var w runtime.Future[struct{}]
 	if p.n > 0 {
+		if p.left >= 0 {
+			p.left -= int64(p.n)
+		}
 		w = s.Write(p.buf[:p.n])
 		if w.Ready() {
 			if _, err := w.Get(); err != nil {

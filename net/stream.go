@@ -231,11 +231,10 @@ func (s *Stream) startsOnLoop(n int) bool {
 
 // frontOnLoop reports whether the stream may write to the connection now:
 // it is the oldest response, so nothing is owed ahead of it, no merged
-// write is being gathered, and the connection is neither closed nor being
-// cut.
+// write is being gathered, and the connection is not closed.
 func (s *Stream) frontOnLoop() bool {
 	cn := s.cn
-	return !s.aborted && !cn.gathering && !cn.aborting && !cn.closedNow() &&
+	return !s.aborted && !cn.gathering && !cn.closedNow() &&
 		len(cn.queue) > 0 && cn.queue[0] == s.c
 }
 
