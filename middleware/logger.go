@@ -66,6 +66,9 @@ type LoggerConfig struct {
 //	                 Result, whose body the server's ErrorHandler writes
 //	                 after every middleware has run
 //	error            the error of a failed Result
+//	aborted          true for a streamed response cut short (Stream.Abort,
+//	                 a failed SendReader): the client got less than a
+//	                 whole body (net.Ctx.Aborted)
 //	latency          from Logger calling the handler to its Result
 //	                 settling: reading the request and writing the
 //	                 response are not in it
@@ -248,6 +251,11 @@ func (st *logger) done(c *net.Ctx, start time.Time, err error) {
 		fs = append(fs, zap.Int("status", c.StatusCode()), zap.Int("bytes", len(c.ResponseBody())))
 	} else {
 		fs = append(fs, zap.Int("status", net.ResultStatus(c, err)), zap.Error(err))
+	}
+	if c.Aborted() {
+		// A streamed response cut short: the client got less than a
+		// whole body, whatever the Result says.
+		fs = append(fs, zap.Bool("aborted", true))
 	}
 	fs = append(fs,
 		zap.Duration("latency", s.total),

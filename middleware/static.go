@@ -405,8 +405,10 @@ func (s *static) streamAnswer(name string, f fs.File, file *staticFile, start, l
 		}
 		head = head[:n]
 		file.ctype = http.DetectContentType(head)
-		if start == 0 {
-			body = io.MultiReader(bytes.NewReader(head), f)
+		if start < int64(n) {
+			// The range starts inside the sniffed bytes: they are
+			// the body's first, and f is past them.
+			body = io.MultiReader(bytes.NewReader(head[start:]), f)
 		} else if sk, ok := f.(io.Seeker); ok {
 			if _, err := sk.Seek(start, io.SeekStart); err != nil {
 				return errorAnswer(err)

@@ -59,8 +59,10 @@ type StreamEncoder interface {
 // streamed response (Stream, SSE, SendReader, SendFile), before its head
 // is written, with the status set: fn may set headers and return an
 // encoder for the body built on w, or nil to leave the body as it is. A
-// body with an encoder is chunked (its length is unknown). Middleware that
-// transforms bodies (Compress) uses it. Loop-only.
+// body with an encoder is chunked (its length is unknown). For a HEAD
+// request fn is called too, so that the headers match the GET's; the
+// encoder it returns is closed at once, unused. Middleware that transforms
+// bodies (Compress) uses it. Loop-only.
 func (c *Ctx) OnStream(fn func(c *Ctx, w io.Writer) StreamEncoder) {
 	if !c.frozen {
 		c.onStream = fn
@@ -73,7 +75,7 @@ type streamSink Stream
 
 func (w *streamSink) Write(p []byte) (int, error) {
 	s := (*Stream)(w)
-	if len(p) > 0 && !s.aborted {
+	if len(p) > 0 && !s.aborted && !s.head {
 		s.bodyOnLoop(p)
 	}
 	return len(p), nil
@@ -128,12 +130,19 @@ func (c *Ctx) Stream(status int) *Stream {
 	s.want = s.length
 	c.status = status
 	c.stream = s
-	if fn := c.onStream; fn != nil && bodyAllowed(status) && !s.head {
-		if s.enc = fn(c, (*streamSink)(s)); s.enc != nil {
+	if fn := c.onStream; fn != nil && bodyAllowed(status) {
+		if enc := fn(c, (*streamSink)(s)); enc != nil {
 			s.length = -1
 			s.chunked = c.req.Minor >= 1
 			if !s.chunked {
 				c.lastOnLoop()
+			}
+			if s.head {
+				// A HEAD gets the headers (and framing) the GET would
+				// get, and no body: the coding ends unused.
+				_ = enc.Close()
+			} else {
+				s.enc = enc
 			}
 		}
 	}
