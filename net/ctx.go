@@ -79,8 +79,11 @@ type Ctx struct {
 	gone       bool  // the client closed the connection before the answer was written
 	noAnswer   bool  // gone, and failed: nothing to write; the connection closes at its turn
 	timedOut   bool  // frozen by HandlerTimeout, not by the root settling
+	closed     bool  // gone because the connection closed (not only half-closed)
 	reqCtx     context.Context
 	cancel     context.CancelFunc
+	ansCtx     context.Context // see answerScope
+	ansCancel  context.CancelFunc
 }
 
 type headerField struct{ name, value string }
@@ -134,6 +137,8 @@ func (c *Ctx) reset() {
 		c.cancel()
 	}
 	c.reqCtx, c.cancel = nil, nil
+	c.endAnswerScope()
+	c.ansCtx, c.closed = nil, false
 }
 
 // loadRequest copies the request's bytes out of gnet's buffer, which other
@@ -352,6 +357,38 @@ func (c *Ctx) Context() context.Context {
 	}
 	return c.reqCtx
 }
+
+// answerScope is the scope weft's own answering helpers (SendFile,
+// SendReader) read their bodies in, off the loop. Its context ends when the
+// connection closes, the stream is aborted, or the server stops waiting;
+// not when the request's context is cancelled because the client
+// half-closed (drainOnLoop): an answer under way is still written to such
+// a client, as net/http's io.Copy into its ResponseWriter would be.
+func (c *Ctx) answerScope() runtime.Scope {
+	if c.ansCtx == nil {
+		if c.closed || c.written {
+			c.ansCtx = c.l.doneCtx
+		} else {
+			c.ansCtx, c.ansCancel = context.WithCancel(c.l.ctx)
+		}
+	}
+	return answerScope{c, c.ansCtx}
+}
+
+// endAnswerScope cancels answerScope's context, if made.
+func (c *Ctx) endAnswerScope() {
+	if c.ansCancel != nil {
+		c.ansCancel()
+		c.ansCancel = nil
+	}
+}
+
+type answerScope struct {
+	*Ctx
+	ctx context.Context
+}
+
+func (a answerScope) Context() context.Context { return a.ctx }
 
 // Loop returns the loop the request runs on. Safe for concurrent use.
 func (c *Ctx) Loop() runtime.Loop { return c.l }

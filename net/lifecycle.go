@@ -64,10 +64,11 @@ func (c *Ctx) finishOnLoop(err error) {
 // clientGoneOnLoop runs when the connection closes before c's answer is
 // written: its context is cancelled at once, and what it streams fails.
 func (c *Ctx) clientGoneOnLoop() {
-	c.gone = true
+	c.gone, c.closed = true, true
 	if c.cancel != nil {
 		c.cancel()
 	}
+	c.endAnswerScope()
 	if s := c.stream; s != nil && !s.done {
 		s.aborted = true
 		s.pending = s.pending[:0]

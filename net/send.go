@@ -50,7 +50,7 @@ func (c *Ctx) SendReader(status int, contentType string, r io.Reader, size int64
 		closeReader(r)
 		return s.End()
 	}
-	p := &readerPump{c: c, s: s, r: r, buf: make([]byte, readChunk), left: size}
+	p := &readerPump{c: c, scope: c.answerScope(), s: s, r: r, buf: make([]byte, readChunk), left: size}
 	p.close = sync.OnceFunc(func() { closeReader(r) })
 	// However it ends (the body sent, the reader failing, the client
 	// leaving while a read is in flight), r is closed once.
@@ -66,6 +66,7 @@ func closeReader(r io.Reader) {
 // readerPump moves an io.Reader into a Stream, one chunk at a time.
 type readerPump struct {
 	c     *Ctx
+	scope runtime.Scope // c.answerScope: reads go on for a half-closed client
 	s     *Stream
 	r     io.Reader
 	buf   []byte
@@ -83,7 +84,7 @@ func (p *readerPump) next() Result {
 	if p.left >= 0 && p.left < int64(len(buf)) {
 		buf = buf[:p.left] // never past size: a longer reader is cut there, as io.CopyN does
 	}
-	read := runtime.Blocking(p.c, func(ctx context.Context) (struct{}, error) {
+	read := runtime.Blocking(p.scope, func(ctx context.Context) (struct{}, error) {
 		if err := ctx.Err(); err != nil {
 			return struct{}{}, err
 		}
@@ -256,7 +257,7 @@ func (c *Ctx) SendFile(path string) Result {
 		Range:    c.Header("Range"),
 		IfRange:  c.Header("If-Range"),
 	}
-	opened := runtime.Blocking(c, func(context.Context) (*fileAnswer, error) {
+	opened := runtime.Blocking(c.answerScope(), func(context.Context) (*fileAnswer, error) {
 		return openForSend(path, &cond)
 	})
 	return runtime.Then(c, opened, func(a *fileAnswer) Result {

@@ -415,6 +415,7 @@ func (s *Stream) Abort(err error) Result {
 		return Fail(err)
 	}
 	s.aborted = true
+	s.c.endAnswerScope() // a SendReader's read in flight ends
 	if s.enc != nil {
 		_ = s.enc.Close() // releases it; what it writes is dropped below
 		s.enc = nil
