@@ -7,6 +7,7 @@ import (
 	"io"
 	stdnet "net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -194,5 +195,61 @@ func TestReview5ShutdownEndsAStreamHeldByBackPressure(t *testing.T) {
 	case <-failed:
 	case <-time.After(10 * time.Second):
 		t.Fatal("the held write never failed")
+	}
+}
+
+// TestReview5ChunkedEndSplitWhilePaused: a chunked streamed body whose
+// handler holds its first chunk (reading pauses) and whose last chunk and
+// trailer arrive in pieces meanwhile, with a request pipelined behind: the
+// handler then gets the whole body, and the next request is served.
+func TestReview5ChunkedEndSplitWhilePaused(t *testing.T) {
+	holding := make(chan struct{})
+	release := make(chan struct{})
+	addr := startServer(t, &net.Server{Loops: 1, StreamBody: func(c *net.Ctx) int64 {
+		if c.Path() == "/up" {
+			return 1 << 30
+		}
+		return 0
+	}, Handler: func(c *net.Ctx) net.Result {
+		if c.Path() != "/up" {
+			return c.Text(200, "next")
+		}
+		total, held := 0, false
+		var next func([]byte) net.Result
+		next = func(b []byte) net.Result {
+			total += len(b)
+			if total > 0 && !held {
+				held = true
+				close(holding)
+				wait := runtime.Blocking(c, func(context.Context) (struct{}, error) { <-release; return struct{}{}, nil })
+				return runtime.Then(c, wait, func(struct{}) net.Result { return runtime.Then(c, c.BodyChunk(), next) })
+			}
+			return runtime.Then(c, c.BodyChunk(), next)
+		}
+		return runtime.Then(c, c.BodyChunk(), next).Catch(c, func(err error) net.Result {
+			if err != io.EOF {
+				return net.Fail(err)
+			}
+			return c.Text(200, "got "+strconv.Itoa(total))
+		})
+	}})
+	rc := dial(t, addr)
+	_ = rc.c.(*stdnet.TCPConn).SetNoDelay(true)
+	const size = 1 << 20
+	rc.send("POST /up HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + strconv.FormatInt(size, 16) + ";x=y\r\n")
+	go func() {
+		_, _ = rc.c.Write(make([]byte, size))
+		for _, p := range []string{"\r", "\n0", ";end\r", "\nX-Sum: 1\r\n", "\r", "\nGET /next HTTP/1.1\r\nHost: x\r\n\r\n"} {
+			_, _ = io.WriteString(rc.c, p)
+		}
+		close(release)
+	}()
+	<-holding
+	resp, body := rc.read("POST")
+	if resp.StatusCode != 200 || body != "got "+strconv.Itoa(size) {
+		t.Fatalf("upload: %d %q", resp.StatusCode, body)
+	}
+	if resp, body := rc.read("GET"); resp.StatusCode != 200 || body != "next" {
+		t.Fatalf("next: %d %q", resp.StatusCode, body)
 	}
 }
