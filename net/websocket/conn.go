@@ -116,14 +116,15 @@ type Conn struct {
 	proto   string
 	deflate deflateParams
 
-	state      connState
-	opened     bool
-	drainEarly bool // Shutdown came before the first Traffic: close once open
-	failed     bool // we closed with an error code: report 1006 unless the client's close came
-	peerCode   StatusCode
-	peerWhy    string
-	closeDone  runtime.Promise[struct{}] // settled when the transport is gone; made on demand
-	hasDone    bool
+	state       connState
+	opened      bool
+	drainEarly  bool // Shutdown came before the first Traffic: close once open
+	inputFailed bool // a bad frame waits behind messages being decompressed: read no more
+	failed      bool // we closed with an error code: report 1006 unless the client's close came
+	peerCode    StatusCode
+	peerWhy     string
+	closeDone   runtime.Promise[struct{}] // settled when the transport is gone; made on demand
+	hasDone     bool
 
 	// inbound
 	st        frame.Stream
@@ -209,6 +210,9 @@ func (c *Conn) openOnLoop(t transport) {
 // returns how many bytes it consumed; the rest (part of a header, or of a
 // control frame) comes back with more.
 func (c *Conn) trafficOnLoop(in []byte) int {
+	if c.inputFailed {
+		return len(in) // a bad frame came: nothing after it is read
+	}
 	consumed := 0
 	if len(in) > 0 {
 		c.lastRead = time.Now()
@@ -218,7 +222,7 @@ func (c *Conn) trafficOnLoop(in []byte) int {
 		if !c.inFrame {
 			n, err := frame.ParseHeader(in[consumed:], &c.hdr, frame.Server)
 			if err != nil {
-				c.failOnLoop(err)
+				c.failInOrderOnLoop(err)
 				return len(in)
 			}
 			if n == 0 {
@@ -234,14 +238,14 @@ func (c *Conn) trafficOnLoop(in []byte) int {
 				frame.MaskTo(p, in[consumed+n:end], c.hdr.Key, 0)
 				consumed = end
 				if err := c.st.Begin(&c.hdr, c.cfg.maxMessage, c.deflate.enabled); err != nil {
-					c.failOnLoop(err)
+					c.failInOrderOnLoop(err)
 					return len(in)
 				}
 				c.controlOnLoop(c.hdr.Op, p)
 				continue
 			}
 			if err := c.st.Begin(&c.hdr, c.cfg.maxMessage, c.deflate.enabled); err != nil {
-				c.failOnLoop(err)
+				c.failInOrderOnLoop(err)
 				return len(in)
 			}
 			consumed += n
@@ -261,7 +265,7 @@ func (c *Conn) trafficOnLoop(in []byte) int {
 			c.remaining -= avail
 			if op, compressed := c.st.Message(); op == frame.OpText && !compressed {
 				if err := c.st.Text(m[start:]); err != nil {
-					c.failOnLoop(err)
+					c.failInOrderOnLoop(err)
 					return len(in)
 				}
 			}
@@ -338,6 +342,19 @@ func (c *Conn) closeFrameOnLoop(p []byte) {
 	// close frame is handed to the socket.
 	c.state = stateClosed
 	c.t.Close()
+}
+
+// failInOrderOnLoop fails the connection for an error in its input once
+// the messages received before it (still being decompressed off the loop)
+// are delivered, so that what a client sent before a bad frame does not
+// depend on how its bytes were split into reads. Nothing more is read.
+func (c *Conn) failInOrderOnLoop(err error) {
+	if len(c.inq) == 0 {
+		c.failOnLoop(err)
+		return
+	}
+	c.inputFailed = true
+	c.enqueueOnLoop(&inMsg{c: c, err: err, ready: true}, 0)
 }
 
 // failOnLoop fails the connection (§7.1.7) for a protocol error: a close
