@@ -255,3 +255,25 @@ func TestReview5ErrorAfterOffloadedMessage(t *testing.T) {
 		})
 	}
 }
+
+// TestReview5SendRejectsNonDataTypes: MessageType is a uint8 and Send
+// writes frame.Opcode(typ) as it is (conn.go:466), so Send(MessageType(8),
+// 200 bytes) puts a 200-byte close frame on the wire (a control frame over
+// 125 bytes: the client fails the connection), Send(9, ...) a ping, and
+// Send(0, ...) a continuation with no message (both §5.4/§5.5 violations
+// by the server). Only TextMessage and BinaryMessage may be sent; anything
+// else must fail and write nothing. NewPreparedMessage has the same hole.
+func TestReview5SendRejectsNonDataTypes(t *testing.T) {
+	for _, typ := range []MessageType{0, 3, 8, 9, 10} {
+		h := newHarness(t, &Upgrader{PingInterval: -1}, deflateParams{}, nil)
+		var err error
+		var out []byte
+		h.loop.Do(func() {
+			err = waitErr(h.c.Send(typ, bytes.Repeat([]byte("x"), 200)))
+			out = bytes.Clone(h.ft.out)
+		})
+		if err == nil || len(out) != 0 {
+			t.Errorf("Send(MessageType(%d)): err %v, %d bytes written starting % x; want an error and nothing written", typ, err, len(out), out[:min(len(out), 4)])
+		}
+	}
+}
