@@ -7,6 +7,8 @@ import (
 	"io"
 	stdnet "net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -304,5 +306,36 @@ func TestReview5WriteTimeoutSparesASteadyReader(t *testing.T) {
 		maxGap = max(maxGap, time.Since(last))
 		last = time.Now()
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestReview5SendFileIfNoneMatchOnOtherMethods: RFC 9110 §13.1.2: when
+// If-None-Match matches, the server answers 304 "if the request method is
+// GET or HEAD", and 412 (Precondition Failed) "for all other request
+// methods"; If-Modified-Since applies to GET and HEAD only (§13.1.3).
+// SendFile (routable under any method) answers a POST or PUT whose
+// If-None-Match matches with 304, which tells a client its conditional
+// write was not modified rather than refused.
+func TestReview5SendFileIfNoneMatchOnOtherMethods(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "f.txt")
+	if err := os.WriteFile(path, []byte("content"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr := startServer(t, &net.Server{Handler: func(c *net.Ctx) net.Result { return c.SendFile(path) }})
+	res, err := http.Get("http://" + addr + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	etag := res.Header.Get("ETag")
+	req, _ := http.NewRequest("POST", "http://"+addr+"/", nil)
+	req.Header.Set("If-None-Match", etag)
+	res, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 412 {
+		t.Fatalf("POST with a matching If-None-Match: %d, want 412", res.StatusCode)
 	}
 }
