@@ -7,6 +7,8 @@ import (
 	"io"
 	stdnet "net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -251,5 +253,89 @@ func TestReview5ChunkedEndSplitWhilePaused(t *testing.T) {
 	}
 	if resp, body := rc.read("GET"); resp.StatusCode != 200 || body != "next" {
 		t.Fatalf("next: %d %q", resp.StatusCode, body)
+	}
+}
+
+// TestReview5WriteTimeoutSparesASteadyReader: WriteTimeout "closes one
+// whose client stops reading" (a stream's output without progress). A
+// client that reads steadily, but slower than the producer writes, keeps
+// gnet's buffer refilled to the mark: the check (noteOutputOnLoop) counts
+// progress only when it sees less output waiting than at its last reset,
+// which a refilled buffer never shows, so such a reader is cut after
+// WriteTimeout. The reader here takes 32 KiB every 10 ms or so for 20
+// times WriteTimeout's 500 ms (a lower bound, not a ceiling), and says the
+// longest gap between its reads when it is cut.
+func TestReview5WriteTimeoutSparesASteadyReader(t *testing.T) {
+	srv := &net.Server{WriteTimeout: 500 * time.Millisecond, Handler: func(c *net.Ctx) net.Result {
+		s := c.Stream(200)
+		chunk := make([]byte, 16<<10)
+		var next func() net.Result
+		next = func() net.Result {
+			for {
+				f := s.Write(chunk)
+				if !f.Ready() {
+					return runtime.Then(c, f, func(struct{}) net.Result { return next() })
+				}
+				if _, err := f.Get(); err != nil {
+					return net.Fail(err)
+				}
+			}
+		}
+		return next()
+	}}
+	net.SetTick(srv, 5*time.Millisecond)
+	addr := startServer(t, srv)
+	conn, err := stdnet.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.(*stdnet.TCPConn).SetReadBuffer(32 << 10)
+	io.WriteString(conn, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	buf := make([]byte, 32<<10)
+	start := time.Now()
+	last, maxGap := start, time.Duration(0)
+	total := 0
+	for time.Since(start) < 10*time.Second {
+		n, err := io.ReadFull(conn, buf)
+		total += n
+		if err != nil {
+			t.Fatalf("a client reading steadily (%d bytes in %v, never more than %v between reads) was cut: %v",
+				total, time.Since(start).Round(time.Millisecond), maxGap.Round(time.Millisecond), err)
+		}
+		maxGap = max(maxGap, time.Since(last))
+		last = time.Now()
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestReview5SendFileIfNoneMatchOnOtherMethods: RFC 9110 §13.1.2: when
+// If-None-Match matches, the server answers 304 "if the request method is
+// GET or HEAD", and 412 (Precondition Failed) "for all other request
+// methods"; If-Modified-Since applies to GET and HEAD only (§13.1.3).
+// SendFile (routable under any method) answers a POST or PUT whose
+// If-None-Match matches with 304, which tells a client its conditional
+// write was not modified rather than refused.
+func TestReview5SendFileIfNoneMatchOnOtherMethods(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "f.txt")
+	if err := os.WriteFile(path, []byte("content"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr := startServer(t, &net.Server{Handler: func(c *net.Ctx) net.Result { return c.SendFile(path) }})
+	res, err := http.Get("http://" + addr + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	etag := res.Header.Get("ETag")
+	req, _ := http.NewRequest("POST", "http://"+addr+"/", nil)
+	req.Header.Set("If-None-Match", etag)
+	res, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 412 {
+		t.Fatalf("POST with a matching If-None-Match: %d, want 412", res.StatusCode)
 	}
 }
