@@ -119,7 +119,7 @@ func (cn *conn) continueBodyOnLoop(c *Ctx) {
 		return
 	}
 	b.continued = true
-	_, _ = cn.gc.Write(continueLine)
+	cn.giveOnLoop(continueLine)
 }
 
 // appendContinueOnLoop appends "100 Continue" for c to out if it is due

@@ -86,6 +86,7 @@ import (
 
 	"github.com/panjf2000/gnet/v2"
 	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
 
 	"github.com/weftgo/weft/net/internal/http1"
 	"github.com/weftgo/weft/runtime"
@@ -187,7 +188,9 @@ type conn struct {
 	lastActive int64 // coarse time of the last byte read or written
 	reqStart   int64 // coarse time of the first byte of the request being read; 0: none
 	writeStart int64 // coarse time of the last progress of output waiting in gnet's buffer; 0: none waits
-	lastOut    int   // bytes waiting at the last check
+	given      int64 // bytes ever handed to gnet (giveOnLoop)
+	sentAt     int64 // bytes of them gone to the kernel at the last check
+	ackedAt    int64 // bytes of them the client had acknowledged at the last sweep; -1: not looked yet
 }
 
 // A connection's turn on the loop ends after maxRequestsPerTurn requests or
@@ -331,6 +334,7 @@ func (cn *conn) serviceOnLoop() bool {
 		cn.phase = phaseClosing
 	}
 	if ev&evTimers != 0 {
+		cn.noteAckedOnLoop(now)
 		switch cn.expiredOnLoop(cfg, now) {
 		case expiredNot:
 		case expiredRequest:
@@ -613,7 +617,7 @@ func (cn *conn) maybeContinueOnLoop(c *Ctx) {
 		return
 	}
 	cn.sent100 = true
-	_, _ = cn.gc.Write(continueLine)
+	cn.giveOnLoop(continueLine)
 }
 
 var (
@@ -831,7 +835,7 @@ func (cn *conn) writevOnLoop(bufs ...[]byte) {
 	case n == 0:
 		return
 	case n == 1 && len(bufs[last]) <= maxPiece:
-		_, _ = cn.gc.Write(bufs[last])
+		cn.giveOnLoop(bufs[last])
 	default:
 		iov := l.iov[:0]
 		for _, b := range bufs {
@@ -840,14 +844,14 @@ func (cn *conn) writevOnLoop(bufs ...[]byte) {
 				iov = append(iov, b[:k])
 				b = b[k:]
 				if len(iov) == maxIovecs {
-					_, _ = cn.gc.Writev(iov)
+					cn.givevOnLoop(iov)
 					clear(iov)
 					iov = iov[:0]
 				}
 			}
 		}
 		if len(iov) > 0 && !cn.closedNow() {
-			_, _ = cn.gc.Writev(iov)
+			cn.givevOnLoop(iov)
 		}
 		clear(iov) // the caller's bytes are not kept
 		l.iov = iov[:0]
@@ -862,12 +866,55 @@ func (cn *conn) writevOnLoop(bufs ...[]byte) {
 // noteOutputOnLoop tracks whether the output waiting in gnet's buffer makes
 // progress, for WriteTimeout.
 func (cn *conn) noteOutputOnLoop(now int64) {
-	switch ob := cn.gc.OutboundBuffered(); {
+	ob := cn.gc.OutboundBuffered()
+	// What went to the kernel, ever: it grows whenever the client reads,
+	// however much the producer refills gnet's buffer meanwhile.
+	sent := cn.given - int64(ob)
+	switch {
 	case ob == 0:
-		cn.writeStart, cn.lastOut = 0, 0
-	case cn.writeStart == 0 || ob < cn.lastOut:
-		cn.writeStart, cn.lastOut = now, ob // new output, or the client reads
+		cn.writeStart = 0
+	case cn.writeStart == 0:
+		cn.writeStart, cn.ackedAt = now, -1 // new output
+	case sent > cn.sentAt:
+		cn.writeStart = now // the client reads
 	}
+	cn.sentAt = sent
+}
+
+// noteAckedOnLoop is WriteTimeout's finer look, once a sweep while output
+// waits in gnet's buffer: that buffer moves only when the socket has room
+// for a good part of it again, which a client reading steadily, but slower
+// than the producer writes, can take longer than WriteTimeout to make
+// while the kernel's send buffer drains all along. So the bytes the client
+// has acknowledged (given, less what gnet and the socket hold: SIOCOUTQ)
+// are compared with the previous sweep's; more is progress. The clock
+// restarts at the sweep that sees it: late by up to a sweep, never early.
+func (cn *conn) noteAckedOnLoop(now int64) {
+	if cn.writeStart == 0 {
+		return
+	}
+	outq, err := unix.IoctlGetInt(cn.gc.Fd(), unix.SIOCOUTQ)
+	if err != nil {
+		return
+	}
+	acked := cn.given - int64(cn.gc.OutboundBuffered()) - int64(outq)
+	if cn.ackedAt >= 0 && acked > cn.ackedAt {
+		cn.writeStart = now
+	}
+	cn.ackedAt = acked
+}
+
+// giveOnLoop hands p to gnet (written, or buffered for the socket),
+// counting it for noteOutputOnLoop.
+func (cn *conn) giveOnLoop(p []byte) {
+	n, _ := cn.gc.Write(p)
+	cn.given += int64(n)
+}
+
+// givevOnLoop is giveOnLoop for a vectored write.
+func (cn *conn) givevOnLoop(iov [][]byte) {
+	n, _ := cn.gc.Writev(iov)
+	cn.given += int64(n)
 }
 
 // releaseWritersOnLoop resolves the futures of writers (a stream, an
@@ -1049,7 +1096,7 @@ func (cn *conn) writeRequestTimeoutOnLoop() {
 	out := append(cn.l.out[:0], requestTimeoutHead...)
 	out = append(out, cn.l.st.date.Load().line...)
 	out = append(out, requestTimeoutTail...)
-	_, _ = cn.gc.Write(out)
+	cn.giveOnLoop(out)
 	cn.l.out = out[:0]
 }
 

@@ -248,8 +248,10 @@ var errNotRegular = errors.New("weft/net: not a regular file")
 // bounded memory. A missing file fails the Result with a 404 *Error, one
 // that cannot be read with a 403 or a 500. Loop-only.
 func (c *Ctx) SendFile(path string) Result {
+	m := c.Method()
 	cond := httpfile.Request{
-		Get:      c.Method() == "GET",
+		Get:      m == "GET",
+		Unsafe:   m != "GET" && m != "HEAD",
 		IfMatch:  c.Header("If-Match"),
 		IfNone:   c.Header("If-None-Match"),
 		IfModSnc: c.Header("If-Modified-Since"),

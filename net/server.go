@@ -126,9 +126,10 @@ type Server struct {
 	// flight after this long without a byte. Default 120 s; negative:
 	// none.
 	IdleTimeout time.Duration
-	// WriteTimeout closes a connection whose written responses have not
-	// drained to the client after this long (a client that stops
-	// reading). Default 30 s; negative: none.
+	// WriteTimeout closes a connection whose output has made no progress
+	// for this long: a client that stops reading. Progress is any byte the
+	// client takes (acknowledges), so a slow but steady reader of a long
+	// stream is never cut. Default 30 s; negative: none.
 	WriteTimeout time.Duration
 	// HandlerTimeout answers 503 for a request whose Result has not
 	// settled after this long and cancels its context; its continuations

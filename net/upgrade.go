@@ -114,7 +114,7 @@ func (u *Upgraded) Write(p []byte) runtime.Future[struct{}] {
 		return runtime.Rejected[struct{}](ErrClientGone)
 	}
 	cn := u.cn
-	_, _ = cn.gc.Write(p)
+	cn.giveOnLoop(p)
 	if cn.closedNow() {
 		return runtime.Rejected[struct{}](ErrClientGone)
 	}

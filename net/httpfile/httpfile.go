@@ -16,7 +16,11 @@ import (
 
 // Request is what a decision needs of the request's headers.
 type Request struct {
-	Get      bool // GET, not HEAD: Range applies
+	Get bool // GET, not HEAD: Range applies
+	// Unsafe is a method other than GET and HEAD (RFC 9110 §13.1.2,
+	// §13.1.3): a matching If-None-Match fails with 412 rather than 304,
+	// and If-Modified-Since is ignored.
+	Unsafe   bool
 	IfMatch  string
 	IfNone   string
 	IfModSnc string
@@ -66,9 +70,12 @@ func Preconditions(r *Request, f *File) int {
 	}
 	if r.IfNone != "" {
 		if MatchETag(r.IfNone, f.ETag, false) {
+			if r.Unsafe {
+				return StatusPreconditionFailed
+			}
 			return StatusNotModified
 		}
-	} else if r.IfModSnc != "" && !f.ModTime.IsZero() {
+	} else if r.IfModSnc != "" && !r.Unsafe && !f.ModTime.IsZero() {
 		if t, ok := ParseHTTPDate(r.IfModSnc); ok && !f.ModTime.Truncate(time.Second).After(t) {
 			return StatusNotModified
 		}

@@ -59,7 +59,14 @@ var (
 	ErrBufferFull = errors.New("weft/websocket: client not reading; send buffer over its limit")
 	// ErrInvalidCloseCode: Close was given a code that may not be sent.
 	ErrInvalidCloseCode = errors.New("weft/websocket: invalid close code")
+	// ErrMessageType: Send or SendPrepared was given a type other than
+	// TextMessage and BinaryMessage (control frames have their own
+	// methods: Ping, Close); nothing was sent.
+	ErrMessageType = errors.New("weft/websocket: message type is not TextMessage or BinaryMessage")
 )
+
+// isData reports whether typ is a data message's type.
+func isData(typ MessageType) bool { return typ == TextMessage || typ == BinaryMessage }
 
 // Handler receives a session's events, on the session's loop, in order:
 // its callbacks are loop-only code. Every field may be nil. A Handler value
@@ -479,10 +486,15 @@ func (c *Conn) closedOnLoop(error) {
 // the socket: at once while the connection is under net's high-water mark,
 // later when the client has drained it (back-pressure: wait for it before
 // sending more). It fails with ErrClosed after Close or the client's close,
-// and with ErrBufferFull (closing the session with 1008) when more than
-// MaxBufferedBytes is already queued. data is copied before Send returns.
+// with ErrBufferFull (closing the session with 1008) when more than
+// MaxBufferedBytes is already queued, and with ErrMessageType for a type
+// other than TextMessage and BinaryMessage. data is copied before Send
+// returns.
 // Loop-only.
 func (c *Conn) Send(typ MessageType, data []byte) runtime.Future[struct{}] {
+	if !isData(typ) {
+		return runtime.Rejected[struct{}](ErrMessageType)
+	}
 	if c.state != stateOpen {
 		return runtime.Rejected[struct{}](ErrClosed)
 	}

@@ -61,6 +61,9 @@ func (pm *PreparedMessage) frameFor(cfg *config, d deflateParams) []byte {
 // SendPrepared sends a prepared message, as Send does, without encoding it
 // again. Loop-only.
 func (c *Conn) SendPrepared(pm *PreparedMessage) runtime.Future[struct{}] {
+	if !isData(pm.typ) {
+		return runtime.Rejected[struct{}](ErrMessageType)
+	}
 	if c.state != stateOpen {
 		return runtime.Rejected[struct{}](ErrClosed)
 	}
