@@ -119,7 +119,7 @@ func (cn *conn) continueBodyOnLoop(c *Ctx) {
 		return
 	}
 	b.continued = true
-	cn.giveOnLoop(continueLine)
+	_, _ = cn.gc.Write(continueLine)
 }
 
 // appendContinueOnLoop appends "100 Continue" for c to out if it is due
@@ -472,7 +472,8 @@ func (c *Ctx) restDiscardableOnLoop() bool {
 // answered without reading it all (readDiscard).
 func (cn *conn) discardRestOnLoop(b *bodyIn) {
 	cn.read, cn.reqStart = readDiscard, cn.l.st.now.Load()
-	cn.discardLeft, cn.discardDec, cn.discardLimit, cn.discarded = b.remaining, b.dec, b.limit, 0
+	r := cn.rareOnLoop()
+	r.discardLeft, r.discardDec, r.discardLimit, r.discarded = b.remaining, b.dec, b.limit, 0
 	cn.markOnLoop(evIn) // the rest may be buffered already
 }
 
@@ -481,26 +482,26 @@ func (cn *conn) discardRestOnLoop(b *bodyIn) {
 // Past maxDiscard, or on bad framing, the connection closes after its
 // answers (and lingers).
 func (cn *conn) discardOnLoop(t *turn) bool {
-	in := cn.gc.InboundBuffered()
-	if cn.discardLeft >= 0 {
-		n := int(min(int64(in), cn.discardLeft))
+	in, r := cn.gc.InboundBuffered(), cn.rare // made by discardRestOnLoop
+	if r.discardLeft >= 0 {
+		n := int(min(int64(in), r.discardLeft))
 		if n > 0 {
 			_, _ = cn.gc.Discard(n)
-			cn.discardLeft -= int64(n)
-			cn.discarded += n
+			r.discardLeft -= int64(n)
+			r.discarded += n
 			t.bytes += n
 			cn.reqStart = cn.l.st.now.Load()
 		}
-		if cn.discardLeft > 0 {
+		if r.discardLeft > 0 {
 			return false
 		}
 	} else {
 		buf, _ := cn.gc.Peek(min(in, maxDiscard+cn.l.st.cfg.maxHeaderBytes))
 		consumed := 0
 		var err error
-		for !cn.discardDec.Done() {
+		for !r.discardDec.Done() {
 			var n int
-			n, _, err = cn.discardDec.Next(buf[consumed:], maxDiscard, cn.discardLimit, &cn.l.st.limits)
+			n, _, err = r.discardDec.Next(buf[consumed:], maxDiscard, r.discardLimit, &cn.l.st.limits)
 			if err != nil || n == 0 {
 				break
 			}
@@ -508,12 +509,12 @@ func (cn *conn) discardOnLoop(t *turn) bool {
 		}
 		if consumed > 0 {
 			_, _ = cn.gc.Discard(consumed)
-			cn.discarded += consumed
+			r.discarded += consumed
 			t.bytes += consumed
 			cn.reqStart = cn.l.st.now.Load()
 		}
-		if !cn.discardDec.Done() {
-			if err != nil || cn.discarded > maxDiscard {
+		if !r.discardDec.Done() {
+			if err != nil || r.discarded > maxDiscard {
 				cn.read, cn.reqStart = readIdle, 0
 				cn.phase, cn.unread = phaseClosing, true
 			}

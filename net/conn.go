@@ -131,10 +131,11 @@ const (
 // whatever order their futures settle in: queue holds the requests in flight,
 // oldest first, and only a settled head is written.
 type conn struct {
-	gc  gnet.Conn
-	l   *loop
-	idx int // position in l.conns
+	gc gnet.Conn
+	l  *loop
 
+	idx     int32 // position in l.conns
+	drainFd int32 // see drainReg
 	phase   connPhase
 	read    readPhase
 	marked  events // what happened since the last pass
@@ -147,7 +148,6 @@ type conn struct {
 	// MemServer's). drainReg: its descriptor, drainFd, is in the drain
 	// watcher's set (armed or spent).
 	drainArmed, drainReg bool
-	drainFd              int
 	// gathering: writeOnLoop is merging responses into the loop's out
 	// buffer; a stream may not write past them (Stream.directOnLoop).
 	gathering bool
@@ -163,6 +163,34 @@ type conn struct {
 	// unread: a request refused or answered before its body was read
 	// left client bytes to come; its close lingers (linger.go).
 	unread bool
+	// upgrading: a request asked for an upgrade; read nothing more until
+	// it is answered (what follows may be the new protocol's).
+	upgrading bool
+
+	// rare: state few connections need (slow output, discarding an
+	// answered request's unread body, a lingering close), made on first
+	// use so that an idle connection stays small (128 bytes).
+	rare *connRare
+
+	queue   []*Ctx // requests in flight, oldest first
+	partial *Ctx   // a request whose head or body is still arriving
+	bodyOf  *Ctx   // the request whose streamed body is arriving (readStreamed)
+
+	up *Upgraded // the protocol's side, once upgraded
+
+	lastActive int64 // coarse time of the last byte read or written
+	reqStart   int64 // coarse time of the first byte of the request being read; 0: none
+	writeStart int64 // coarse time of the last progress of output waiting in gnet's buffer; 0: none waits
+}
+
+// connRare is the state of a connection that few connections need.
+type connRare struct {
+	// lastOut and ackedAt: while output waits in gnet's buffer, its size
+	// at the last check and the bytes the client had acknowledged
+	// (TCP_INFO) at the last sweep, -1 before the first (noteOutputOnLoop,
+	// noteAckedOnLoop).
+	lastOut int
+	ackedAt int64
 	// lingerStart and lingered: when lingering began, and the bytes it
 	// has discarded.
 	lingerStart int64
@@ -175,22 +203,14 @@ type conn struct {
 	discardDec   http1.ChunkDecoder
 	discardLimit int64
 	discarded    int
-	// upgrading: a request asked for an upgrade; read nothing more until
-	// it is answered (what follows may be the new protocol's).
-	upgrading bool
+}
 
-	queue   []*Ctx // requests in flight, oldest first
-	partial *Ctx   // a request whose head or body is still arriving
-	bodyOf  *Ctx   // the request whose streamed body is arriving (readStreamed)
-
-	up *Upgraded // the protocol's side, once upgraded
-
-	lastActive int64 // coarse time of the last byte read or written
-	reqStart   int64 // coarse time of the first byte of the request being read; 0: none
-	writeStart int64 // coarse time of the last progress of output waiting in gnet's buffer; 0: none waits
-	given      int64 // bytes ever handed to gnet (giveOnLoop)
-	sentAt     int64 // bytes of them gone to the kernel at the last check
-	ackedAt    int64 // bytes of them the client had acknowledged at the last sweep; -1: not looked yet
+// rareOnLoop returns the connection's rare state, made on first use.
+func (cn *conn) rareOnLoop() *connRare {
+	if cn.rare == nil {
+		cn.rare = &connRare{}
+	}
+	return cn.rare
 }
 
 // A connection's turn on the loop ends after maxRequestsPerTurn requests or
@@ -203,7 +223,7 @@ const (
 )
 
 func (l *loop) openOnLoop(gc gnet.Conn) *conn {
-	cn := &conn{gc: gc, l: l, idx: len(l.conns), lastActive: l.st.now.Load()}
+	cn := &conn{gc: gc, l: l, idx: int32(len(l.conns)), lastActive: l.st.now.Load()}
 	l.conns = append(l.conns, cn)
 	return cn
 }
@@ -617,7 +637,7 @@ func (cn *conn) maybeContinueOnLoop(c *Ctx) {
 		return
 	}
 	cn.sent100 = true
-	cn.giveOnLoop(continueLine)
+	_, _ = cn.gc.Write(continueLine)
 }
 
 var (
@@ -835,7 +855,7 @@ func (cn *conn) writevOnLoop(bufs ...[]byte) {
 	case n == 0:
 		return
 	case n == 1 && len(bufs[last]) <= maxPiece:
-		cn.giveOnLoop(bufs[last])
+		_, _ = cn.gc.Write(bufs[last])
 	default:
 		iov := l.iov[:0]
 		for _, b := range bufs {
@@ -844,14 +864,14 @@ func (cn *conn) writevOnLoop(bufs ...[]byte) {
 				iov = append(iov, b[:k])
 				b = b[k:]
 				if len(iov) == maxIovecs {
-					cn.givevOnLoop(iov)
+					_, _ = cn.gc.Writev(iov)
 					clear(iov)
 					iov = iov[:0]
 				}
 			}
 		}
 		if len(iov) > 0 && !cn.closedNow() {
-			cn.givevOnLoop(iov)
+			_, _ = cn.gc.Writev(iov)
 		}
 		clear(iov) // the caller's bytes are not kept
 		l.iov = iov[:0]
@@ -867,54 +887,38 @@ func (cn *conn) writevOnLoop(bufs ...[]byte) {
 // progress, for WriteTimeout.
 func (cn *conn) noteOutputOnLoop(now int64) {
 	ob := cn.gc.OutboundBuffered()
-	// What went to the kernel, ever: it grows whenever the client reads,
-	// however much the producer refills gnet's buffer meanwhile.
-	sent := cn.given - int64(ob)
 	switch {
 	case ob == 0:
 		cn.writeStart = 0
 	case cn.writeStart == 0:
-		cn.writeStart, cn.ackedAt = now, -1 // new output
-	case sent > cn.sentAt:
-		cn.writeStart = now // the client reads
+		r := cn.rareOnLoop()
+		cn.writeStart, r.lastOut, r.ackedAt = now, ob, -1 // new output
+	case ob < cn.rare.lastOut:
+		cn.writeStart, cn.rare.lastOut = now, ob // the client reads
 	}
-	cn.sentAt = sent
 }
 
 // noteAckedOnLoop is WriteTimeout's finer look, once a sweep while output
 // waits in gnet's buffer: that buffer moves only when the socket has room
 // for a good part of it again, which a client reading steadily, but slower
-// than the producer writes, can take longer than WriteTimeout to make
+// than the producer writes, can take longer than WriteTimeout to make,
 // while the kernel's send buffer drains all along. So the bytes the client
-// has acknowledged (given, less what gnet and the socket hold: SIOCOUTQ)
-// are compared with the previous sweep's; more is progress. The clock
-// restarts at the sweep that sees it: late by up to a sweep, never early.
+// has acknowledged (TCP_INFO's tcpi_bytes_acked) are compared with the
+// previous sweep's; more is progress. The clock restarts at the sweep that
+// sees it: late by up to a sweep, never early.
 func (cn *conn) noteAckedOnLoop(now int64) {
 	if cn.writeStart == 0 {
 		return
 	}
-	outq, err := unix.IoctlGetInt(cn.gc.Fd(), unix.SIOCOUTQ)
+	info, err := unix.GetsockoptTCPInfo(cn.gc.Fd(), unix.IPPROTO_TCP, unix.TCP_INFO)
 	if err != nil {
 		return
 	}
-	acked := cn.given - int64(cn.gc.OutboundBuffered()) - int64(outq)
-	if cn.ackedAt >= 0 && acked > cn.ackedAt {
+	acked, r := int64(info.Bytes_acked), cn.rare // made when writeStart was set
+	if r.ackedAt >= 0 && acked > r.ackedAt {
 		cn.writeStart = now
 	}
-	cn.ackedAt = acked
-}
-
-// giveOnLoop hands p to gnet (written, or buffered for the socket),
-// counting it for noteOutputOnLoop.
-func (cn *conn) giveOnLoop(p []byte) {
-	n, _ := cn.gc.Write(p)
-	cn.given += int64(n)
-}
-
-// givevOnLoop is giveOnLoop for a vectored write.
-func (cn *conn) givevOnLoop(iov [][]byte) {
-	n, _ := cn.gc.Writev(iov)
-	cn.given += int64(n)
+	r.ackedAt = acked
 }
 
 // releaseWritersOnLoop resolves the futures of writers (a stream, an
@@ -1052,7 +1056,7 @@ const (
 // any. It changes nothing.
 func (cn *conn) expiredOnLoop(cfg *config, now int64) expiry {
 	if cn.phase == phaseLingering {
-		if now-cn.lingerStart > int64(lingerTimeout) {
+		if now-cn.rare.lingerStart > int64(lingerTimeout) {
 			return expiredIdle
 		}
 		return expiredNot
@@ -1096,7 +1100,7 @@ func (cn *conn) writeRequestTimeoutOnLoop() {
 	out := append(cn.l.out[:0], requestTimeoutHead...)
 	out = append(out, cn.l.st.date.Load().line...)
 	out = append(out, requestTimeoutTail...)
-	cn.giveOnLoop(out)
+	_, _ = cn.gc.Write(out)
 	cn.l.out = out[:0]
 }
 

@@ -100,8 +100,8 @@ func (l *loop) watchOnLoop(cn *conn) {
 	}
 	if w := l.st.drainW; w != nil {
 		fd := cn.gc.Fd()
-		if w.arm(fd, l.id, cn.drainReg && cn.drainFd == fd) == nil {
-			cn.drainArmed, cn.drainReg, cn.drainFd = true, true, fd
+		if w.arm(fd, l.id, cn.drainReg && int(cn.drainFd) == fd) == nil {
+			cn.drainArmed, cn.drainReg, cn.drainFd = true, true, int32(fd)
 			if l.armed == nil {
 				l.armed = make(map[int]*conn)
 			}
@@ -131,12 +131,12 @@ func (l *loop) pollOnLoop() {
 // set; it runs from OnClose, while the descriptor is still cn's.
 func (l *loop) forgetDrainOnLoop(cn *conn) {
 	cn.drainArmed = false
-	if l.armed[cn.drainFd] == cn {
-		delete(l.armed, cn.drainFd)
+	if l.armed[int(cn.drainFd)] == cn {
+		delete(l.armed, int(cn.drainFd))
 	}
 	if cn.drainReg {
 		cn.drainReg = false
-		l.st.drainW.forget(cn.drainFd)
+		l.st.drainW.forget(int(cn.drainFd))
 	}
 }
 

@@ -50,7 +50,7 @@ func (cn *conn) lingerOnLoop(now int64) bool {
 		return false
 	}
 	cn.phase = phaseLingering
-	cn.lingerStart = now
+	cn.rareOnLoop().lingerStart = now
 	if c := cn.partial; c != nil {
 		cn.partial = nil
 		cn.l.putCtx(c)
@@ -71,7 +71,7 @@ func (cn *conn) lingerOnLoop(now int64) bool {
 func (cn *conn) lingerDiscardOnLoop() bool {
 	if n := cn.gc.InboundBuffered(); n > 0 {
 		_, _ = cn.gc.Discard(n)
-		cn.lingered += n
+		cn.rareOnLoop().lingered += n
 	}
-	return cn.lingered > lingerBytes
+	return cn.rare != nil && cn.rare.lingered > lingerBytes
 }

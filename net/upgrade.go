@@ -114,7 +114,7 @@ func (u *Upgraded) Write(p []byte) runtime.Future[struct{}] {
 		return runtime.Rejected[struct{}](ErrClientGone)
 	}
 	cn := u.cn
-	cn.giveOnLoop(p)
+	_, _ = cn.gc.Write(p)
 	if cn.closedNow() {
 		return runtime.Rejected[struct{}](ErrClientGone)
 	}
