@@ -78,7 +78,7 @@ func TestReview5SendReaderBlockedReadIsClosedWhenTheClientLeaves(t *testing.T) {
 // noAnswer path (a half-closed client's failure) already closes only once
 // the answers before it are sent; Abort must too.
 func TestReview5AbortDoesNotCutAnEarlierAnswer(t *testing.T) {
-	big := strings.Repeat("0123456789abcdef", 1<<19) // 8 MiB
+	big := strings.Repeat("0123456789abcdef", 1<<21) // 32 MiB: far more than the socket buffers take
 	promises := make(chan runtime.Promise[struct{}], 1)
 	addr := startServer(t, &net.Server{Loops: 1, Handler: func(c *net.Ctx) net.Result {
 		if c.Path() == "/big" {
