@@ -339,3 +339,62 @@ func TestReview5SendFileIfNoneMatchOnOtherMethods(t *testing.T) {
 		t.Fatalf("POST with a matching If-None-Match: %d, want 412", res.StatusCode)
 	}
 }
+
+// TestReview5ShutdownEndsAnEventStreamStartedDuringTheDrain: Shutdown ends
+// Server-Sent Events streams by cancelling their contexts
+// (TestShutdownEndsEventStreams), but only those open when it starts
+// (endEventStreams runs once, from beginDrain). A request already in
+// flight whose handler starts its SSE a moment later (after an auth check,
+// a lookup), or one read during the drain's grace, is never ended: the
+// drain waits for it until the Shutdown's deadline.
+func TestReview5ShutdownEndsAnEventStreamStartedDuringTheDrain(t *testing.T) {
+	gates := make(chan runtime.Promise[struct{}], 1)
+	srv := &net.Server{Addr: "127.0.0.1:0", Loops: 1, Handler: func(c *net.Ctx) net.Result {
+		gate := runtime.NewPromise[struct{}](c.Loop())
+		gates <- gate
+		return runtime.Then(c, gate.Future(), func(struct{}) net.Result {
+			sse := c.SSE()
+			var tick func(struct{}) net.Result
+			tick = func(struct{}) net.Result {
+				return runtime.Then(c, sse.Send(net.Event{Data: "x"}), func(struct{}) net.Result {
+					return runtime.Then(c, runtime.After(c, 5*time.Millisecond), tick)
+				})
+			}
+			return tick(struct{}{})
+		})
+	}}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	addr := srv.ListenAddr().String()
+	conn, err := stdnet.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	go io.Copy(io.Discard, conn)
+	io.WriteString(conn, "GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
+	gate := <-gates // the request is in flight
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- srv.Shutdown(ctx) }()
+	// The listener closes once the drain has begun (and endEventStreams
+	// was posted): wait for that, then let the handler start its stream.
+	for {
+		c, err := stdnet.Dial("tcp", addr)
+		if err != nil {
+			break
+		}
+		c.Close()
+		select {
+		case err := <-done:
+			t.Fatalf("Shutdown returned %v before the listener closed", err)
+		default:
+		}
+	}
+	gate.Resolve(struct{}{})
+	if err := <-done; err != nil {
+		t.Fatalf("Shutdown: %v; want the event stream started during the drain ended by it", err)
+	}
+}
