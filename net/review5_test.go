@@ -262,13 +262,14 @@ func TestReview5ChunkedEndSplitWhilePaused(t *testing.T) {
 // gnet's buffer refilled to the mark: the check (noteOutputOnLoop) counts
 // progress only when it sees less output waiting than at its last reset,
 // which a refilled buffer never shows, so such a reader is cut after
-// WriteTimeout. The reader here takes 32 KiB every 10 ms or so for 20
-// times WriteTimeout's 500 ms (a lower bound, not a ceiling), and says the
+// WriteTimeout. The reader here takes 16 KiB every 10 ms or so (far
+// slower than the server writes, even under -race) for 20 times
+// WriteTimeout's 500 ms (a lower bound, not a ceiling), and says the
 // longest gap between its reads when it is cut.
 func TestReview5WriteTimeoutSparesASteadyReader(t *testing.T) {
 	srv := &net.Server{WriteTimeout: 500 * time.Millisecond, Handler: func(c *net.Ctx) net.Result {
 		s := c.Stream(200)
-		chunk := make([]byte, 16<<10)
+		chunk := make([]byte, 4<<10)
 		var next func() net.Result
 		next = func() net.Result {
 			for {
@@ -292,7 +293,7 @@ func TestReview5WriteTimeoutSparesASteadyReader(t *testing.T) {
 	defer conn.Close()
 	_ = conn.(*stdnet.TCPConn).SetReadBuffer(32 << 10)
 	io.WriteString(conn, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-	buf := make([]byte, 32<<10)
+	buf := make([]byte, 16<<10)
 	start := time.Now()
 	last, maxGap := start, time.Duration(0)
 	total := 0
