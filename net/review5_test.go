@@ -78,7 +78,7 @@ func TestReview5SendReaderBlockedReadIsClosedWhenTheClientLeaves(t *testing.T) {
 // noAnswer path (a half-closed client's failure) already closes only once
 // the answers before it are sent; Abort must too.
 func TestReview5AbortDoesNotCutAnEarlierAnswer(t *testing.T) {
-	big := strings.Repeat("0123456789abcdef", 1<<19) // 8 MiB
+	big := strings.Repeat("0123456789abcdef", 1<<21) // 32 MiB: far more than the socket buffers take
 	promises := make(chan runtime.Promise[struct{}], 1)
 	addr := startServer(t, &net.Server{Loops: 1, Handler: func(c *net.Ctx) net.Result {
 		if c.Path() == "/big" {
@@ -262,13 +262,14 @@ func TestReview5ChunkedEndSplitWhilePaused(t *testing.T) {
 // gnet's buffer refilled to the mark: the check (noteOutputOnLoop) counts
 // progress only when it sees less output waiting than at its last reset,
 // which a refilled buffer never shows, so such a reader is cut after
-// WriteTimeout. The reader here takes 32 KiB every 10 ms or so for 20
-// times WriteTimeout's 500 ms (a lower bound, not a ceiling), and says the
+// WriteTimeout. The reader here takes 16 KiB every 10 ms or so (far
+// slower than the server writes, even under -race) for 20 times
+// WriteTimeout's 500 ms (a lower bound, not a ceiling), and says the
 // longest gap between its reads when it is cut.
 func TestReview5WriteTimeoutSparesASteadyReader(t *testing.T) {
 	srv := &net.Server{WriteTimeout: 500 * time.Millisecond, Handler: func(c *net.Ctx) net.Result {
 		s := c.Stream(200)
-		chunk := make([]byte, 16<<10)
+		chunk := make([]byte, 4<<10)
 		var next func() net.Result
 		next = func() net.Result {
 			for {
@@ -292,7 +293,7 @@ func TestReview5WriteTimeoutSparesASteadyReader(t *testing.T) {
 	defer conn.Close()
 	_ = conn.(*stdnet.TCPConn).SetReadBuffer(32 << 10)
 	io.WriteString(conn, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-	buf := make([]byte, 32<<10)
+	buf := make([]byte, 16<<10)
 	start := time.Now()
 	last, maxGap := start, time.Duration(0)
 	total := 0
@@ -337,5 +338,64 @@ func TestReview5SendFileIfNoneMatchOnOtherMethods(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != 412 {
 		t.Fatalf("POST with a matching If-None-Match: %d, want 412", res.StatusCode)
+	}
+}
+
+// TestReview5ShutdownEndsAnEventStreamStartedDuringTheDrain: Shutdown ends
+// Server-Sent Events streams by cancelling their contexts
+// (TestShutdownEndsEventStreams), but only those open when it starts
+// (endEventStreams runs once, from beginDrain). A request already in
+// flight whose handler starts its SSE a moment later (after an auth check,
+// a lookup), or one read during the drain's grace, is never ended: the
+// drain waits for it until the Shutdown's deadline.
+func TestReview5ShutdownEndsAnEventStreamStartedDuringTheDrain(t *testing.T) {
+	gates := make(chan runtime.Promise[struct{}], 1)
+	srv := &net.Server{Addr: "127.0.0.1:0", Loops: 1, Handler: func(c *net.Ctx) net.Result {
+		gate := runtime.NewPromise[struct{}](c.Loop())
+		gates <- gate
+		return runtime.Then(c, gate.Future(), func(struct{}) net.Result {
+			sse := c.SSE()
+			var tick func(struct{}) net.Result
+			tick = func(struct{}) net.Result {
+				return runtime.Then(c, sse.Send(net.Event{Data: "x"}), func(struct{}) net.Result {
+					return runtime.Then(c, runtime.After(c, 5*time.Millisecond), tick)
+				})
+			}
+			return tick(struct{}{})
+		})
+	}}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	addr := srv.ListenAddr().String()
+	conn, err := stdnet.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	go io.Copy(io.Discard, conn)
+	io.WriteString(conn, "GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
+	gate := <-gates // the request is in flight
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- srv.Shutdown(ctx) }()
+	// The listener closes once the drain has begun (and endEventStreams
+	// was posted): wait for that, then let the handler start its stream.
+	for {
+		c, err := stdnet.Dial("tcp", addr)
+		if err != nil {
+			break
+		}
+		c.Close()
+		select {
+		case err := <-done:
+			t.Fatalf("Shutdown returned %v before the listener closed", err)
+		default:
+		}
+	}
+	gate.Resolve(struct{}{})
+	if err := <-done; err != nil {
+		t.Fatalf("Shutdown: %v; want the event stream started during the drain ended by it", err)
 	}
 }
