@@ -161,6 +161,11 @@ func (c *Ctx) SSE() *SSE {
 	c.Context()                            // made now, so that a drain can cancel it
 	s := c.Stream(StatusOK)
 	s.events = true
+	if c.l.st.draining.Load() && c.cancel != nil {
+		// Started after the drain's endEventStreams ran: end it as that
+		// task would have.
+		c.cancel()
+	}
 	return &SSE{s: s}
 }
 
