@@ -43,15 +43,17 @@ preset_middleware() {
 	"$BENCH/run.sh" -o "$(preset_out middleware)" -s plaintext64 -r 3 weft weft-mw weft-mw-buffered
 }
 
-# preset_streaming: issue 8's figures, weft beside net/http.
+# preset_streaming: issue 8's figures, weft beside net/http, each server
+# alone on core 1 and the load client on core 0 (PIN=1; docs/benchmarks.md,
+# "Streaming and WebSocket: the server on its own core").
 preset_streaming() {
-	"$BENCH/run.sh" -o "$(preset_out streaming)" -s download1g,upload1g,big16m,sse1000,slowread weft go-nethttp
+	PIN=1 LOADGEN_CPUS=0 "$BENCH/run.sh" -o "$(preset_out streaming)" -s download1g,upload1g,big16m,sse1000,slowread weft go-nethttp
 }
 
 # preset_websocket: issue 12's figures, weft beside gorilla/websocket (on
-# net/http) and Node's ws.
+# net/http) and Node's ws, pinned as preset_streaming.
 preset_websocket() {
-	"$BENCH/run.sh" -o "$(preset_out websocket)" -s ws64,ws16k,wsz,idlews,idlewsz weft go-nethttp node-http
+	PIN=1 LOADGEN_CPUS=0 "$BENCH/run.sh" -o "$(preset_out websocket)" -s ws64,ws16k,wsz,idlews,idlewsz weft go-nethttp node-http
 }
 
 # preset_metrics: issue 10's cost of metrics, weft alone (on and off).
