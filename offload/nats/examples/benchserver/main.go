@@ -12,7 +12,9 @@
 //	NATS_URL=nats://host:4222  use that NATS (empty: NATS in-process, no
 //	                           listener: only this process's workers)
 //	LOCAL_WORKERS=0            no local workers: every /cpu job goes out
-//	                           (unset: one per CPU; n: n)
+//	                           (unset: one per CPU; n: n); GOMAXPROCS is
+//	                           then the loops plus 2, unless set
+//	WEFT_LOOPS=n               n event loops (default one per CPU)
 //	LOCAL_FALLBACK=1           run /cpu locally when no worker is reachable
 //	CPU_ITERS, CPU_BUF_BYTES   the job's size, as for examples/benchserver
 //	                           (read by whoever runs the job)
@@ -25,10 +27,12 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"log"
 	"os"
 	"os/signal"
+	goruntime "runtime"
 	"strconv"
 	"syscall"
 	"time"
@@ -115,6 +119,27 @@ func envMicros(name string) time.Duration {
 	return time.Duration(n) * time.Microsecond
 }
 
+// dispatchProcs returns the GOMAXPROCS to set, or 0 to leave it alone:
+// with no local workers (workers is offload.NoWorkers) and GOMAXPROCS not
+// set in the environment, the loops (loops, or cpus for net's default)
+// plus 2.
+//
+// Such a process only dispatches jobs. Its loops wait for the network in
+// a system call (gnet's epoll_wait), each holding a processor (P)
+// meanwhile. With as many Ps as loops, every P is often so held: Go's
+// sysmon then takes them back, wakes every 20 µs to do it again (about
+// 5,000 times a second at 300 jobs/s, half this process's CPU), and the
+// NATS client's goroutines wait for a P. Two Ps more than the loops leave
+// the client one that is free. Not with local workers: spare Ps would run
+// jobs beside the loops (docs/offload.md, "Extra processors are the wrong
+// tool"). See docs/offload.md, "Past one machine", "Figures".
+func dispatchProcs(workers, loops, cpus int, env string) int {
+	if workers != offload.NoWorkers || env != "" {
+		return 0
+	}
+	return cmp.Or(loops, cpus) + 2
+}
+
 func main() {
 	port := os.Getenv("PORT")
 	if port == "" {
@@ -159,9 +184,14 @@ func main() {
 			log.Fatal(err)
 		}
 	}
+	loops := envInt("WEFT_LOOPS", 0) // 0: net's default, one per CPU
+	if n := dispatchProcs(workers, loops, goruntime.NumCPU(), os.Getenv("GOMAXPROCS")); n > 0 {
+		goruntime.GOMAXPROCS(n)
+	}
 	srv := &net.Server{
 		Addr:    "127.0.0.1:" + port,
 		Handler: routes(pool, job).Serve,
+		Loops:   loops,
 		OnShutdown: []func(context.Context) error{
 			pool.Close,    // no new jobs; the running ones finish
 			backend.Close, // then the connection
