@@ -22,3 +22,26 @@ func TestPoolConfigFromEnv(t *testing.T) {
 		t.Fatalf("OFFLOAD_FASTLANE_US=250 gave FastLane %v", cfg.FastLane)
 	}
 }
+
+// OFFLOAD_NICE=-1 runs the workers as ordinary goroutines (Config.Nice
+// negative), as docs/offload.md's "GOMAXPROCS=4, nice 0" rows need; unset
+// is the default (0), and 5 is 5.
+func TestPoolNiceFromEnv(t *testing.T) {
+	for _, tc := range []struct {
+		env  string
+		want int
+	}{
+		{"", 0},
+		{"-1", -1},
+		{"-7", -1},
+		{"5", 5},
+		{"15", 15},
+	} {
+		t.Run("OFFLOAD_NICE="+tc.env, func(t *testing.T) {
+			t.Setenv("OFFLOAD_NICE", tc.env)
+			if got := poolConfigFromEnv().Nice; got != tc.want {
+				t.Fatalf("Nice %d, want %d", got, tc.want)
+			}
+		})
+	}
+}

@@ -249,10 +249,11 @@ func main() {
 
 // poolConfigFromEnv is the offload pool's configuration: OFFLOAD_NICE,
 // OFFLOAD_WORKERS, OFFLOAD_YIELD_US and OFFLOAD_FASTLANE_US (unset or 0:
-// offload's defaults; a negative YIELD_US or FASTLANE_US: never, off).
+// offload's defaults; a negative NICE: workers on ordinary goroutines, not
+// niced; a negative YIELD_US or FASTLANE_US: never, off).
 func poolConfigFromEnv() offload.Config {
 	return offload.Config{
-		Nice:       envInt("OFFLOAD_NICE", 0) % 20, // 0: the default
+		Nice:       max(envSigned("OFFLOAD_NICE"), -1) % 20, // 0: the default; negative: ordinary goroutines
 		Workers:    envInt("OFFLOAD_WORKERS", 0),
 		YieldEvery: time.Duration(envSigned("OFFLOAD_YIELD_US")) * time.Microsecond,
 		FastLane:   time.Duration(envSigned("OFFLOAD_FASTLANE_US")) * time.Microsecond,
