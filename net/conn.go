@@ -907,8 +907,8 @@ func (cn *conn) noteOutputOnLoop(now int64) {
 // previous sweep's; more is progress. The clock restarts at the sweep that
 // sees it: late by up to a sweep, never early.
 func (cn *conn) noteAckedOnLoop(now int64) {
-	if cn.writeStart == 0 {
-		return
+	if cn.writeStart == 0 || cn.l.epfd < 0 {
+		return // nothing waits, or not a socket (a TestConn's, a MemServer's)
 	}
 	info, err := unix.GetsockoptTCPInfo(cn.gc.Fd(), unix.IPPROTO_TCP, unix.TCP_INFO)
 	if err != nil {

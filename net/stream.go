@@ -173,7 +173,7 @@ func (c *Ctx) SetContentLength(n int64) {
 // Aborted reports whether the response was cut short: a streamed response
 // that failed or was aborted after its head was sent, so that the
 // connection was closed. Access logs use it. Loop-only.
-func (c *Ctx) Aborted() bool { return c.stream != nil && c.stream.aborted }
+func (c *Ctx) Aborted() bool { return c.stream != nil && c.stream.aborted && c.stream.headSent }
 
 // Write sends p as the next bytes of the body (p is not kept: what the
 // socket does not take at once is copied). The future is ready at once
