@@ -225,7 +225,7 @@ func (c *Conn) trafficOnLoop(in []byte) int {
 		c.lastRead = time.Now()
 		c.pingOut = false
 	}
-	for c.state < stateClosed {
+	for c.state < stateClosed && !c.inputFailed {
 		if !c.inFrame {
 			n, err := frame.ParseHeader(in[consumed:], &c.hdr, frame.Server)
 			if err != nil {
@@ -285,8 +285,8 @@ func (c *Conn) trafficOnLoop(in []byte) int {
 			c.messageOnLoop()
 		}
 	}
-	if c.state >= stateClosed {
-		return len(in) // after the close: discard
+	if c.state >= stateClosed || c.inputFailed {
+		return len(in) // after the close or a bad frame: discard
 	}
 	return consumed
 }

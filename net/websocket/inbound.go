@@ -49,7 +49,7 @@ type inMsg struct {
 func (c *Conn) messageOnLoop() {
 	op, compressed := c.st.Message()
 	if err := c.st.End(); err != nil {
-		c.failOnLoop(err)
+		c.failInOrderOnLoop(err)
 		return
 	}
 	raw := c.msg
