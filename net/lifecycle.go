@@ -257,6 +257,7 @@ func (c *Ctx) writtenOnLoop() {
 	if c.cancel != nil {
 		c.cancel()
 	}
+	c.endAnswerScope() // written, or never to be: no more reads for it
 	c.recycleIfDoneOnLoop()
 }
 

@@ -76,8 +76,10 @@ func TestReview6SendReaderOfADroppedRequest(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 	b.Resolve(struct{}{})
+	// Until its SendReader has either started writing (the bug: a live
+	// stream on a dropped request) or ended (closing its reader).
 	for started := false; !started; {
-		onLoop(t, l, func() { started = later.stream != nil && later.stream.written > 0 })
+		onLoop(t, l, func() { started = r.closed.Load() || (later.stream != nil && later.stream.written > 0) })
 		time.Sleep(time.Millisecond)
 	}
 	conn.Close()

@@ -96,16 +96,17 @@ var (
 // Content-Length was set (SetHeader does not take Content-Length: use
 // SetContentLength). Calling it again returns the same Stream. Called once
 // the response is final (a continuation running after HandlerTimeout
-// answered), it returns a closed Stream: its writes fail with
-// ErrStreamClosed. Loop-only.
+// answered, or the request was dropped because the connection closes), it
+// returns a closed Stream: its writes fail with ErrStreamClosed. Loop-only.
 func (c *Ctx) Stream(status int) *Stream {
 	if c.stream != nil {
 		return c.stream
 	}
 	checkFinalStatus(status)
-	if c.frozen {
+	if c.frozen || c.written {
 		// The response is final (HandlerTimeout answered it, or the
-		// handler's Result settled): nothing written now would be sent.
+		// handler's Result settled), or will never be written (dropped
+		// behind a closing answer): nothing written now would be sent.
 		// The writes fail rather than pile up unsent, or wait forever
 		// for a drain that never concerns them.
 		return &Stream{c: c, status: status, length: -1, want: -1, aborted: true}
