@@ -50,14 +50,18 @@ const maxHistory = 50
 func newRoom() *room { return &room{members: websocket.NewGroup()} }
 
 // join adds a session and replays the history to it. Loop-only (s's loop).
+// The history is read and the session added under one lock, and say
+// records and broadcasts under it too, so a message is either in the
+// replay or broadcast to s, never both or neither (a broadcast reaches the
+// members of its time: websocket.Group).
 func (r *room) join(s *websocket.Conn) {
 	r.mu.Lock()
 	replay := append([]*websocket.PreparedMessage(nil), r.history...)
+	r.members.Add(s)
 	r.mu.Unlock()
 	for _, pm := range replay {
-		s.SendPrepared(pm)
+		s.SendPrepared(pm) // before any later broadcast: its task runs after this one
 	}
-	r.members.Add(s)
 }
 
 // say records a message and broadcasts it to every session.
@@ -68,12 +72,12 @@ func (r *room) say(m chatMessage) {
 	}
 	pm := websocket.NewPreparedMessage(websocket.TextMessage, b)
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	r.history = append(r.history, pm)
 	if len(r.history) > maxHistory {
 		r.history = append(r.history[:0], r.history[len(r.history)-maxHistory:]...)
 	}
-	r.mu.Unlock()
-	r.members.Broadcast(pm)
+	r.members.Broadcast(pm) // posts tasks; never blocks
 }
 
 // handler serves the page and the room's WebSocket endpoint.

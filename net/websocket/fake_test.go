@@ -105,11 +105,18 @@ type closeEvent struct {
 // for each message after it is recorded.
 func newHarness(t testing.TB, u *Upgrader, d deflateParams, extra func(c *Conn, typ MessageType, data []byte)) *harness {
 	t.Helper()
+	return newHarnessOn(t, runtimetest.NewLoop(t), u, d, extra)
+}
+
+// newHarnessOn is newHarness with a session on loop, which other
+// harnesses may share.
+func newHarnessOn(t testing.TB, loop *runtimetest.Loop, u *Upgrader, d deflateParams, extra func(c *Conn, typ MessageType, data []byte)) *harness {
+	t.Helper()
 	cfg, err := u.configure()
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, loop: runtimetest.NewLoop(t)}
+	h := &harness{t: t, loop: loop}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	h.ft = &fakeTransport{loop: h.loop, ctx: ctx, cancel: cancel}

@@ -94,7 +94,9 @@ func (c *Conn) queueFrameOnLoop(f []byte, msgLen int) runtime.Future[struct{}] {
 // Group is a set of sessions, on any loops, that messages are broadcast
 // to. A broadcast posts one task to each loop that has members, and that
 // task sends to its loop's members; the frame is encoded once per encoding
-// (see PreparedMessage), not once per session.
+// (see PreparedMessage), not once per session. A broadcast reaches the
+// sessions that were members when Broadcast was called: one added after it
+// does not get it, even if its loop's task runs later.
 //
 // Add and Remove are loop-only (the session's loop); Broadcast and Len are
 // safe for concurrent use. A session leaves its groups when it ends.
@@ -102,6 +104,7 @@ type Group struct {
 	mu    sync.Mutex
 	loops map[runtime.Loop]*groupLoop
 	n     int
+	seq   uint64 // broadcasts so far
 }
 
 // groupLoop is a group's members on one loop. members is touched only on
@@ -109,9 +112,16 @@ type Group struct {
 type groupLoop struct {
 	g       *Group
 	loop    runtime.Loop
-	members map[*Conn]struct{}
-	queue   []*PreparedMessage
+	members map[*Conn]uint64 // the session, and the group's count of broadcasts when it joined
+	queue   []queuedBroadcast
 	posted  bool
+}
+
+// queuedBroadcast is a message waiting for its loop's task, with its
+// number among the group's broadcasts (1, 2, ...).
+type queuedBroadcast struct {
+	pm  *PreparedMessage
+	seq uint64
 }
 
 // NewGroup returns an empty group. Safe for concurrent use.
@@ -126,11 +136,11 @@ func (g *Group) Add(c *Conn) {
 	g.mu.Lock()
 	gl := g.loops[l]
 	if gl == nil {
-		gl = &groupLoop{g: g, loop: l, members: make(map[*Conn]struct{})}
+		gl = &groupLoop{g: g, loop: l, members: make(map[*Conn]uint64)}
 		g.loops[l] = gl
 	}
 	if _, ok := gl.members[c]; !ok {
-		gl.members[c] = struct{}{}
+		gl.members[c] = g.seq
 		g.n++
 		c.groups = append(c.groups, g)
 	}
@@ -175,8 +185,9 @@ func (g *Group) Len() int {
 func (g *Group) Broadcast(pm *PreparedMessage) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	g.seq++
 	for l, gl := range g.loops {
-		gl.queue = append(gl.queue, pm)
+		gl.queue = append(gl.queue, queuedBroadcast{pm, g.seq})
 		if gl.posted {
 			continue
 		}
@@ -196,9 +207,11 @@ func (gl *groupLoop) Run() {
 	queue := gl.queue
 	gl.queue, gl.posted = nil, false
 	gl.g.mu.Unlock()
-	for _, pm := range queue {
-		for c := range gl.members {
-			c.SendPrepared(pm)
+	for _, q := range queue {
+		for c, joined := range gl.members {
+			if joined < q.seq {
+				c.SendPrepared(q.pm)
+			}
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"testing"
 	"testing/synctest"
@@ -643,5 +644,34 @@ func TestFrameIsOneWrite(t *testing.T) {
 				t.Fatalf("frames %d, want one of %d bytes", len(f), tt.size)
 			}
 		})
+	}
+}
+
+// TestGroupBroadcastReachesMembersOfItsTime: a broadcast goes to the
+// sessions that were members when Broadcast was called. One added on the
+// same loop after the call, before the loop's task runs, does not get it
+// (a chat that replays its history to a joining session, then adds it,
+// would otherwise show it a message twice).
+func TestGroupBroadcastReachesMembersOfItsTime(t *testing.T) {
+	g := NewGroup()
+	u := &Upgrader{PingInterval: -1}
+	old := newHarness(t, u, deflateParams{}, nil)
+	late := newHarnessOn(t, old.loop, u, deflateParams{}, nil)
+	old.loop.Do(func() {
+		g.Add(old.c)
+		g.Broadcast(NewPreparedMessage(TextMessage, []byte("before")))
+		g.Add(late.c) // the broadcast's task has not run yet
+	})
+	g.Broadcast(NewPreparedMessage(TextMessage, []byte("after")))
+	old.sync()
+	old.sync()
+	var got [2][]string
+	for i, h := range []*harness{old, late} {
+		for _, f := range h.frames() {
+			got[i] = append(got[i], string(f.payload))
+		}
+	}
+	if fmt.Sprint(got[0]) != "[before after]" || fmt.Sprint(got[1]) != "[after]" {
+		t.Fatalf("the member of before got %q, the one added after the first broadcast %q; want [before after] and [after]", got[0], got[1])
 	}
 }
