@@ -79,7 +79,6 @@ type Ctx struct {
 	gone       bool  // the client closed the connection before the answer was written
 	noAnswer   bool  // gone, and failed: nothing to write; the connection closes at its turn
 	timedOut   bool  // frozen by HandlerTimeout, not by the root settling
-	closed     bool  // gone because the connection closed (not only half-closed)
 	reqCtx     context.Context
 	cancel     context.CancelFunc
 	ansCtx     context.Context // see answerScope
@@ -138,7 +137,7 @@ func (c *Ctx) reset() {
 	}
 	c.reqCtx, c.cancel = nil, nil
 	c.endAnswerScope()
-	c.ansCtx, c.closed = nil, false
+	c.ansCtx = nil
 }
 
 // loadRequest copies the request's bytes out of gnet's buffer, which other
@@ -366,7 +365,9 @@ func (c *Ctx) Context() context.Context {
 // a client, as net/http's io.Copy into its ResponseWriter would be.
 func (c *Ctx) answerScope() runtime.Scope {
 	if c.ansCtx == nil {
-		if c.closed || c.written {
+		if c.written {
+			// Answered, or dropped (a closed connection drops its
+			// requests): nothing more to read for it.
 			c.ansCtx = c.l.doneCtx
 		} else {
 			c.ansCtx, c.ansCancel = context.WithCancel(c.l.ctx)

@@ -64,7 +64,7 @@ func (c *Ctx) finishOnLoop(err error) {
 // clientGoneOnLoop runs when the connection closes before c's answer is
 // written: its context is cancelled at once, and what it streams fails.
 func (c *Ctx) clientGoneOnLoop() {
-	c.gone, c.closed = true, true
+	c.gone = true
 	if c.cancel != nil {
 		c.cancel()
 	}
