@@ -5,7 +5,7 @@
 #   offload/nats/examples/bench.sh scale      # 1 vs 2 pinned workers, /cpu req/s
 #   offload/nats/examples/bench.sh roundtrip  # p50 of a 5 ms job: local vs remote
 #   offload/nats/examples/bench.sh kill       # kill -9 a worker under load
-#   offload/nats/examples/bench.sh placement  # local-first vs all-remote, p99
+#   offload/nats/examples/bench.sh placement  # local-first vs round robin, p99
 #   offload/nats/examples/bench.sh all
 #
 # Needs wrk and taskset. DURATION (default 30 s) sets each wrk run; OUT
@@ -29,7 +29,8 @@ go build -o "$BIN/benchserver" ./examples/benchserver
 
 pids=()
 cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	local pid
+	for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
 	wait 2>/dev/null || true
 }
 trap cleanup EXIT
@@ -123,22 +124,25 @@ kill9() {
 }
 
 placement() {
-	echo "== placement: /cpu at 16 connections, p99; two job slots either way"
-	# local first: one local worker, overflow to one remote worker
-	start_nats
-	start_worker 1
-	start_server NATS_URL="$NATS_URL" LOCAL_WORKERS=1
-	wrk -t2 -c16 -d"${DURATION}s" --latency "$URL/cpu" >"$OUT/place-local-first.txt"
-	stop_all
-	# no local preference: both slots remote, NATS picks at random
-	start_nats
-	start_worker 1
-	start_worker 0
-	start_server NATS_URL="$NATS_URL" LOCAL_WORKERS=0
-	wrk -t2 -c16 -d"${DURATION}s" --latency "$URL/cpu" >"$OUT/place-remote.txt"
-	stop_all
-	for f in local-first remote; do
-		echo "$f: $(rps "$OUT/place-$f.txt") req/s, p99 $(awk '$1 == "99%" {print $2}' "$OUT/place-$f.txt")"
+	echo "== placement: one local worker and one remote worker; /cpu at 2 and 16 connections"
+	# Both sides run the same processes: nats-server, one worker, and the
+	# benchserver with one local worker (all unpinned). local-first is
+	# offload's placement (a job runs locally while the local worker is
+	# idle, and goes out otherwise); spread alternates the jobs between
+	# the two (PLACEMENT=spread: round robin, whatever is idle).
+	for c in 2 16; do
+		for mode in local-first spread; do
+			start_nats
+			start_worker ""
+			local place=""
+			[[ $mode == spread ]] && place=spread
+			start_server NATS_URL="$NATS_URL" LOCAL_WORKERS=1 PLACEMENT="$place"
+			wrk -t2 -c"$c" -d"${DURATION}s" --latency "$URL/cpu" >"$OUT/place-$mode-c$c.txt"
+			stop_all
+			echo "$mode, $c connections: $(rps "$OUT/place-$mode-c$c.txt") req/s," \
+				"p50 $(awk '$1 == "50%" {print $2}' "$OUT/place-$mode-c$c.txt")," \
+				"p99 $(awk '$1 == "99%" {print $2}' "$OUT/place-$mode-c$c.txt")"
+		done
 	done
 }
 

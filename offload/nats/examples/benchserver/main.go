@@ -16,6 +16,12 @@
 //	                           then the loops plus 2, unless set
 //	WEFT_LOOPS=n               n event loops (default one per CPU)
 //	LOCAL_FALLBACK=1           run /cpu locally when no worker is reachable
+//	PLACEMENT=spread           /cpu jobs alternate between the local workers
+//	                           and NATS (a pool of each), instead of offload's
+//	                           placement (local while a local worker is idle,
+//	                           overflow out): the round-robin side of the
+//	                           placement comparison (examples/bench.sh
+//	                           placement, docs/offload.md)
 //	CPU_ITERS, CPU_BUF_BYTES   the job's size, as for examples/benchserver
 //	                           (read by whoever runs the job)
 //	OFFLOAD_NICE, OFFLOAD_YIELD_US, OFFLOAD_FASTLANE_US
@@ -34,6 +40,7 @@ import (
 	"os/signal"
 	goruntime "runtime"
 	"strconv"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -66,11 +73,21 @@ type withContext struct {
 
 func (s withContext) Context() context.Context { return s.ctx }
 
-func routes(pool *offload.Pool, job *offload.Job[struct{}, string]) *router.Router {
+// roundRobin hands out its pools in turn; it may be called from any loop.
+type roundRobin struct {
+	pools []*offload.Pool
+	next  atomic.Uint64
+}
+
+func (rr *roundRobin) pool() *offload.Pool {
+	return rr.pools[(rr.next.Add(1)-1)%uint64(len(rr.pools))]
+}
+
+func routes(pools *roundRobin, job *offload.Job[struct{}, string]) *router.Router {
 	r := router.New()
 	r.GET("/cpu", func(c *net.Ctx) net.Result {
 		ctx, cancel := context.WithTimeout(c.Context(), cpuDeadline)
-		digest := offload.Call(withContext{c, ctx}, pool, job, struct{}{}).Finally(c, func(string, error) { cancel() })
+		digest := offload.Call(withContext{c, ctx}, pools.pool(), job, struct{}{}).Finally(c, func(string, error) { cancel() })
 		return runtime.Then(c, digest, func(hex string) net.Result {
 			return c.Text(net.StatusOK, hex)
 		})
@@ -161,7 +178,7 @@ func main() {
 			workers = n
 		}
 	}
-	pool, err := offload.New(offload.Config{
+	cfg := offload.Config{
 		Name:          "cpu",
 		Workers:       workers,
 		Nice:          envInt("OFFLOAD_NICE", 0) % 20,
@@ -169,20 +186,42 @@ func main() {
 		FastLane:      envMicros("OFFLOAD_FASTLANE_US"),
 		Remote:        backend,
 		LocalFallback: os.Getenv("LOCAL_FALLBACK") == "1",
-	})
-	if err != nil {
-		log.Fatal(err)
 	}
 	job, err := cpujob.FromEnv()
 	if err != nil {
 		log.Fatal("benchserver: ", err)
 	}
-	if workers != offload.NoWorkers {
-		// This process is a worker too: jobs that overflow to NATS may
-		// come back to its queue when no other worker is free.
-		if err := backend.Serve(pool, job); err != nil {
+	var pools roundRobin
+	switch placement := os.Getenv("PLACEMENT"); placement {
+	case "":
+		pool, err := offload.New(cfg)
+		if err != nil {
 			log.Fatal(err)
 		}
+		pools.pools = []*offload.Pool{pool}
+		if workers != offload.NoWorkers {
+			// This process is a worker too: jobs that overflow to NATS may
+			// come back to its queue when no other worker is free.
+			if err := backend.Serve(pool, job); err != nil {
+				log.Fatal(err)
+			}
+		}
+	case "spread":
+		if workers == offload.NoWorkers {
+			log.Fatal("benchserver: PLACEMENT=spread needs local workers (LOCAL_WORKERS > 0)")
+		}
+		local, remote := cfg, cfg
+		local.Name, local.Remote = "cpu-local", nil
+		remote.Name, remote.Workers = "cpu-remote", offload.NoWorkers
+		for _, c := range []offload.Config{local, remote} {
+			pool, err := offload.New(c)
+			if err != nil {
+				log.Fatal(err)
+			}
+			pools.pools = append(pools.pools, pool)
+		}
+	default:
+		log.Fatalf("benchserver: PLACEMENT=%q: want spread, or unset", placement)
 	}
 	loops := envInt("WEFT_LOOPS", 0) // 0: net's default, one per CPU
 	if n := dispatchProcs(workers, loops, goruntime.NumCPU(), os.Getenv("GOMAXPROCS")); n > 0 {
@@ -190,13 +229,13 @@ func main() {
 	}
 	srv := &net.Server{
 		Addr:    "127.0.0.1:" + port,
-		Handler: routes(pool, job).Serve,
+		Handler: routes(&pools, job).Serve,
 		Loops:   loops,
-		OnShutdown: []func(context.Context) error{
-			pool.Close,    // no new jobs; the running ones finish
-			backend.Close, // then the connection
-		},
 	}
+	for _, pool := range pools.pools {
+		srv.OnShutdown = append(srv.OnShutdown, pool.Close) // no new jobs; the running ones finish
+	}
+	srv.OnShutdown = append(srv.OnShutdown, backend.Close) // then the connection
 	if err := srv.Start(); err != nil {
 		log.Fatal(err)
 	}
