@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	goruntime "runtime"
 	"slices"
 
 	"go.uber.org/zap"
@@ -319,6 +320,24 @@ func (r *bodyReader) WriteTo(w io.Writer) (int64, error) {
 	}
 }
 
+// askYields is how many times a reader yields its processor (Gosched)
+// waiting for the loop's answer to an ask before it parks on the channel.
+//
+// Why: with the server on one core (GOMAXPROCS=1, or the process pinned),
+// the loop answers an ask in a few microseconds when its goroutine gets the
+// processor, and the reader asks about every 64–256 KiB. A reader that
+// parks at once makes its thread sleep and the loop's thread wake for
+// every chunk, an OS context switch each way, and the client's bytes then
+// wake the loop again from the other core; measured in docs/streaming.md
+// ("Where the pinned upload's time goes"), a 1 GiB upload on one core was
+// bimodal, 505–925 MiB/s, the slow runs in a lockstep of one thread switch
+// per ~50 KiB on both cores. Yielding instead lets the loop's goroutine run
+// on the reader's thread and answer there. The cost is bounded: when the
+// answer takes longer (the client is slower than the handler, or the loop
+// is busy), about askYields × 0.1–0.3 µs of CPU per ask, then the reader
+// parks as before.
+const askYields = 100
+
 // nextOffLoop makes sure r.left holds unread bytes, asking the loop for
 // the next chunk once it is used up, or returns the error that ends the
 // body.
@@ -335,6 +354,10 @@ func (r *bodyReader) nextOffLoop() error {
 			r.err = err
 			return err
 		}
+		if res, ok := r.pollOffLoop(); ok {
+			r.left, r.err = res.b, res.err
+			continue
+		}
 		select {
 		case res := <-r.got:
 			r.left, r.err = res.b, res.err
@@ -345,6 +368,20 @@ func (r *bodyReader) nextOffLoop() error {
 		}
 	}
 	return nil
+}
+
+// pollOffLoop waits for the loop's answer to an ask by yielding the
+// processor up to askYields times, and reports whether it came.
+func (r *bodyReader) pollOffLoop() (chunkResult, bool) {
+	for range askYields {
+		select {
+		case res := <-r.got:
+			return res, true
+		default:
+			goruntime.Gosched()
+		}
+	}
+	return chunkResult{}, false
 }
 
 // askChunk is the task that asks the loop for the reader's next chunk.
