@@ -266,8 +266,9 @@ func (b *bodyIn) readDirectOnLoop() int {
 // next chunk from the loop. Read returns io.EOF at the end, and the body's
 // error if it fails, or ctx's if the request's context ends. The reader is
 // also an io.WriterTo: io.Copy writes each chunk to its destination with no
-// copy into a buffer of its own. Call BodyReader on the loop; use the
-// reader from one goroutine, not the loop.
+// copy into a buffer of its own. A Read waiting for the next chunk first
+// yields its processor a few times (askYields), then blocks. Call
+// BodyReader on the loop; use the reader from one goroutine, not the loop.
 func (c *Ctx) BodyReader() io.Reader {
 	return &bodyReader{c: c, b: c.bodyIn, l: c.l, ctx: c.Context(), got: make(chan chunkResult, 1)}
 }
@@ -323,19 +324,19 @@ func (r *bodyReader) WriteTo(w io.Writer) (int64, error) {
 // askYields is how many times a reader yields its processor (Gosched)
 // waiting for the loop's answer to an ask before it parks on the channel.
 //
-// Why: with the server on one core (GOMAXPROCS=1, or the process pinned),
-// the loop answers an ask in a few microseconds when its goroutine gets the
-// processor, and the reader asks about every 64–256 KiB. A reader that
-// parks at once makes its thread sleep and the loop's thread wake for
-// every chunk, an OS context switch each way, and the client's bytes then
-// wake the loop again from the other core; measured in docs/streaming.md
-// ("Where the pinned upload's time goes"), a 1 GiB upload on one core was
-// bimodal, 505–925 MiB/s, the slow runs in a lockstep of one thread switch
-// per ~50 KiB on both cores. Yielding instead lets the loop's goroutine run
-// on the reader's thread and answer there. The cost is bounded: when the
-// answer takes longer (the client is slower than the handler, or the loop
-// is busy), about askYields × 0.1–0.3 µs of CPU per ask, then the reader
-// parks as before.
+// Why: with the server on one core (the benchmark's pinned protocol, or
+// GOMAXPROCS=1), the loop answers an ask within microseconds once its
+// goroutine has the processor, and a reader asks every 50–250 KiB. A
+// reader that parks at once puts its thread to sleep and has the loop's
+// thread woken for every chunk, an OS thread switch each way. Measured in
+// docs/streaming.md ("Where the pinned upload's time goes"): a pinned
+// 1 GiB upload ran at 608–898 MiB/s, the slow runs in a lockstep of two
+// thread switches per ~50 KiB, with two to three times the context
+// switches of the fast ones. Yielding lets the loop's goroutine run on
+// the reader's thread and answer there. The cost is bounded: when no
+// answer comes that soon (the client is slower than the handler, or the
+// loop is busy), about askYields × 0.1–0.3 µs of CPU per ask, then the
+// reader parks as before.
 const askYields = 100
 
 // nextOffLoop makes sure r.left holds unread bytes, asking the loop for
