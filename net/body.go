@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	goruntime "runtime"
 	"slices"
 
 	"go.uber.org/zap"
@@ -265,8 +266,9 @@ func (b *bodyIn) readDirectOnLoop() int {
 // next chunk from the loop. Read returns io.EOF at the end, and the body's
 // error if it fails, or ctx's if the request's context ends. The reader is
 // also an io.WriterTo: io.Copy writes each chunk to its destination with no
-// copy into a buffer of its own. Call BodyReader on the loop; use the
-// reader from one goroutine, not the loop.
+// copy into a buffer of its own. A Read waiting for the next chunk first
+// yields its processor a few times (askYields), then blocks. Call
+// BodyReader on the loop; use the reader from one goroutine, not the loop.
 func (c *Ctx) BodyReader() io.Reader {
 	return &bodyReader{c: c, b: c.bodyIn, l: c.l, ctx: c.Context(), got: make(chan chunkResult, 1)}
 }
@@ -319,6 +321,24 @@ func (r *bodyReader) WriteTo(w io.Writer) (int64, error) {
 	}
 }
 
+// askYields is how many times a reader yields its processor (Gosched)
+// waiting for the loop's answer to an ask before it parks on the channel.
+//
+// Why: with the server on one core (the benchmark's pinned protocol, or
+// GOMAXPROCS=1), the loop answers an ask within microseconds once its
+// goroutine has the processor, and a reader asks every 50–250 KiB. A
+// reader that parks at once puts its thread to sleep and has the loop's
+// thread woken for every chunk, an OS thread switch each way. Measured in
+// docs/streaming.md ("Where the pinned upload's time goes"): a pinned
+// 1 GiB upload ran at 608–898 MiB/s, the slow runs in a lockstep of two
+// thread switches per ~50 KiB, with two to three times the context
+// switches of the fast ones. Yielding lets the loop's goroutine run on
+// the reader's thread and answer there. The cost is bounded: when no
+// answer comes that soon (the client is slower than the handler, or the
+// loop is busy), about askYields × 0.1–0.3 µs of CPU per ask, then the
+// reader parks as before.
+const askYields = 100
+
 // nextOffLoop makes sure r.left holds unread bytes, asking the loop for
 // the next chunk once it is used up, or returns the error that ends the
 // body.
@@ -335,6 +355,10 @@ func (r *bodyReader) nextOffLoop() error {
 			r.err = err
 			return err
 		}
+		if res, ok := r.pollOffLoop(); ok {
+			r.left, r.err = res.b, res.err
+			continue
+		}
 		select {
 		case res := <-r.got:
 			r.left, r.err = res.b, res.err
@@ -345,6 +369,20 @@ func (r *bodyReader) nextOffLoop() error {
 		}
 	}
 	return nil
+}
+
+// pollOffLoop waits for the loop's answer to an ask by yielding the
+// processor up to askYields times, and reports whether it came.
+func (r *bodyReader) pollOffLoop() (chunkResult, bool) {
+	for range askYields {
+		select {
+		case res := <-r.got:
+			return res, true
+		default:
+			goruntime.Gosched()
+		}
+	}
+	return chunkResult{}, false
 }
 
 // askChunk is the task that asks the loop for the reader's next chunk.
