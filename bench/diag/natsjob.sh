@@ -11,7 +11,12 @@
 # softirq from /proc/stat and nats-server's /varz (messages), and prints,
 # per job: CPU µs and time slices (wake-ups) per process, softirq µs,
 # NATS messages in. Extra environment (e.g. GOMAXPROCS=2) goes to the
-# benchserver with SERVER_ENV, to the workers with WORKER_ENV.
+# benchserver with SERVER_ENV, to the workers with WORKER_ENV. PERF=file
+# also records 1.5 s of sched_waking with stacks on every CPU (who woke
+# whom; needs perf), or with PERF_PROF=1 a 2,000 Hz CPU profile of the
+# benchserver; DEBUG=1 prints each thread's run time at both ends.
+# docs/offload.md, "Past one machine", "Figures" (sessions 5 and 7), has
+# what it showed.
 #
 #	diag/natsjob.sh bin/weft-benchserver-nats-base bin/weft-worker-base
 #	diag/natsjob.sh bin/weft-benchserver-nats bin/weft-worker
@@ -70,7 +75,11 @@ si1=$(softirq)
 m1=$(msgs)
 t1=$(date +%s%N)
 if [[ -n ${PERF:-} ]]; then # PERF=file: 1.5 s of sched_waking, every CPU, with stacks
-	perf record -q -e sched:sched_waking -g -a -o "$PERF" -- sleep 1.5 >/dev/null 2>&1
+	if [[ ${PERF_PROF:-} ]]; then # PERF_PROF=1: a CPU profile of the benchserver instead
+		perf record -q -F 2000 -g -p "$spid" -o "$PERF" -- sleep 1.5 >/dev/null 2>&1
+	else
+		perf record -q -e sched:sched_waking -g -a -o "$PERF" -- sleep 1.5 >/dev/null 2>&1
+	fi
 	echo "pids: benchserver $spid nats-server $npid workers $w1 $w2 wrk $wpid" >"$PERF.pids"
 fi
 wait "$wpid"
