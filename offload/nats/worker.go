@@ -58,6 +58,13 @@ func (w *workerState) init() {
 // once the subscriptions are in place; they last
 // until Close. Call it once per Backend, at start-up. Safe for concurrent
 // use.
+//
+// In a process that only serves (no event loops), give p YieldEvery: -1:
+// its jobs then never yield the processor for a loop that is not there,
+// and this client's goroutines run once per several jobs (at Go's
+// preemption, or when p's queue empties) instead of after each, so NATS
+// and the callers wake once for several answers. See docs/offload.md,
+// "Past one machine".
 func (b *Backend) Serve(p *offload.Pool, jobs ...offload.Handler) error {
 	w := &b.worker
 	w.mu.Lock()

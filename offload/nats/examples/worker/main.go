@@ -6,7 +6,10 @@
 //
 // NATS_URL is required. WORKERS is how many jobs run at once (default one
 // per CPU); CPU_ITERS, CPU_BUF_BYTES and CPU_CHECK_EVERY size the job as
-// for examples/benchserver. It prints "ready" once it takes jobs, and on
+// for examples/benchserver. OFFLOAD_NICE is its pool's Config.Nice
+// (negative: jobs on ordinary goroutines) and OFFLOAD_YIELD_US its
+// YieldEvery in µs: by default it never yields (see poolConfig). It
+// prints "ready" once it takes jobs, and on
 // SIGTERM or SIGINT stops taking them, finishes the running ones (5 s at
 // most) and exits.
 package main
@@ -17,6 +20,7 @@ import (
 	"log"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -24,6 +28,38 @@ import (
 	weftnats "github.com/weftgo/weft/offload/nats"
 	"github.com/weftgo/weft/offload/nats/internal/cpujob"
 )
+
+// poolConfig is the worker's pool: workers jobs at once (0: one per CPU),
+// nice and yieldUS as the environment gives them (OFFLOAD_NICE,
+// OFFLOAD_YIELD_US; "" for the default).
+//
+// Unlike a service's pool, a worker's never yields by default
+// (YieldEvery -1): the yield lets a waiting event loop run, and a worker
+// has none. While jobs queue here, the NATS client's goroutines then run
+// at Go's preemption (every 10 ms) or when the queue empties, not after
+// each job: each of their turns reads several jobs and sends several
+// answers, and NATS, the service and this process wake once for all of
+// them (docs/offload.md, "Past one machine", "Figures": half the NATS
+// server's CPU per job). A job's answer waits meanwhile, at most the
+// 10 ms or the job after it, only while others queue behind it.
+func poolConfig(workers int, nice, yieldUS string) (offload.Config, error) {
+	cfg := offload.Config{Name: "worker", Workers: workers, YieldEvery: -1}
+	if nice != "" {
+		n, err := strconv.Atoi(nice)
+		if err != nil || n > 19 {
+			return cfg, fmt.Errorf("OFFLOAD_NICE=%q: want an integer up to 19 (0: the default, negative: none)", nice)
+		}
+		cfg.Nice = n
+	}
+	if yieldUS != "" {
+		n, err := strconv.Atoi(yieldUS)
+		if err != nil || n == 0 {
+			return cfg, fmt.Errorf("OFFLOAD_YIELD_US=%q: want microseconds (negative: never, the default)", yieldUS)
+		}
+		cfg.YieldEvery = time.Duration(n) * time.Microsecond
+	}
+	return cfg, nil
+}
 
 func main() {
 	url := os.Getenv("NATS_URL")
@@ -42,7 +78,11 @@ func main() {
 	if err != nil {
 		log.Fatal("worker: ", err)
 	}
-	pool, err := offload.New(offload.Config{Name: "worker", Workers: workers})
+	cfg, err := poolConfig(workers, os.Getenv("OFFLOAD_NICE"), os.Getenv("OFFLOAD_YIELD_US"))
+	if err != nil {
+		log.Fatal("worker: ", err)
+	}
+	pool, err := offload.New(cfg)
 	if err != nil {
 		log.Fatal(err)
 	}
