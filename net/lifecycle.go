@@ -52,6 +52,7 @@ func (c *Ctx) finishOnLoop(err error) {
 		}
 		// Nothing of it was sent: answer the error instead.
 		s.aborted = true
+		s.dropEncoderOnLoop()
 		s.rejectWaitersOnLoop(err)
 		c.stream = nil
 	}
@@ -71,6 +72,7 @@ func (c *Ctx) clientGoneOnLoop() {
 	c.endAnswerScope()
 	if s := c.stream; s != nil && !s.done {
 		s.aborted = true
+		s.dropEncoderOnLoop()
 		s.pending = s.pending[:0]
 		s.rejectWaitersOnLoop(ErrClientGone)
 	}

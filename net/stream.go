@@ -417,10 +417,7 @@ func (s *Stream) Abort(err error) Result {
 	}
 	s.aborted = true
 	s.c.endAnswerScope() // a SendReader's read in flight ends
-	if s.enc != nil {
-		_ = s.enc.Close() // releases it; what it writes is dropped below
-		s.enc = nil
-	}
+	s.dropEncoderOnLoop()
 	s.pending = s.pending[:0]
 	s.rejectWaitersOnLoop(err)
 	if cn := s.cn; cn != nil && !cn.closedNow() {
@@ -429,6 +426,16 @@ func (s *Stream) Abort(err error) Result {
 		cn.markOnLoop(evSettled)
 	}
 	return Fail(err)
+}
+
+// dropEncoderOnLoop closes the encoder installed by OnStream, if any, once
+// the stream is aborted (its sink drops what the encoder still writes): a
+// pooled encoder goes back to its pool however the stream ends.
+func (s *Stream) dropEncoderOnLoop() {
+	if enc := s.enc; enc != nil {
+		s.enc = nil
+		_ = enc.Close()
+	}
 }
 
 // appendOnLoop appends what the stream has for the connection to out, and
