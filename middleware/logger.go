@@ -62,9 +62,12 @@ type LoggerConfig struct {
 //	status           the response status; for a failed Result, the status
 //	                 the server answers it with (net.ResultStatus: the
 //	                 503 HandlerTimeout already sent, else net.StatusOf)
-//	bytes            the response body's length; absent for a failed
-//	                 Result, whose body the server's ErrorHandler writes
-//	                 after every middleware has run
+//	bytes            the response body's length (net.Ctx.ResponseBodyLen:
+//	                 for a streamed response, the body bytes sent, after
+//	                 Compress's coding); absent for a failed Result, whose
+//	                 body the server's ErrorHandler writes after every
+//	                 middleware has run, unless the stream was cut short
+//	                 (aborted): then what was sent before the cut
 //	error            the error of a failed Result
 //	aborted          true for a streamed response cut short (Stream.Abort,
 //	                 a failed SendReader): the client got less than a
@@ -247,12 +250,17 @@ func (st *logger) done(c *net.Ctx, start time.Time, err error) {
 	if r := c.Route(); r != "" {
 		fs = append(fs, zap.String("route", r))
 	}
+	aborted := c.Aborted()
 	if err == nil {
-		fs = append(fs, zap.Int("status", c.StatusCode()), zap.Int("bytes", len(c.ResponseBody())))
+		fs = append(fs, zap.Int("status", c.StatusCode()), zap.Int64("bytes", c.ResponseBodyLen()))
 	} else {
 		fs = append(fs, zap.Int("status", net.ResultStatus(c, err)), zap.Error(err))
+		if aborted {
+			// What the client got before the cut.
+			fs = append(fs, zap.Int64("bytes", c.ResponseBodyLen()))
+		}
 	}
-	if c.Aborted() {
+	if aborted {
 		// A streamed response cut short: the client got less than a
 		// whole body, whatever the Result says.
 		fs = append(fs, zap.Bool("aborted", true))

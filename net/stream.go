@@ -26,6 +26,7 @@ type Stream struct {
 	length  int64 // Content-Length framing, -1 if chunked
 	want    int64 // the body's declared length, before any encoding; -1: none
 	written int64 // body bytes taken
+	sent    int64 // body bytes framed for the client, after the encoder
 
 	headSent bool   // the head went to the connection
 	pending  []byte // framed bytes not yet given to the connection
@@ -171,6 +172,19 @@ func (c *Ctx) SetContentLength(n int64) {
 	}
 }
 
+// ResponseBodyLen returns the length of the response body: that of
+// ResponseBody for a whole response; for a streamed one (Stream, SSE,
+// SendReader, SendFile), the body bytes sent so far, after any content
+// coding installed by OnStream (Compress) and without chunk framing (0 for
+// a HEAD; an aborted stream's count may include its last bytes, dropped by
+// the abort). Access logs use it. Loop-only.
+func (c *Ctx) ResponseBodyLen() int64 {
+	if s := c.stream; s != nil {
+		return s.sent
+	}
+	return int64(len(c.resBody))
+}
+
 // Aborted reports whether the response was cut short: a streamed response
 // that failed or was aborted after its head was sent, so that the
 // connection was closed. Access logs use it. Loop-only.
@@ -206,6 +220,7 @@ func (s *Stream) Write(p []byte) runtime.Future[struct{}] {
 // with p, with its head; otherwise into pending, for the next pass. p is
 // not kept.
 func (s *Stream) bodyOnLoop(p []byte) {
+	s.sent += int64(len(p))
 	if s.directOnLoop() || s.startsOnLoop(len(p)) {
 		s.writeDirectOnLoop(p)
 		return
