@@ -203,6 +203,9 @@ type connRare struct {
 	discardDec   http1.ChunkDecoder
 	discardLimit int64
 	discarded    int
+	// reset: the connection ends with a reset, not a FIN (linger.go's
+	// resetOnCloseOnLoop).
+	reset bool
 }
 
 // rareOnLoop returns the connection's rare state, made on first use.
@@ -374,6 +377,9 @@ func (cn *conn) serviceOnLoop() bool {
 		}
 	}
 	if cn.doneOnLoop() {
+		if cn.rare != nil && cn.rare.reset {
+			return cn.resetReadyOnLoop()
+		}
 		return !cn.lingerOnLoop(now)
 	}
 	switch {
@@ -730,6 +736,9 @@ func (cn *conn) writeOnLoop() {
 				// abort) are sent: gnet's close drops what is still in
 				// its buffer. The client sees the body end early.
 				wroteLast = true
+				if c.stream.closeDelimitedOnLoop() {
+					cn.resetOnCloseOnLoop()
+				}
 				break
 			}
 			var finished bool

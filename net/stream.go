@@ -453,6 +453,13 @@ func (s *Stream) dropEncoderOnLoop() {
 	}
 }
 
+// closeDelimitedOnLoop reports whether the stream's body ends with the
+// connection (HTTP/1.0 without a length) and has started: the only thing
+// that tells its client a cut from the end is how the connection ends.
+func (s *Stream) closeDelimitedOnLoop() bool {
+	return s.headSent && !s.chunked && s.length < 0 && !s.head && bodyAllowed(s.status)
+}
+
 // appendOnLoop appends what the stream has for the connection to out, and
 // reports whether the stream is finished (its last byte given). What
 // pending holds past maxKeptOut (a stream pipelined behind another, which
