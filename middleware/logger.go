@@ -68,7 +68,9 @@ type LoggerConfig struct {
 //	                 body the server's ErrorHandler writes after every
 //	                 middleware has run, unless the stream was cut short
 //	                 (aborted): then what was sent before the cut
-//	error            the error of a failed Result
+//	error            the error of a failed Result (or of a stream
+//	                 aborted before its head, which the server answers
+//	                 as a failure: net.Ctx.StreamAbortError)
 //	aborted          true for a streamed response cut short (Stream.Abort,
 //	                 a failed SendReader): the client got less than a
 //	                 whole body (net.Ctx.Aborted)
@@ -227,6 +229,11 @@ func splitTime(c *net.Ctx, start time.Time) timeSplit {
 // done records a request whose Result has settled with err, before the
 // response is final.
 func (st *logger) done(c *net.Ctx, start time.Time, err error) {
+	if err == nil {
+		// A stream aborted before its head: the server answers the
+		// abort as a failure, whatever the Result.
+		err = c.StreamAbortError()
+	}
 	s := splitTime(c, start)
 	if st.timing && err == nil {
 		c.AddHeader("Server-Timing", s.serverTiming())

@@ -41,6 +41,13 @@ func (c *Ctx) finishOnLoop(err error) {
 	if c.frozen {
 		return
 	}
+	if err == nil {
+		// A stream aborted before its head, by a handler that went on
+		// to succeed: nothing of it was sent, so the abort is answered
+		// (a 500), as Abort's failed Result would be, not left to a
+		// close without an answer.
+		err = c.abortedUnsentOnLoop()
+	}
 	if s := c.stream; s != nil {
 		if err == nil || s.headSent || c.gone {
 			s.finishOnLoop(err)

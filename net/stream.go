@@ -33,7 +33,8 @@ type Stream struct {
 	ending   bool   // End called: the terminator is to be written
 	done     bool   // everything, terminator included, went to the connection
 	aborted  bool
-	events   bool // Server-Sent Events: ended when the server drains
+	err      error // Abort's error
+	events   bool  // Server-Sent Events: ended when the server drains
 
 	waiters []runtime.Promise[struct{}]
 
@@ -184,6 +185,24 @@ func (c *Ctx) ResponseBodyLen() int64 {
 	}
 	return int64(len(c.resBody))
 }
+
+// abortedUnsentOnLoop returns the error a stream of c was aborted with
+// before its head was sent (Stream.Abort), or nil: the server answers it
+// as a failed Result, even one that succeeded. Not for a request whose
+// client left or whose answer was dropped: nothing is answered there.
+func (c *Ctx) abortedUnsentOnLoop() error {
+	if s := c.stream; s != nil && s.aborted && !s.headSent && !c.gone && !c.written {
+		return s.err
+	}
+	return nil
+}
+
+// StreamAbortError returns the error of a streamed response aborted
+// (Stream.Abort) before its head was sent, by a handler whose Result then
+// succeeded: the server answers that Result as failed with this error (a
+// 500 unless the error carries a status), since nothing of the stream was
+// sent. nil otherwise. Access logs use it. Loop-only.
+func (c *Ctx) StreamAbortError() error { return c.abortedUnsentOnLoop() }
 
 // Aborted reports whether the response was cut short: a streamed response
 // that failed or was aborted after its head was sent, so that the
@@ -416,11 +435,11 @@ func (s *Stream) End() Result {
 // Abort ends the response by closing the connection, so that the client
 // cannot take a cut body for a complete one; err says why, and the Result
 // fails with it (nil: ErrStreamClosed). If the head has not been sent
-// yet, nothing of the stream is: when the handler returns that failed
-// Result, the error handler answers it as any failure (a 500 for
+// yet, nothing of the stream is: when the handler's Result settles, the
+// error handler answers the abort's error as any failure (a 500 for
 // ErrStreamLength, which is how a short Content-Length stream ended before
-// its first pass is answered); otherwise the connection closes without a
-// response. The head goes out at the connection's next pass (the end of
+// its first pass is answered), even if that Result succeeded; otherwise
+// the connection closes without a response. The head goes out at the connection's next pass (the end of
 // the handler's call, if the stream is the oldest response), or sooner,
 // with the first 16 KiB of body written. Loop-only.
 func (s *Stream) Abort(err error) Result {
@@ -430,7 +449,7 @@ func (s *Stream) Abort(err error) Result {
 	if s.aborted || (s.ending && s.done) {
 		return Fail(err)
 	}
-	s.aborted = true
+	s.aborted, s.err = true, err
 	s.c.endAnswerScope() // a SendReader's read in flight ends
 	s.dropEncoderOnLoop()
 	s.pending = s.pending[:0]
