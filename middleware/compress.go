@@ -106,21 +106,23 @@ func defaultCompressTypes() []string {
 // Compress panics on an invalid config. The middleware runs on the loop
 // and is safe for concurrent use by every loop.
 func Compress(cfg CompressConfig) net.Middleware {
-	m := newCompressor(cfg)
-	return func(next net.Handler) net.Handler {
-		return func(c *net.Ctx) net.Result {
-			c.OnStream(m.streamHook) // streamed bodies are encoded as they go
-			res := next(c)
-			if res.Ready() {
-				if _, err := res.Get(); err != nil {
-					return res
-				}
-				return m.compressOnLoop(c)
+	return newCompressor(cfg).middleware
+}
+
+// middleware is Compress's net.Middleware.
+func (m *compressor) middleware(next net.Handler) net.Handler {
+	return func(c *net.Ctx) net.Result {
+		c.OnStream(m.streamHook) // streamed bodies are encoded as they go
+		res := next(c)
+		if res.Ready() {
+			if _, err := res.Get(); err != nil {
+				return res
 			}
-			return runtime.Then(c, res, func(struct{}) net.Result {
-				return m.compressOnLoop(c)
-			})
+			return m.compressOnLoop(c)
 		}
+		return runtime.Then(c, res, func(struct{}) net.Result {
+			return m.compressOnLoop(c)
+		})
 	}
 }
 
@@ -247,6 +249,7 @@ func (m *compressor) onStream(c *net.Ctx, w io.Writer) net.StreamEncoder {
 	m.setEncodedOnLoop(c, cd, nil)
 	e := m.streamers[cd].Get().(*streamingEncoder)
 	e.w.Reset(w)
+	e.open = true
 	return e
 }
 
@@ -259,13 +262,19 @@ type streamingEncoder struct {
 		Reset(io.Writer)
 	}
 	pool *sync.Pool
+	open bool // handed out by onStream, not yet closed
 }
 
 func (e *streamingEncoder) Write(p []byte) (int, error) { return e.w.Write(p) }
 func (e *streamingEncoder) Flush() error                { return e.w.Flush() }
 
-// Close ends the coding and puts the codec back in its pool.
+// Close ends the coding and puts the codec back in its pool. Closing it
+// again does nothing: a second Put would hand one codec to two streams.
 func (e *streamingEncoder) Close() error {
+	if !e.open {
+		return nil
+	}
+	e.open = false
 	err := e.w.Close()
 	e.w.Reset(io.Discard) // forget the stream
 	e.pool.Put(e)

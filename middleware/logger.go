@@ -62,10 +62,15 @@ type LoggerConfig struct {
 //	status           the response status; for a failed Result, the status
 //	                 the server answers it with (net.ResultStatus: the
 //	                 503 HandlerTimeout already sent, else net.StatusOf)
-//	bytes            the response body's length; absent for a failed
-//	                 Result, whose body the server's ErrorHandler writes
-//	                 after every middleware has run
-//	error            the error of a failed Result
+//	bytes            the response body's length (net.Ctx.ResponseBodyLen:
+//	                 for a streamed response, the body bytes sent, after
+//	                 Compress's coding); absent for a failed Result, whose
+//	                 body the server's ErrorHandler writes after every
+//	                 middleware has run, unless the stream was cut short
+//	                 (aborted): then what was sent before the cut
+//	error            the error of a failed Result (or of a stream
+//	                 aborted before its head, which the server answers
+//	                 as a failure: net.Ctx.StreamAbortError)
 //	aborted          true for a streamed response cut short (Stream.Abort,
 //	                 a failed SendReader): the client got less than a
 //	                 whole body (net.Ctx.Aborted)
@@ -224,6 +229,11 @@ func splitTime(c *net.Ctx, start time.Time) timeSplit {
 // done records a request whose Result has settled with err, before the
 // response is final.
 func (st *logger) done(c *net.Ctx, start time.Time, err error) {
+	if err == nil {
+		// A stream aborted before its head: the server answers the
+		// abort as a failure, whatever the Result.
+		err = c.StreamAbortError()
+	}
 	s := splitTime(c, start)
 	if st.timing && err == nil {
 		c.AddHeader("Server-Timing", s.serverTiming())
@@ -247,12 +257,17 @@ func (st *logger) done(c *net.Ctx, start time.Time, err error) {
 	if r := c.Route(); r != "" {
 		fs = append(fs, zap.String("route", r))
 	}
+	aborted := c.Aborted()
 	if err == nil {
-		fs = append(fs, zap.Int("status", c.StatusCode()), zap.Int("bytes", len(c.ResponseBody())))
+		fs = append(fs, zap.Int("status", c.StatusCode()), zap.Int64("bytes", c.ResponseBodyLen()))
 	} else {
 		fs = append(fs, zap.Int("status", net.ResultStatus(c, err)), zap.Error(err))
+		if aborted {
+			// What the client got before the cut.
+			fs = append(fs, zap.Int64("bytes", c.ResponseBodyLen()))
+		}
 	}
-	if c.Aborted() {
+	if aborted {
 		// A streamed response cut short: the client got less than a
 		// whole body, whatever the Result says.
 		fs = append(fs, zap.Bool("aborted", true))

@@ -203,6 +203,9 @@ type connRare struct {
 	discardDec   http1.ChunkDecoder
 	discardLimit int64
 	discarded    int
+	// reset: the connection ends with a reset, not a FIN (linger.go's
+	// resetOnCloseOnLoop).
+	reset bool
 }
 
 // rareOnLoop returns the connection's rare state, made on first use.
@@ -374,6 +377,9 @@ func (cn *conn) serviceOnLoop() bool {
 		}
 	}
 	if cn.doneOnLoop() {
+		if cn.rare != nil && cn.rare.reset {
+			return cn.resetReadyOnLoop()
+		}
 		return !cn.lingerOnLoop(now)
 	}
 	switch {
@@ -730,6 +736,9 @@ func (cn *conn) writeOnLoop() {
 				// abort) are sent: gnet's close drops what is still in
 				// its buffer. The client sees the body end early.
 				wroteLast = true
+				if c.stream.closeDelimitedOnLoop() {
+					cn.resetOnCloseOnLoop()
+				}
 				break
 			}
 			var finished bool
@@ -905,20 +914,36 @@ func (cn *conn) noteOutputOnLoop(now int64) {
 // while the kernel's send buffer drains all along. So the bytes the client
 // has acknowledged (TCP_INFO's tcpi_bytes_acked) are compared with the
 // previous sweep's; more is progress. The clock restarts at the sweep that
-// sees it: late by up to a sweep, never early.
+// sees it: late by up to a sweep, never early. A MemServer's connection
+// counts the bytes its client has read instead (takenCounter).
 func (cn *conn) noteAckedOnLoop(now int64) {
-	if cn.writeStart == 0 || cn.l.epfd < 0 {
-		return // nothing waits, or not a socket (a TestConn's, a MemServer's)
+	if cn.writeStart == 0 {
+		return // nothing waits
 	}
-	info, err := unix.GetsockoptTCPInfo(cn.gc.Fd(), unix.IPPROTO_TCP, unix.TCP_INFO)
-	if err != nil {
-		return
+	var acked int64
+	if tc, ok := cn.gc.(takenCounter); ok {
+		acked = tc.bytesTakenOnLoop()
+	} else if cn.l.epfd < 0 {
+		return // not a socket (a TestConn's)
+	} else {
+		info, err := unix.GetsockoptTCPInfo(cn.gc.Fd(), unix.IPPROTO_TCP, unix.TCP_INFO)
+		if err != nil {
+			return
+		}
+		acked = int64(info.Bytes_acked)
 	}
-	acked, r := int64(info.Bytes_acked), cn.rare // made when writeStart was set
+	r := cn.rare // made when writeStart was set
 	if r.ackedAt >= 0 && acked > r.ackedAt {
 		cn.writeStart = now
 	}
 	r.ackedAt = acked
+}
+
+// takenCounter is what a connection that is not a socket offers in place
+// of TCP_INFO's acknowledged bytes (a MemServer's memPipe): the bytes its
+// client has read so far.
+type takenCounter interface {
+	bytesTakenOnLoop() int64
 }
 
 // releaseWritersOnLoop resolves the futures of writers (a stream, an

@@ -141,9 +141,14 @@ func publicMessage(err error, status int) string {
 // answered 503, and the handler then failed with its cancelled context);
 // StatusClientClosedRequest (499) if the client left before the answer
 // (the failure is then most likely the cancelled context, and nothing was
-// sent); StatusOf(err) otherwise, as DefaultErrorHandler answers it.
-// Loop-only.
+// sent); StatusOf(err) otherwise, as DefaultErrorHandler answers it. A
+// Result that succeeded after its stream was aborted before the stream's
+// head was sent counts as failed with the abort's error (the server
+// answers it so: see Stream.Abort). Loop-only.
 func ResultStatus(c *Ctx, err error) int {
+	if err == nil && !c.frozen {
+		err = c.abortedUnsentOnLoop()
+	}
 	if err == nil || c.frozen {
 		return c.status
 	}

@@ -41,6 +41,13 @@ func (c *Ctx) finishOnLoop(err error) {
 	if c.frozen {
 		return
 	}
+	if err == nil {
+		// A stream aborted before its head, by a handler that went on
+		// to succeed: nothing of it was sent, so the abort is answered
+		// (a 500), as Abort's failed Result would be, not left to a
+		// close without an answer.
+		err = c.abortedUnsentOnLoop()
+	}
 	if s := c.stream; s != nil {
 		if err == nil || s.headSent || c.gone {
 			s.finishOnLoop(err)
@@ -52,6 +59,7 @@ func (c *Ctx) finishOnLoop(err error) {
 		}
 		// Nothing of it was sent: answer the error instead.
 		s.aborted = true
+		s.dropEncoderOnLoop()
 		s.rejectWaitersOnLoop(err)
 		c.stream = nil
 	}
@@ -71,6 +79,7 @@ func (c *Ctx) clientGoneOnLoop() {
 	c.endAnswerScope()
 	if s := c.stream; s != nil && !s.done {
 		s.aborted = true
+		s.dropEncoderOnLoop()
 		s.pending = s.pending[:0]
 		s.rejectWaitersOnLoop(ErrClientGone)
 	}

@@ -35,7 +35,7 @@ const (
 // FIN; or not a socket weft can shut down; or the client already sent its
 // FIN, so nothing more comes).
 func (cn *conn) lingerOnLoop(now int64) bool {
-	if cn.phase != phaseClosing || cn.peerDone || cn.l.epfd < 0 || cn.closedNow() {
+	if cn.phase != phaseClosing || cn.peerDone || cn.l.epfd < 0 || cn.closedNow() || (cn.rare != nil && cn.rare.reset) {
 		return false
 	}
 	fd := cn.gc.Fd()
@@ -74,4 +74,34 @@ func (cn *conn) lingerDiscardOnLoop() bool {
 		cn.rareOnLoop().lingered += n
 	}
 	return cn.rare != nil && cn.rare.lingered > lingerBytes
+}
+
+// Abortive close. A streamed body that ends with the connection (HTTP/1.0
+// without a length: closeDelimitedOnLoop) has no framing that a cut could
+// break: if it is aborted, a FIN would tell the client the body is
+// complete. Such a connection ends with a reset instead (SO_LINGER 0),
+// which the client's read reports as an error (ECONNRESET). The reset
+// waits until the client has acknowledged every byte written before it
+// (SIOCOUTQ is 0; a reset drops the send queue, which may still hold the
+// answers pipelined ahead of the stream and the bytes it wrote before the
+// abort): the sweep looks again every tick, within IdleTimeout; a close
+// for another reason (WriteTimeout) resets at once.
+
+// resetOnCloseOnLoop makes the connection's close a reset. Not for a
+// connection that is not a socket (a TestConn's, a MemServer's), which
+// cannot reset.
+func (cn *conn) resetOnCloseOnLoop() {
+	if cn.l.epfd < 0 || cn.closedNow() {
+		return
+	}
+	if unix.SetsockoptLinger(cn.gc.Fd(), unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0}) == nil {
+		cn.rareOnLoop().reset = true
+	}
+}
+
+// resetReadyOnLoop reports whether a connection that is to end with a
+// reset may close now: the client has acknowledged everything written.
+func (cn *conn) resetReadyOnLoop() bool {
+	n, err := unix.IoctlGetInt(cn.gc.Fd(), unix.SIOCOUTQ)
+	return err != nil || n == 0
 }

@@ -193,6 +193,7 @@ type memPipe struct {
 	mu       sync.Mutex
 	pending  []byte // written by the client, not yet taken by the loop
 	out      []byte // written by the server, not yet read by the client
+	taken    int64  // bytes the client has read, all told (bytesTakenOnLoop)
 	drainAt  int    // the client's reads post memDrained once out is down to this; -1: none wanted
 	queued   bool   // a memTraffic task is queued
 	cliGone  bool
@@ -343,6 +344,16 @@ func (p *memPipe) OutboundBuffered() int {
 	return len(p.out)
 }
 
+// bytesTakenOnLoop returns the bytes the client has read so far: a
+// MemServer's stand-in for the bytes a socket's client acknowledged
+// (noteAckedOnLoop), since out, unlike a socket's send buffer, takes all
+// that is written, so its size alone hides a steady slow reader.
+func (p *memPipe) bytesTakenOnLoop() int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.taken
+}
+
 func (p *memPipe) RemoteAddr() stdnet.Addr   { return p.remote }
 func (p *memPipe) LocalAddr() stdnet.Addr    { return memAddr{} }
 func (p *memPipe) Context() any              { return p.ctx }
@@ -359,6 +370,7 @@ func (c *memClient) Read(b []byte) (int, error) {
 		if len(p.out) > 0 {
 			n := copy(b, p.out)
 			p.out = p.out[n:]
+			p.taken += int64(n)
 			if len(p.out) == 0 {
 				p.out = nil
 			}

@@ -26,13 +26,15 @@ type Stream struct {
 	length  int64 // Content-Length framing, -1 if chunked
 	want    int64 // the body's declared length, before any encoding; -1: none
 	written int64 // body bytes taken
+	sent    int64 // body bytes framed for the client, after the encoder
 
 	headSent bool   // the head went to the connection
 	pending  []byte // framed bytes not yet given to the connection
 	ending   bool   // End called: the terminator is to be written
 	done     bool   // everything, terminator included, went to the connection
 	aborted  bool
-	events   bool // Server-Sent Events: ended when the server drains
+	err      error // Abort's error
+	events   bool  // Server-Sent Events: ended when the server drains
 
 	waiters []runtime.Promise[struct{}]
 
@@ -171,6 +173,37 @@ func (c *Ctx) SetContentLength(n int64) {
 	}
 }
 
+// ResponseBodyLen returns the length of the response body: that of
+// ResponseBody for a whole response; for a streamed one (Stream, SSE,
+// SendReader, SendFile), the body bytes sent so far, after any content
+// coding installed by OnStream (Compress) and without chunk framing (0 for
+// a HEAD; an aborted stream's count may include its last bytes, dropped by
+// the abort). Access logs use it. Loop-only.
+func (c *Ctx) ResponseBodyLen() int64 {
+	if s := c.stream; s != nil {
+		return s.sent
+	}
+	return int64(len(c.resBody))
+}
+
+// abortedUnsentOnLoop returns the error a stream of c was aborted with
+// before its head was sent (Stream.Abort), or nil: the server answers it
+// as a failed Result, even one that succeeded. Not for a request whose
+// client left or whose answer was dropped: nothing is answered there.
+func (c *Ctx) abortedUnsentOnLoop() error {
+	if s := c.stream; s != nil && s.aborted && !s.headSent && !c.gone && !c.written {
+		return s.err
+	}
+	return nil
+}
+
+// StreamAbortError returns the error of a streamed response aborted
+// (Stream.Abort) before its head was sent, by a handler whose Result then
+// succeeded: the server answers that Result as failed with this error (a
+// 500 unless the error carries a status), since nothing of the stream was
+// sent. nil otherwise. Access logs use it. Loop-only.
+func (c *Ctx) StreamAbortError() error { return c.abortedUnsentOnLoop() }
+
 // Aborted reports whether the response was cut short: a streamed response
 // that failed or was aborted after its head was sent, so that the
 // connection was closed. Access logs use it. Loop-only.
@@ -206,6 +239,7 @@ func (s *Stream) Write(p []byte) runtime.Future[struct{}] {
 // with p, with its head; otherwise into pending, for the next pass. p is
 // not kept.
 func (s *Stream) bodyOnLoop(p []byte) {
+	s.sent += int64(len(p))
 	if s.directOnLoop() || s.startsOnLoop(len(p)) {
 		s.writeDirectOnLoop(p)
 		return
@@ -401,11 +435,11 @@ func (s *Stream) End() Result {
 // Abort ends the response by closing the connection, so that the client
 // cannot take a cut body for a complete one; err says why, and the Result
 // fails with it (nil: ErrStreamClosed). If the head has not been sent
-// yet, nothing of the stream is: when the handler returns that failed
-// Result, the error handler answers it as any failure (a 500 for
+// yet, nothing of the stream is: when the handler's Result settles, the
+// error handler answers the abort's error as any failure (a 500 for
 // ErrStreamLength, which is how a short Content-Length stream ended before
-// its first pass is answered); otherwise the connection closes without a
-// response. The head goes out at the connection's next pass (the end of
+// its first pass is answered), even if that Result succeeded; otherwise
+// the connection closes without a response. The head goes out at the connection's next pass (the end of
 // the handler's call, if the stream is the oldest response), or sooner,
 // with the first 16 KiB of body written. Loop-only.
 func (s *Stream) Abort(err error) Result {
@@ -415,12 +449,9 @@ func (s *Stream) Abort(err error) Result {
 	if s.aborted || (s.ending && s.done) {
 		return Fail(err)
 	}
-	s.aborted = true
+	s.aborted, s.err = true, err
 	s.c.endAnswerScope() // a SendReader's read in flight ends
-	if s.enc != nil {
-		_ = s.enc.Close() // releases it; what it writes is dropped below
-		s.enc = nil
-	}
+	s.dropEncoderOnLoop()
 	s.pending = s.pending[:0]
 	s.rejectWaitersOnLoop(err)
 	if cn := s.cn; cn != nil && !cn.closedNow() {
@@ -429,6 +460,23 @@ func (s *Stream) Abort(err error) Result {
 		cn.markOnLoop(evSettled)
 	}
 	return Fail(err)
+}
+
+// dropEncoderOnLoop closes the encoder installed by OnStream, if any, once
+// the stream is aborted (its sink drops what the encoder still writes): a
+// pooled encoder goes back to its pool however the stream ends.
+func (s *Stream) dropEncoderOnLoop() {
+	if enc := s.enc; enc != nil {
+		s.enc = nil
+		_ = enc.Close()
+	}
+}
+
+// closeDelimitedOnLoop reports whether the stream's body ends with the
+// connection (HTTP/1.0 without a length) and has started: the only thing
+// that tells its client a cut from the end is how the connection ends.
+func (s *Stream) closeDelimitedOnLoop() bool {
+	return s.headSent && !s.chunked && s.length < 0 && !s.head && bodyAllowed(s.status)
 }
 
 // appendOnLoop appends what the stream has for the connection to out, and

@@ -55,6 +55,7 @@ func (c *Conn) messageOnLoop() {
 	raw := c.msg
 	c.msg = nil
 	if len(c.inq) > 0 {
+		raw = c.fitOnLoop(raw)
 		c.enqueueOnLoop(&inMsg{c: c, op: op, compressed: compressed, raw: raw, ready: !compressed}, cap(*raw))
 		return
 	}
@@ -74,6 +75,20 @@ func (c *Conn) messageOnLoop() {
 	if c.enqueueOnLoop(pm, cap(*raw)) {
 		c.startJobOnLoop(pm)
 	}
+}
+
+// fitOnLoop returns a message to queue in a buffer of its own size when
+// the pooled one it was assembled in is much larger (grown by an earlier
+// message, up to maxPooledBuf), and puts that one back: the backlog
+// counts, and holds, what waits, so a small message must not count 64 KiB
+// (sixteen of them would pass a 1 MiB backlog).
+func (c *Conn) fitOnLoop(raw *[]byte) *[]byte {
+	if cap(*raw) <= 2*len(*raw)+1<<10 {
+		return raw
+	}
+	b := append(make([]byte, 0, len(*raw)), *raw...)
+	putBuf(&c.cfg.msgs, raw)
+	return &b
 }
 
 // inflateOnLoop decompresses m on the loop up to OffloadAbove bytes of

@@ -56,6 +56,14 @@ func (u *Upgrader) Upgrade(c *net.Ctx, h Handler) net.Result {
 		}
 		return c.Text(ref.status, ref.message)
 	}
+	res := c.Upgrade((*protocol)(newConn(cfg, h, hs.subprotocol, hs.deflate)))
+	if _, err := res.Get(); err != nil {
+		// Not upgraded (the request closes its connection): the error
+		// answer must not carry the handshake's headers.
+		return res
+	}
+	// The 101 is written after the handler returns, with the headers set
+	// by then.
 	c.SetHeader("Upgrade", "websocket")
 	c.SetHeader("Sec-WebSocket-Accept", hs.accept)
 	if hs.subprotocol != "" {
@@ -64,5 +72,5 @@ func (u *Upgrader) Upgrade(c *net.Ctx, h Handler) net.Result {
 	if hs.extensions != "" {
 		c.SetHeader("Sec-WebSocket-Extensions", hs.extensions)
 	}
-	return c.Upgrade((*protocol)(newConn(cfg, h, hs.subprotocol, hs.deflate)))
+	return res
 }
