@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"slices"
 	"strconv"
 	"strings"
@@ -264,7 +265,11 @@ func slowRead(args []string) error {
 
 // sse opens -clients event streams at once and records, for every event,
 // the delay between its data (the server's write time, Unix ns) and its
-// arrival.
+// arrival: when the client parsed it (delay_*), and when the kernel
+// received its bytes (arrival_*, SO_TIMESTAMPNS on the client's sockets;
+// Linux only). The first is late when the server wrote late or the client
+// read late; the second only when the server wrote late. read_lag_* is
+// their difference, event by event: the client's own lateness.
 func sse(args []string) error {
 	fs := newFlags("sse")
 	rawURL := fs.String("url", "", "a /sse?n=N&every=MS URL")
@@ -281,10 +286,10 @@ func sse(args []string) error {
 	if err != nil {
 		return err
 	}
-	c := client(*clients, *timeout)
+	c := sseClient(*clients, *timeout)
 	var (
 		mu       sync.Mutex
-		delays   durations
+		all      eventDelays
 		failed   atomic.Int64
 		firstErr atomic.Value
 		events   atomic.Int64
@@ -295,13 +300,15 @@ func sse(args []string) error {
 	for range *clients {
 		wg.Go(func() {
 			d, err := readEvents(c, *rawURL, wantEvents)
-			events.Add(int64(len(d)))
+			events.Add(int64(len(d.parsed)))
 			if err != nil {
 				failed.Add(1)
 				firstErr.CompareAndSwap(nil, err.Error())
 			}
 			mu.Lock()
-			delays = append(delays, d...)
+			all.parsed = append(all.parsed, d.parsed...)
+			all.arrived = append(all.arrived, d.arrived...)
+			all.readLag = append(all.readLag, d.readLag...)
 			mu.Unlock()
 		})
 	}
@@ -314,37 +321,83 @@ func sse(args []string) error {
 	out("events", events.Load())
 	out("events_expected", int64(*clients)*int64(wantEvents))
 	out("seconds", fmt.Sprintf("%.3f", el.Seconds()))
-	out("delay_p50_ms", ms(delays.percentile(50)))
-	out("delay_p99_ms", ms(delays.percentile(99)))
-	out("delay_max_ms", ms(delays.percentile(100)))
+	out("delay_p50_ms", ms(all.parsed.percentile(50)))
+	out("delay_p99_ms", ms(all.parsed.percentile(99)))
+	out("delay_max_ms", ms(all.parsed.percentile(100)))
+	out("events_stamped", len(all.arrived))
+	if len(all.arrived) > 0 {
+		out("arrival_p50_ms", ms(all.arrived.percentile(50)))
+		out("arrival_p99_ms", ms(all.arrived.percentile(99)))
+		out("arrival_max_ms", ms(all.arrived.percentile(100)))
+		out("read_lag_p50_ms", ms(all.readLag.percentile(50)))
+		out("read_lag_p99_ms", ms(all.readLag.percentile(99)))
+	}
 	if e := firstErr.Load(); e != nil {
 		return fmt.Errorf("%d of %d streams failed, first: %s", failed.Load(), *clients, e)
 	}
 	return nil
 }
 
+// sseClient is client's transport with connections that take the kernel's
+// receive time of what they read (stampConn).
+func sseClient(conns int, timeout time.Duration) *http.Client {
+	c := client(conns, timeout)
+	d := &net.Dialer{Timeout: 10 * time.Second}
+	c.Transport.(*http.Transport).DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		return dialStamped(ctx, d, network, addr)
+	}
+	return c
+}
+
+// eventDelays holds, for each event, the delay from its write time to its
+// parse (parsed), and when the connection gave receive times, to the
+// kernel's receive (arrived) and between the two (readLag).
+type eventDelays struct {
+	parsed, arrived, readLag durations
+}
+
 // readEvents reads one event stream to its end and returns each event's
-// delay. Event ids must count up by one from 0 or 1, and there must be
+// delays. Event ids must count up by one from 0 or 1, and there must be
 // want of them.
-func readEvents(c *http.Client, url string, want int) (durations, error) {
-	resp, err := c.Get(url)
+func readEvents(c *http.Client, url string, want int) (eventDelays, error) {
+	var conn atomic.Pointer[stampConn]
+	trace := &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) {
+		if sc, ok := info.Conn.(*stampConn); ok {
+			conn.Store(sc)
+		}
+	}}
+	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace), http.MethodGet, url, nil)
 	if err != nil {
-		return nil, err
+		return eventDelays{}, err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return eventDelays{}, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("status %d", resp.StatusCode)
+		return eventDelays{}, fmt.Errorf("status %d", resp.StatusCode)
 	}
 	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/event-stream") {
-		return nil, fmt.Errorf("Content-Type %q", ct)
+		return eventDelays{}, fmt.Errorf("Content-Type %q", ct)
 	}
-	return parseEvents(bufio.NewReader(resp.Body), want, time.Now)
+	var received func() time.Time
+	if sc := conn.Load(); sc != nil {
+		received = sc.received
+	}
+	return parseEvents(bufio.NewReader(resp.Body), want, time.Now, received)
 }
 
 // parseEvents reads events "id: i" / "data: <Unix ns>" separated by blank
-// lines until EOF; now is the clock the delays are taken with.
-func parseEvents(r *bufio.Reader, want int, now func() time.Time) (durations, error) {
-	d := make(durations, 0, want)
+// lines until EOF; now is the clock the parse delays are taken with, and
+// received, when not nil, gives the kernel's receive time of the latest
+// bytes read (zero: none), taken for an event once its blank line is read.
+func parseEvents(r *bufio.Reader, want int, now, received func() time.Time) (eventDelays, error) {
+	d := eventDelays{parsed: make(durations, 0, want)}
+	if received != nil {
+		d.arrived = make(durations, 0, want)
+		d.readLag = make(durations, 0, want)
+	}
 	id, next := -1, -1
 	var data int64
 	var haveData bool
@@ -361,7 +414,7 @@ func parseEvents(r *bufio.Reader, want int, now func() time.Time) (durations, er
 			if !haveData {
 				continue // a comment-only or empty event
 			}
-			arrived := now()
+			parsed := now()
 			if next < 0 && (id == 0 || id == 1) {
 				next = id
 			}
@@ -369,7 +422,14 @@ func parseEvents(r *bufio.Reader, want int, now func() time.Time) (durations, er
 				return d, fmt.Errorf("event id %d, want %d", id, next)
 			}
 			next++
-			d = append(d, arrived.Sub(time.Unix(0, data)))
+			written := time.Unix(0, data)
+			d.parsed = append(d.parsed, parsed.Sub(written))
+			if received != nil {
+				if at := received(); !at.IsZero() {
+					d.arrived = append(d.arrived, at.Sub(written))
+					d.readLag = append(d.readLag, parsed.Sub(at))
+				}
+			}
 			haveData = false
 		case bytes.HasPrefix(line, []byte("id:")):
 			id, err = strconv.Atoi(strings.TrimSpace(string(line[3:])))
@@ -384,8 +444,8 @@ func parseEvents(r *bufio.Reader, want int, now func() time.Time) (durations, er
 			haveData = true
 		}
 	}
-	if len(d) != want {
-		return d, fmt.Errorf("%d events, want %d", len(d), want)
+	if len(d.parsed) != want {
+		return d, fmt.Errorf("%d events, want %d", len(d.parsed), want)
 	}
 	return d, nil
 }

@@ -36,18 +36,47 @@ func TestParseEvents(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d, err := parseEvents(bufio.NewReader(strings.NewReader(tt.stream)), tt.want, now)
+			d, err := parseEvents(bufio.NewReader(strings.NewReader(tt.stream)), tt.want, now, nil)
 			if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
 				t.Fatalf("err = %v, want %q", err, tt.wantErr)
 			}
-			if len(d) != tt.delays {
-				t.Fatalf("%d delays, want %d", len(d), tt.delays)
+			if len(d.parsed) != tt.delays || d.arrived != nil {
+				t.Fatalf("%d delays, %d arrivals; want %d, none", len(d.parsed), len(d.arrived), tt.delays)
 			}
 		})
 	}
-	d, _ := parseEvents(bufio.NewReader(strings.NewReader("id: 0\ndata: 999000000\n\n")), 1, now)
-	if d[0] != time.Millisecond {
-		t.Errorf("delay = %v, want 1ms", d[0])
+	d, _ := parseEvents(bufio.NewReader(strings.NewReader("id: 0\ndata: 999000000\n\n")), 1, now, nil)
+	if d.parsed[0] != time.Millisecond {
+		t.Errorf("delay = %v, want 1ms", d.parsed[0])
+	}
+}
+
+// TestParseEventsReceived: each event takes the receive time current when
+// its blank line is read; none while the connection has given none.
+func TestParseEventsReceived(t *testing.T) {
+	at := time.Unix(0, 1_000_000_000)
+	stream := "id: 0\ndata: 990000000\n\nid: 1\ndata: 995000000\n\nid: 2\ndata: 996000000\n\n"
+	// The receive time as a fake connection would hold it: none at first,
+	// then 997 ms, then 998 ms, changing as each event's end is read.
+	stamps := []int64{0, 997_000_000, 998_000_000}
+	calls := 0
+	received := func() time.Time {
+		ns := stamps[min(calls, len(stamps)-1)]
+		calls++
+		if ns == 0 {
+			return time.Time{}
+		}
+		return time.Unix(0, ns)
+	}
+	d, err := parseEvents(bufio.NewReader(strings.NewReader(stream)), 3, func() time.Time { return at }, received)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantParsed := durations{10 * time.Millisecond, 5 * time.Millisecond, 4 * time.Millisecond}
+	wantArrived := durations{2 * time.Millisecond, 2 * time.Millisecond} // events 1 and 2
+	wantLag := durations{3 * time.Millisecond, 2 * time.Millisecond}
+	if fmt.Sprint(d.parsed) != fmt.Sprint(wantParsed) || fmt.Sprint(d.arrived) != fmt.Sprint(wantArrived) || fmt.Sprint(d.readLag) != fmt.Sprint(wantLag) {
+		t.Errorf("parsed %v arrived %v lag %v; want %v %v %v", d.parsed, d.arrived, d.readLag, wantParsed, wantArrived, wantLag)
 	}
 }
 
@@ -81,8 +110,25 @@ func TestAgainstNetHTTPPeer(t *testing.T) {
 	defer c.CloseIdleConnections()
 
 	d, err := readEvents(c, srv.URL+"/sse?n=3&every=1", 3)
-	if err != nil || len(d) != 3 {
-		t.Fatalf("sse: %d events, %v", len(d), err)
+	if err != nil || len(d.parsed) != 3 {
+		t.Fatalf("sse: %d events, %v", len(d.parsed), err)
+	}
+	if len(d.arrived) != 0 {
+		t.Fatalf("a plain client's connection gave %d receive times", len(d.arrived))
+	}
+	sc := sseClient(4, 10*time.Second)
+	defer sc.CloseIdleConnections()
+	before := time.Now()
+	d, err = readEvents(sc, srv.URL+"/sse?n=3&every=1", 3)
+	if err != nil || len(d.parsed) != 3 || len(d.arrived) != 3 {
+		t.Fatalf("sse with receive times: %d events, %d stamped, %v", len(d.parsed), len(d.arrived), err)
+	}
+	for i := range d.arrived {
+		// The kernel received each event after the server wrote it and
+		// before the client parsed it; all within the test.
+		if d.arrived[i] < 0 || d.readLag[i] < 0 || d.arrived[i] > d.parsed[i] || d.parsed[i] > time.Since(before) {
+			t.Errorf("event %d: arrival %v, read lag %v, parse delay %v", i, d.arrived[i], d.readLag[i], d.parsed[i])
+		}
 	}
 	resp, err := c.Get(srv.URL + "/bytes/100000")
 	if err != nil {
