@@ -269,7 +269,11 @@ func slowRead(args []string) error {
 // received its bytes (arrival_*, SO_TIMESTAMPNS on the client's sockets;
 // Linux only). The first is late when the server wrote late or the client
 // read late; the second only when the server wrote late. read_lag_* is
-// their difference, event by event: the client's own lateness.
+// their difference, event by event: the client's own lateness. And
+// write_late_* is how late the server took each event's time against its
+// stream's schedule (the first event's time + i·every): what a burst of
+// streams due at once costs the last of them, which the delays, taken
+// from the write, do not show.
 func sse(args []string) error {
 	fs := newFlags("sse")
 	rawURL := fs.String("url", "", "a /sse?n=N&every=MS URL")
@@ -282,6 +286,7 @@ func sse(args []string) error {
 		return err
 	}
 	wantEvents, _ := strconv.Atoi(u.Query().Get("n"))
+	everyMS, _ := strconv.Atoi(u.Query().Get("every"))
 	srv, err := watch(*pid)
 	if err != nil {
 		return err
@@ -299,7 +304,7 @@ func sse(args []string) error {
 	t0 := time.Now()
 	for range *clients {
 		wg.Go(func() {
-			d, err := readEvents(c, *rawURL, wantEvents)
+			d, err := readEvents(c, *rawURL, wantEvents, time.Duration(everyMS)*time.Millisecond)
 			events.Add(int64(len(d.parsed)))
 			if err != nil {
 				failed.Add(1)
@@ -309,6 +314,7 @@ func sse(args []string) error {
 			all.parsed = append(all.parsed, d.parsed...)
 			all.arrived = append(all.arrived, d.arrived...)
 			all.readLag = append(all.readLag, d.readLag...)
+			all.writeLate = append(all.writeLate, d.writeLate...)
 			mu.Unlock()
 		})
 	}
@@ -324,6 +330,10 @@ func sse(args []string) error {
 	out("delay_p50_ms", ms(all.parsed.percentile(50)))
 	out("delay_p99_ms", ms(all.parsed.percentile(99)))
 	out("delay_max_ms", ms(all.parsed.percentile(100)))
+	if len(all.writeLate) > 0 {
+		out("write_late_p50_ms", ms(all.writeLate.percentile(50)))
+		out("write_late_p99_ms", ms(all.writeLate.percentile(99)))
+	}
 	out("events_stamped", len(all.arrived))
 	if len(all.arrived) > 0 {
 		out("arrival_p50_ms", ms(all.arrived.percentile(50)))
@@ -351,15 +361,16 @@ func sseClient(conns int, timeout time.Duration) *http.Client {
 
 // eventDelays holds, for each event, the delay from its write time to its
 // parse (parsed), and when the connection gave receive times, to the
-// kernel's receive (arrived) and between the two (readLag).
+// kernel's receive (arrived) and between the two (readLag); and with a
+// period, how late its time was against the stream's schedule (writeLate).
 type eventDelays struct {
-	parsed, arrived, readLag durations
+	parsed, arrived, readLag, writeLate durations
 }
 
 // readEvents reads one event stream to its end and returns each event's
 // delays. Event ids must count up by one from 0 or 1, and there must be
-// want of them.
-func readEvents(c *http.Client, url string, want int) (eventDelays, error) {
+// want of them; every is their period (0: none).
+func readEvents(c *http.Client, url string, want int, every time.Duration) (eventDelays, error) {
 	var conn atomic.Pointer[stampConn]
 	trace := &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) {
 		if sc, ok := info.Conn.(*stampConn); ok {
@@ -385,15 +396,22 @@ func readEvents(c *http.Client, url string, want int) (eventDelays, error) {
 	if sc := conn.Load(); sc != nil {
 		received = sc.received
 	}
-	return parseEvents(bufio.NewReader(resp.Body), want, time.Now, received)
+	return parseEvents(bufio.NewReader(resp.Body), want, every, time.Now, received)
 }
 
 // parseEvents reads events "id: i" / "data: <Unix ns>" separated by blank
 // lines until EOF; now is the clock the parse delays are taken with, and
 // received, when not nil, gives the kernel's receive time of the latest
 // bytes read (zero: none), taken for an event once its blank line is read.
-func parseEvents(r *bufio.Reader, want int, now, received func() time.Time) (eventDelays, error) {
+// With every > 0, the k-th event's time is also compared with the first's
+// plus k·every (a ticker's schedule; a tick the server skipped because it
+// was more than a period behind counts as lateness).
+func parseEvents(r *bufio.Reader, want int, every time.Duration, now, received func() time.Time) (eventDelays, error) {
 	d := eventDelays{parsed: make(durations, 0, want)}
+	if every > 0 {
+		d.writeLate = make(durations, 0, want)
+	}
+	var first int64
 	if received != nil {
 		d.arrived = make(durations, 0, want)
 		d.readLag = make(durations, 0, want)
@@ -423,6 +441,12 @@ func parseEvents(r *bufio.Reader, want int, now, received func() time.Time) (eve
 			}
 			next++
 			written := time.Unix(0, data)
+			if len(d.parsed) == 0 {
+				first = data
+			}
+			if every > 0 {
+				d.writeLate = append(d.writeLate, time.Duration(data-first)-time.Duration(len(d.parsed))*every)
+			}
 			d.parsed = append(d.parsed, parsed.Sub(written))
 			if received != nil {
 				if at := received(); !at.IsZero() {

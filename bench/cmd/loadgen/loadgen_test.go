@@ -36,7 +36,7 @@ func TestParseEvents(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d, err := parseEvents(bufio.NewReader(strings.NewReader(tt.stream)), tt.want, now, nil)
+			d, err := parseEvents(bufio.NewReader(strings.NewReader(tt.stream)), tt.want, 0, now, nil)
 			if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
 				t.Fatalf("err = %v, want %q", err, tt.wantErr)
 			}
@@ -45,9 +45,24 @@ func TestParseEvents(t *testing.T) {
 			}
 		})
 	}
-	d, _ := parseEvents(bufio.NewReader(strings.NewReader("id: 0\ndata: 999000000\n\n")), 1, now, nil)
+	d, _ := parseEvents(bufio.NewReader(strings.NewReader("id: 0\ndata: 999000000\n\n")), 1, 0, now, nil)
 	if d.parsed[0] != time.Millisecond {
 		t.Errorf("delay = %v, want 1ms", d.parsed[0])
+	}
+}
+
+// TestParseEventsWriteLate: each event's time against the first's plus
+// k·every.
+func TestParseEventsWriteLate(t *testing.T) {
+	// Due at 100, 150, 200, 250 ms; written at 100, 153, 200, 280.
+	stream := "id: 0\ndata: 100000000\n\nid: 1\ndata: 153000000\n\nid: 2\ndata: 200000000\n\nid: 3\ndata: 280000000\n\n"
+	d, err := parseEvents(bufio.NewReader(strings.NewReader(stream)), 4, 50*time.Millisecond, func() time.Time { return time.Unix(1, 0) }, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := durations{0, 3 * time.Millisecond, 0, 30 * time.Millisecond}
+	if fmt.Sprint(d.writeLate) != fmt.Sprint(want) {
+		t.Errorf("write lateness %v, want %v", d.writeLate, want)
 	}
 }
 
@@ -68,7 +83,7 @@ func TestParseEventsReceived(t *testing.T) {
 		}
 		return time.Unix(0, ns)
 	}
-	d, err := parseEvents(bufio.NewReader(strings.NewReader(stream)), 3, func() time.Time { return at }, received)
+	d, err := parseEvents(bufio.NewReader(strings.NewReader(stream)), 3, 0, func() time.Time { return at }, received)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +124,7 @@ func TestAgainstNetHTTPPeer(t *testing.T) {
 	c := client(4, 10*time.Second)
 	defer c.CloseIdleConnections()
 
-	d, err := readEvents(c, srv.URL+"/sse?n=3&every=1", 3)
+	d, err := readEvents(c, srv.URL+"/sse?n=3&every=1", 3, time.Millisecond)
 	if err != nil || len(d.parsed) != 3 {
 		t.Fatalf("sse: %d events, %v", len(d.parsed), err)
 	}
@@ -119,7 +134,7 @@ func TestAgainstNetHTTPPeer(t *testing.T) {
 	sc := sseClient(4, 10*time.Second)
 	defer sc.CloseIdleConnections()
 	before := time.Now()
-	d, err = readEvents(sc, srv.URL+"/sse?n=3&every=1", 3)
+	d, err = readEvents(sc, srv.URL+"/sse?n=3&every=1", 3, time.Millisecond)
 	if err != nil || len(d.parsed) != 3 || len(d.arrived) != 3 {
 		t.Fatalf("sse with receive times: %d events, %d stamped, %v", len(d.parsed), len(d.arrived), err)
 	}
